@@ -1,0 +1,110 @@
+"""The Region contract: a brain region is a ``torch.nn.Module`` declared by its ports.
+
+A region never reaches into another region. It reads a mapping of named input tensors and
+returns a mapping of named output tensors (TensorDictModule style), plus its own recurrent
+state if it has one. The connectome YAML wires ports by name; the graph engine
+(:mod:`brain.engine`) builds each region *after* it knows what is connected to it, so a
+region receives the resolved shape of every connected input port in ``input_shapes`` and
+sizes its layers from them. Several sources wired into one port are concatenated along the
+last axis (like afferents converging on one dendritic field), so removing a source simply
+narrows the port and the consumer adapts.
+
+Every tensor carries a leading batch axis: an input port of shape ``(n,)`` arrives as
+``[B, n]``. Stateless regions may be called with the time axis folded into the batch axis
+(``[T*B, n]``): the engine does that for the feed-forward front of the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import nn
+
+Shape = tuple[int, ...]
+Tensors = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class InputPort:
+    """Declaration of one input port.
+
+    Attributes:
+        required: the region cannot work without this input (validation fails if unconnected).
+        ndim: number of non-batch axes the port accepts (1 for vectors, 3 for images).
+        shape: exact shape the port needs, or ``None`` to accept any shape with ``ndim`` axes.
+        doc: one line on what the input means, shown by ``brain.run --check``.
+    """
+
+    required: bool = True
+    ndim: int = 1
+    shape: Shape | None = None
+    doc: str = ""
+
+
+class Region(nn.Module):
+    """Base class of every brain region.
+
+    Subclasses set the class attribute ``inputs`` (name -> :class:`InputPort`), and in
+    ``__init__`` set ``self.output_shapes`` (name -> shape without the batch axis).
+    They override :meth:`forward`, and optionally :meth:`initial_state` (recurrent regions)
+    and :meth:`auxiliary_losses` (regions trained by a teacher signal, listed in
+    ``auxiliary_targets``).
+
+    Args:
+        input_shapes: resolved shape of every *connected* input port. Optional ports that
+            are not connected are absent, and the region must work without them.
+    """
+
+    inputs: ClassVar[dict[str, InputPort]] = {}
+    #: Teacher signals (keys of the ``targets`` mapping) that :meth:`auxiliary_losses` reads.
+    auxiliary_targets: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, input_shapes: Mapping[str, Shape]):
+        super().__init__()
+        self.input_shapes: dict[str, Shape] = dict(input_shapes)
+        self.output_shapes: dict[str, Shape] = {}
+
+    @property
+    def is_recurrent(self) -> bool:
+        """True when the region keeps state between steps (then it is never time-folded)."""
+        return bool(self.initial_state(1))
+
+    def initial_state(self, batch_size: int) -> Tensors:
+        """State at the start of an episode; ``{}`` for a stateless region."""
+        return {}
+
+    def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        """One step: returns ``(outputs, next_state)``; outputs are keyed by output port."""
+        raise NotImplementedError
+
+    def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:
+        """Auxiliary (teacher) losses, each a scalar averaged over time and batch.
+
+        ``outputs`` holds this region's output ports over a rollout, ``[T, B, ...]``;
+        ``targets`` holds the teacher signals named in ``auxiliary_targets``, ``[T, B, ...]``,
+        and an optional ``"mask"`` ``[T, B]`` (1 where the step is valid).
+        """
+        return {}
+
+
+REGISTRY: dict[str, type[Region]] = {}
+
+
+def register(type_name: str):
+    """Class decorator: make a region available to connectomes as ``type: <type_name>``."""
+
+    def decorate(cls: type[Region]) -> type[Region]:
+        if type_name in REGISTRY and REGISTRY[type_name] is not cls:
+            raise ValueError(f"region type {type_name!r} is registered twice")
+        REGISTRY[type_name] = cls
+        cls.type_name = type_name
+        return cls
+
+    return decorate
+
+
+def build_region(type_name: str, input_shapes: Mapping[str, Shape], params: Mapping[str, Any]) -> Region:
+    """Instantiate a registered region type (the engine validates names before calling this)."""
+    return REGISTRY[type_name](input_shapes, **params)
