@@ -1,0 +1,286 @@
+"""Asynchronous advantage actor-critic: the loss, term by term, and one worker's loop.
+
+A worker owns one environment and a local copy of the brain. Each rollout it:
+
+1. copies the global weights, and saves the recurrent state it starts from;
+2. acts for ``t_max`` steps without gradients (policy = the connectome's ``policy:`` port);
+3. replays the rollout as a sequence from the saved state, with gradients (the same graph);
+4. computes the loss below, clips the global gradient norm, and applies the gradients to the
+   shared parameters with the shared RMSProp (Hogwild);
+5. only then writes the rollout's (key, action, return) triples into the hippocampal memory:
+   reverse replay, with returns computed backwards. Writing after the update keeps a rollout's
+   own returns out of the memory read-out it is trained on (the 2017 label leak).
+
+Loss (means over the rollout's valid steps, never sums over T, never broadcast):
+    policy  = -mean(log pi(a_t | s_t) * A_t)          A_t detached
+    value   = value_coef * mean((R_t - V(s_t))^2)
+    entropy = -entropy_coef * mean(H(pi(. | s_t)))
+    aux     = sum_k aux_weight_k * loss_k             each region's teacher losses
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.distributions import Categorical
+
+from brain.config import TrainConfig
+
+
+def advantages_and_returns(
+    rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, bootstrap: torch.Tensor, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE(lambda) advantages and the value targets, computed backwards over ``[T, B]``.
+
+    ``dones[t]`` is 1 when the episode ended with step t (no bootstrapping across it).
+    With ``lam = 1`` the value target is the plain n-step return of A3C.
+
+    Example:
+        >>> r = torch.tensor([[0.0], [1.0]]); v = torch.zeros(2, 1); d = torch.tensor([[0.0], [1.0]])
+        >>> advantages_and_returns(r, v, d, torch.zeros(1), 0.5, 1.0)[1].squeeze(1).tolist()
+        [0.5, 1.0]
+    """
+    values = values.detach()
+    advantages = torch.zeros_like(rewards)
+    next_value, next_advantage = bootstrap.detach(), torch.zeros_like(bootstrap)
+    for t in reversed(range(rewards.shape[0])):
+        live = 1.0 - dones[t]
+        delta = rewards[t] + gamma * live * next_value - values[t]
+        next_advantage = delta + gamma * lam * live * next_advantage
+        advantages[t] = next_advantage
+        next_value = values[t]
+    return advantages, advantages + values
+
+
+def a3c_loss(
+    logits: torch.Tensor,
+    values: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    returns: torch.Tensor,
+    aux_losses: dict[str, torch.Tensor],
+    cfg: TrainConfig,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The total A3C loss over a rollout ``[T, B]`` and every term by name (for logging)."""
+    dist = Categorical(logits=logits)
+    policy_loss = -(dist.log_prob(actions) * advantages.detach()).mean()
+    value_loss = (returns.detach() - values).pow(2).mean()
+    entropy = dist.entropy().mean()
+    total = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
+    terms = {"loss/policy": policy_loss.item(), "loss/value": value_loss.item(), "policy/entropy": entropy.item()}
+    for name, loss in aux_losses.items():
+        weight = cfg.aux_weights.get(name.rsplit("/", 1)[-1], 0.0)
+        total = total + weight * loss
+        terms[f"loss/{name}"] = loss.item()
+    terms["loss/total"] = total.item()
+    return total, terms
+
+
+@dataclass
+class Rollout:
+    """What one rollout collected (time-major lists, stacked by :meth:`tensors`)."""
+
+    observations: list[dict[str, torch.Tensor]]
+    resets: list[bool]
+    actions: list[int]
+    rewards: list[float]
+    dones: list[bool]
+    poses: list[np.ndarray]
+    mazes: list[str]
+
+    @classmethod
+    def empty(cls) -> "Rollout":
+        return cls([], [], [], [], [], [], [])
+
+
+def observation_tensors(obs: dict[str, np.ndarray], previous_reward: float, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """Environment observation -> the brain's ``env.*`` ports, with a batch axis of 1."""
+    ports = {key: torch.from_numpy(np.asarray(obs[key]))[None] for key in keys if key != "reward"}
+    if "reward" in keys:
+        ports["reward"] = torch.tensor([[previous_reward]], dtype=torch.float32)
+    return ports
+
+
+def stack_observations(observations: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """A list of per-step port mappings ``[B, ...]`` -> one mapping of ``[T, B, ...]``."""
+    return {key: torch.stack([o[key] for o in observations]) for key in observations[0]}
+
+
+class Worker:
+    """One A3C worker process: environment, local brain, rollout, update, reverse replay."""
+
+    def __init__(self, rank: int, generation: int, cfg: TrainConfig, connectome_path: str, shared_brain, optimizer,
+                 memory, counters, events, stop):
+        self.rank, self.generation, self.cfg = rank, generation, cfg
+        self.connectome_path = connectome_path
+        self.shared_brain, self.optimizer, self.memory = shared_brain, optimizer, memory
+        self.counters, self.events, self.stop = counters, events, stop
+
+    def run(self) -> None:
+        """Process entry point: train until the step budget is spent or the master says stop."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master handles Ctrl-C and stops us cleanly
+        torch.set_num_threads(1)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        try:
+            self._train()
+        except Exception:  # report, then die: the master restarts us
+            self.events.put(("error", {"worker": self.rank, "traceback": traceback.format_exc()}))
+            raise
+
+    # --- setup ---------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        from brain.engine import Brain
+        from brain.environment import make_environment
+        from regions.teachers import HeadDirectionCells
+
+        seed = hash((self.cfg.seed, self.rank, self.generation)) % (2**31)
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.brain = Brain.from_connectome(self.connectome_path)
+        self.brain.train()
+        attach_memory(self.brain, self.memory)
+        self.input_keys = tuple(self.brain.input_shapes)
+        self.env = make_environment(self.cfg, self.brain.input_shapes, seed)
+        self.head_direction = HeadDirectionCells()
+        self.place_cells: dict[str, Any] = {}
+        self.obs, self.info = self.env.reset(seed=seed)
+        self.state = self.brain.initial_state(1)
+        self.previous_reward, self.starts_episode = 0.0, True
+        self.episode_return, self.episode_steps = 0.0, 0
+
+    def _place_cells(self, maze: str):
+        from regions.teachers import PlaceCells
+        from tasks import free_space_points
+
+        if maze not in self.place_cells:  # one map per maze: global remapping between environments
+            points = free_space_points(maze, 4096, seed=self.cfg.seed)
+            self.place_cells[maze] = PlaceCells.for_maze(points, n=self._n_place_cells(), sigma=self.cfg.place_sigma,
+                                                         seed=self.cfg.seed)
+        return self.place_cells[maze]
+
+    def _n_place_cells(self) -> int:
+        for name, shape in self.brain.output_shapes().items():
+            if name.endswith(".place_cells"):
+                return shape[0]
+        return 256
+
+    # --- the loop ------------------------------------------------------------------------------
+    def _train(self) -> None:
+        self._setup()
+        while not self.stop.is_set() and self.counters.steps() < self.cfg.steps:
+            self.brain.load_state_dict(self.shared_brain.state_dict())
+            start_state = {k: v.detach().clone() for k, v in self.state.items()}
+            rollout = self._act()
+            self._learn(rollout, start_state)
+
+    @torch.no_grad()
+    def _act(self) -> Rollout:
+        rollout = Rollout.empty()
+        for _ in range(self.cfg.t_max):
+            ports = observation_tensors(self.obs, self.previous_reward, self.input_keys)
+            reset = torch.tensor([self.starts_episode])
+            out, self.state = self.brain.step(ports, self.state, reset)
+            action = int(Categorical(logits=out.logits[0]).sample())
+            rollout.observations.append(ports)
+            rollout.resets.append(self.starts_episode)
+            rollout.poses.append(np.asarray(self.info["pose"], dtype=np.float32))
+            rollout.mazes.append(self.info["maze"])
+            self.obs, reward, terminated, truncated, self.info = self.env.step(action)
+            done = terminated or truncated
+            rollout.actions.append(action)
+            rollout.rewards.append(float(reward))
+            rollout.dones.append(done)
+            self.episode_return += float(reward)
+            self.episode_steps += 1
+            self.counters.add_steps(1)
+            self.previous_reward, self.starts_episode = float(reward), done
+            if done:
+                self._end_episode()
+        return rollout
+
+    def _end_episode(self) -> None:
+        self.events.put(("episode", {
+            "worker": self.rank, "task": self.info["task"], "steps": self.episode_steps,
+            "return": self.episode_return, "success": bool(self.info.get("success", False)),
+            "ticks": int(self.info.get("ticks", 0)), "task_complete": bool(self.info.get("task_complete", False)),
+        }))
+        self.obs, self.info = self.env.reset()
+        self.previous_reward = 0.0
+        self.episode_return, self.episode_steps = 0.0, 0
+
+    def _learn(self, rollout: Rollout, start_state: dict[str, torch.Tensor]) -> None:
+        cfg = self.cfg
+        # Replay T + 1 observations: the last one only supplies the bootstrap value V(s_T).
+        last = observation_tensors(self.obs, self.previous_reward, self.input_keys)
+        observations = stack_observations(rollout.observations + [last])
+        resets = torch.tensor(rollout.resets + [self.starts_episode])[:, None]
+        seq = self.brain.rollout(observations, start_state, resets)
+        T = cfg.t_max
+        logits, values = seq.logits[:T], seq.value[:T]
+        rewards = torch.tensor(rollout.rewards, dtype=torch.float32)[:, None]
+        dones = torch.tensor(rollout.dones, dtype=torch.float32)[:, None]
+        actions = torch.tensor(rollout.actions)[:, None]
+        advantages, returns = advantages_and_returns(rewards, values, dones, seq.value[T].detach(), cfg.gamma,
+                                                     cfg.gae_lambda)
+        activity = {name: tensor[:T] for name, tensor in seq.activity.items()}
+        aux = self.brain.auxiliary_losses(activity, self._targets(rollout))
+        loss, terms = a3c_loss(logits, values, actions, advantages, returns, aux, cfg)
+        if not torch.isfinite(loss):
+            self.events.put(("nan", {"worker": self.rank, "terms": terms}))
+            return
+        self.brain.zero_grad(set_to_none=True)
+        loss.backward()
+        terms["grad/norm"] = float(torch.nn.utils.clip_grad_norm_(self.brain.parameters(), cfg.max_grad_norm))
+        for shared, local in zip(self.shared_brain.parameters(), self.brain.parameters()):
+            shared.grad = None if local.grad is None else local.grad
+        self.optimizer.step()
+        self._reverse_replay(activity, actions, returns)
+        terms["memory/occupancy"] = float(sum(self.memory.occupancy())) if self.memory is not None else 0.0
+        self.events.put(("update", {"worker": self.rank, "step": self.counters.steps(), **terms}))
+
+    def _targets(self, rollout: Rollout) -> dict[str, torch.Tensor]:
+        poses = torch.from_numpy(np.stack(rollout.poses))[:, None]  # [T, 1, 3]
+        place = torch.stack([self._place_cells(maze).targets(poses[t]) for t, maze in enumerate(rollout.mazes)])
+        return {
+            "place_cells": place,
+            "head_direction": self.head_direction.targets(poses),
+            "reward": torch.tensor(rollout.rewards, dtype=torch.float32)[:, None],
+            "mask": torch.ones(len(rollout.rewards), 1),
+        }
+
+    def _reverse_replay(self, activity: dict[str, torch.Tensor], actions: torch.Tensor, returns: torch.Tensor) -> None:
+        """Write each step's (memory key, action taken, return) into the hippocampal DND, after the update."""
+        keys = activity.get(f"{self.memory_region}.key") if self.memory is not None else None
+        if keys is None:
+            return
+        self.memory.write(keys.detach().reshape(-1, keys.shape[-1]), actions.reshape(-1), returns.reshape(-1))
+
+    @property
+    def memory_region(self) -> str | None:
+        return memory_region_name(self.brain)
+
+
+def memory_region_name(brain) -> str | None:
+    """Name of the region that holds the episodic memory (the one with ``attach_memory``), if any."""
+    for name, region in brain.regions.items():
+        if hasattr(region, "attach_memory"):
+            return name
+    return None
+
+
+def attach_memory(brain, memory) -> None:
+    """Point the brain's memory region at the shared DND (each worker's copy reads the same memory)."""
+    name = memory_region_name(brain)
+    if name is not None and memory is not None:
+        brain.regions[name].attach_memory(memory)
+
+
+def worker_main(*args) -> None:
+    """``multiprocessing`` target (a module-level function, as the spawn start method needs)."""
+    Worker(*args).run()

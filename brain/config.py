@@ -1,0 +1,80 @@
+"""Typed training configuration: the CLI and the run directory's ``config.yaml`` map onto it.
+
+Defaults are documented once, here. They follow the 2017 agent where it was sound (RMSProp
+7e-4, decay 0.99, eps 0.1, gradient-norm clip 40, gamma 0.99, entropy 0.01) and fix it where
+it was not (auxiliary losses averaged, advantage detached, rollouts of 20 steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: Weight of each auxiliary loss, keyed by the teacher signal it learns (``region/<target>`` losses).
+DEFAULT_AUX_WEIGHTS = {"head_direction": 0.1, "place_cells": 0.1, "reward": 0.1}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the connectome.
+
+    Attributes:
+        connectome: bundled connectome name or path.
+        task: task id (e.g. ``"1-3"``), ignored when ``curriculum`` is set.
+        curriculum: train through the 2017 task order, advancing when a task is complete.
+        workers: A3C worker processes (one environment each, one thread each).
+        steps: total environment steps over all workers.
+        seed: master seed; worker ``i`` seeds with ``(seed, i, generation)``.
+        out: run directory.
+        lesions: region -> lesion mode (``remove``, ``silence``, or a fraction), on top of the file's.
+        t_max: rollout length (steps between updates).
+        gamma: discount per agent step.
+        gae_lambda: 1.0 gives plain n-step returns; below 1 gives GAE(lambda) advantages.
+        lr, rms_alpha, rms_eps: shared RMSProp.
+        entropy_coef, value_coef: A3C loss weights.
+        aux_weights: weight per teacher signal (``head_direction``, ``place_cells``, ``reward``).
+        max_grad_norm: global gradient-norm clip.
+        ticks_per_step: physics ticks (0.02 s) per action in the embedded simulator.
+        rgb_size: first-person image size; must match the connectome's ``inputs.rgb``.
+        place_sigma: place-field width in metres for the CA1/EC teacher.
+        checkpoint_every: environment steps between checkpoints (a final one is always written).
+    """
+
+    connectome: str = "wba"
+    task: str = "1-1"
+    curriculum: bool = False
+    workers: int = 2
+    steps: int = 20_000
+    seed: int = 0
+    out: str = "runs/wba"
+    lesions: dict[str, Any] = field(default_factory=dict)
+    t_max: int = 20
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    lr: float = 7e-4
+    rms_alpha: float = 0.99
+    rms_eps: float = 0.1
+    entropy_coef: float = 0.01
+    value_coef: float = 0.5
+    aux_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_AUX_WEIGHTS))
+    max_grad_norm: float = 40.0
+    ticks_per_step: int = 10
+    rgb_size: int = 84
+    place_sigma: float = 1.0
+    checkpoint_every: int = 10_000
+
+    def to_yaml(self, path: Path) -> None:
+        path.write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> "TrainConfig":
+        data = yaml.safe_load(path.read_text()) or {}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {unknown}; known keys: {sorted(known)}")
+        return cls(**data)

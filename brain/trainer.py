@@ -1,0 +1,226 @@
+"""The A3C master: shared brain and memory, worker processes, logging, checkpoints, faults.
+
+The master builds the global brain once, moves its parameters, the RMSProp statistics and the
+hippocampal memory to shared memory, and starts ``workers`` processes (:mod:`brain.a3c`). It
+then only listens: workers send episode results, loss terms and errors through one queue, and
+the master writes TensorBoard events, the episode table and checkpoints (one writer, so files
+are never written by two processes). A worker that dies is restarted with a new seed
+generation; Ctrl-C stops every worker and writes a final checkpoint.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+from tensorboardX import SummaryWriter
+from tqdm import tqdm
+
+from brain import a3c
+from brain.config import TrainConfig
+from brain.optim import SharedRMSprop
+from brain.rundir import EpisodeTable, load_checkpoint, save_checkpoint
+
+#: Episodes over which the progress bar's and the summary's success rate is computed.
+WINDOW = 100
+
+
+class Counters:
+    """Global step counter shared by all processes."""
+
+    def __init__(self, context, steps: int = 0):
+        self._steps = context.Value("q", steps)
+
+    def steps(self) -> int:
+        return self._steps.value
+
+    def add_steps(self, n: int) -> None:
+        with self._steps.get_lock():
+            self._steps.value += n
+
+
+@dataclass
+class Progress:
+    """What the master learns from the workers' events."""
+
+    episodes: int = 0
+    updates: int = 0
+    nan_skipped: int = 0
+    restarts: int = 0
+    recent: dict[str, deque] = field(default_factory=lambda: defaultdict(lambda: deque(maxlen=WINDOW)))
+    totals: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # task -> [eps, wins]
+    current_task: str = "-"
+
+    def success_rate(self, task: str) -> float:
+        window = self.recent[task]
+        return sum(window) / len(window) if window else 0.0
+
+
+class Trainer:
+    """Runs A3C for a :class:`TrainConfig` into a run directory."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, connectome_path: Path, resume: bool = False):
+        from brain.engine import Brain
+
+        self.cfg, self.run_dir, self.connectome_path = cfg, run_dir, connectome_path
+        self.context = mp.get_context("spawn")
+        torch.manual_seed(cfg.seed)
+        self.brain = Brain.from_connectome(str(connectome_path))
+        self.brain.share_memory()
+        self.optimizer = SharedRMSprop(self.brain.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
+        self.memory = self._make_memory()
+        self.progress = Progress()
+        start_steps = 0
+        if resume:
+            start_steps = self._restore(load_checkpoint(run_dir))
+        self.optimizer.share_memory()
+        if self.memory is not None:
+            self.memory.share_memory_()
+        a3c.attach_memory(self.brain, self.memory)
+        self.counters = Counters(self.context, start_steps)
+        self.events = self.context.Queue()
+        self.stop = self.context.Event()
+        self.generations = [0] * cfg.workers
+        self.processes: list = [None] * cfg.workers
+
+    def _make_memory(self):
+        name = a3c.memory_region_name(self.brain)
+        return None if name is None else self.brain.regions[name].make_memory()
+
+    # --- checkpoints -----------------------------------------------------------------------------
+    def checkpoint(self) -> Path:
+        payload = {
+            "brain": self.brain.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "memory": None if self.memory is None else self.memory.state_dict(),
+            "steps": self.counters.steps(),
+            "episodes": self.progress.episodes,
+            "totals": dict(self.progress.totals),
+            "recent": {task: list(window) for task, window in self.progress.recent.items()},
+            "generations": self.generations,
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        }
+        return save_checkpoint(self.run_dir, payload)
+
+    def _restore(self, payload: dict) -> int:
+        self.brain.load_state_dict(payload["brain"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        if self.memory is not None and payload["memory"] is not None:
+            self.memory.load_state_dict(payload["memory"])
+        self.progress.episodes = payload["episodes"]
+        self.progress.totals.update({task: list(v) for task, v in payload["totals"].items()})
+        for task, window in payload["recent"].items():
+            self.progress.recent[task].extend(window)
+        torch.set_rng_state(payload["rng"]["torch"])
+        np.random.set_state(payload["rng"]["numpy"])
+        random.setstate(payload["rng"]["python"])
+        self._resumed_generations = payload["generations"]
+        return payload["steps"]
+
+    # --- workers ---------------------------------------------------------------------------------
+    def _start_worker(self, rank: int) -> None:
+        args = (rank, self.generations[rank], self.cfg, str(self.connectome_path), self.brain, self.optimizer,
+                self.memory, self.counters, self.events, self.stop)
+        process = self.context.Process(target=a3c.worker_main, args=args, name=f"a3c-worker-{rank}", daemon=True)
+        process.start()
+        self.processes[rank] = process
+
+    def _restart_dead_workers(self, log) -> None:
+        for rank, process in enumerate(self.processes):
+            if process is not None and not process.is_alive() and not self.stop.is_set():
+                if self.counters.steps() >= self.cfg.steps:
+                    continue
+                log(f"worker {rank} died (exit code {process.exitcode}); restarting it")
+                self.progress.restarts += 1
+                self.generations[rank] += 1
+                self._start_worker(rank)
+
+    # --- the master loop -------------------------------------------------------------------------
+    def train(self) -> Progress:
+        """Train until ``cfg.steps``; Ctrl-C stops cleanly. Returns what happened."""
+        if hasattr(self, "_resumed_generations"):
+            self.generations = [g + 1 for g in self._resumed_generations[: self.cfg.workers]]
+            self.generations += [0] * (self.cfg.workers - len(self.generations))
+        writer = SummaryWriter(str(self.run_dir / "tb"))
+        table = EpisodeTable(self.run_dir / "episodes.csv")
+        bar = tqdm(total=self.cfg.steps, initial=self.counters.steps(), unit="step", dynamic_ncols=True,
+                   desc="training")
+        started, start_steps = time.time(), self.counters.steps()
+        next_checkpoint = start_steps + self.cfg.checkpoint_every
+        try:
+            for rank in range(self.cfg.workers):
+                self._start_worker(rank)
+            while self.counters.steps() < self.cfg.steps and any(p.is_alive() for p in self.processes):
+                self._drain_events(writer, table, bar)
+                self._restart_dead_workers(bar.write)
+                steps = self.counters.steps()
+                rate = (steps - start_steps) / max(time.time() - started, 1e-9)
+                bar.update(steps - bar.n)
+                bar.set_postfix(steps_s=f"{rate:.0f}", episodes=self.progress.episodes, task=self.progress.current_task,
+                                success=f"{self.progress.success_rate(self.progress.current_task):.0%}")
+                if steps >= next_checkpoint:
+                    self.checkpoint()
+                    next_checkpoint = steps + self.cfg.checkpoint_every
+                writer.add_scalar("global/steps_per_s", rate, steps)
+        except KeyboardInterrupt:
+            bar.write("interrupted: stopping workers and writing a final checkpoint")
+        finally:
+            self.stop.set()
+            for process in self.processes:
+                if process is not None:
+                    process.join(timeout=30)
+                    if process.is_alive():
+                        process.terminate()
+            self._drain_events(writer, table, bar)
+            bar.update(self.counters.steps() - bar.n)
+            bar.close()
+            self.checkpoint()
+            writer.close()
+            table.close()
+        self.progress.elapsed = time.time() - started
+        return self.progress
+
+    def _drain_events(self, writer: SummaryWriter, table: EpisodeTable, bar) -> None:
+        deadline = time.time() + 0.5
+        while time.time() < deadline:
+            try:
+                kind, data = self.events.get(timeout=0.1)
+            except queue.Empty:
+                return
+            step = self.counters.steps()
+            if kind == "episode":
+                self._record_episode(data, step, writer, table)
+            elif kind == "update":
+                self.progress.updates += 1
+                for name, value in data.items():
+                    if name not in ("worker", "step"):
+                        writer.add_scalar(f"worker{data['worker']}/{name}", value, data["step"])
+                        writer.add_scalar(f"global/{name}", value, data["step"])
+            elif kind == "nan":
+                self.progress.nan_skipped += 1
+                writer.add_scalar("global/nan_updates_skipped", self.progress.nan_skipped, step)
+                bar.write(f"worker {data['worker']}: non-finite loss, update skipped ({data['terms']})")
+            elif kind == "error":
+                bar.write(f"worker {data['worker']} crashed:\n{data['traceback']}")
+
+    def _record_episode(self, data: dict, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:
+        progress = self.progress
+        progress.episodes += 1
+        progress.current_task = data["task"]
+        progress.recent[data["task"]].append(int(data["success"]))
+        totals = progress.totals[data["task"]]
+        totals[0] += 1
+        totals[1] += int(data["success"])
+        table.append({**data, "time": round(time.time(), 3), "global_step": step})
+        for prefix in ("global", f"worker{data['worker']}"):
+            writer.add_scalar(f"{prefix}/episode/return", data["return"], step)
+            writer.add_scalar(f"{prefix}/episode/success", float(data["success"]), step)
+            writer.add_scalar(f"{prefix}/episode/length", data["steps"], step)
+        writer.add_scalar(f"task/{data['task']}/success_rate", progress.success_rate(data["task"]), step)
