@@ -1,0 +1,42 @@
+"""WBAI 2017 maze tasks: the embedded simulator as gymnasium environments.
+
+Every task is registered as ``wba/<Maze>-<id>-v0`` (``wba/OneDim-1-3-v0``, ``wba/OneDim-1-8a-v0``,
+``wba/Arrow-2-1-v0``, ``wba/Cross-3-1-v0``) plus ``wba/Curriculum-v0``; ``tasks.make("1-3")``
+builds one without gymnasium's wrappers.
+
+Example:
+    >>> import gymnasium, tasks
+    >>> env = gymnasium.make("wba/OneDim-1-3-v0")
+    >>> env = tasks.make("2-1", noop_action=True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+
+from tasks.env import CURRICULUM_ID, MazeEnv
+from tasks.free_space import free_space_points
+from tasks.rules import TASK_IDS, task_spec
+
+__all__ = ["MazeEnv", "make", "free_space_points", "gym_id", "TASK_IDS", "GYM_IDS"]
+
+
+def gym_id(task: str) -> str:
+    """The registered gymnasium id of a short task id (``"1-3"`` -> ``"wba/OneDim-1-3-v0"``)."""
+    if task == CURRICULUM_ID:
+        return "wba/Curriculum-v0"
+    return f"wba/{task_spec(task).family}-{task}-v0"
+
+
+def make(task: str, **kwargs: Any) -> MazeEnv:
+    """A ``MazeEnv`` for a short task id (``"1-3"``, ``"2-1"``, ``"curriculum"``); kwargs as ``MazeEnv``."""
+    return MazeEnv(task, **kwargs)
+
+
+GYM_IDS: dict[str, str] = {t: gym_id(t) for t in (*TASK_IDS, CURRICULUM_ID)}
+
+for _task, _id in GYM_IDS.items():
+    if _id not in gymnasium.registry:
+        gymnasium.register(id=_id, entry_point="tasks.env:MazeEnv", kwargs={"task": _task})
