@@ -57,6 +57,7 @@ class Progress:
     recent: dict[str, deque] = field(default_factory=lambda: defaultdict(lambda: deque(maxlen=WINDOW)))
     totals: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # task -> [eps, wins]
     current_task: str = "-"
+    steps: int = 0
 
     def success_rate(self, task: str) -> float:
         window = self.recent[task]
@@ -184,7 +185,7 @@ class Trainer:
             self.checkpoint()
             writer.close()
             table.close()
-        self.progress.elapsed = time.time() - started
+        self.progress.steps = self.counters.steps()
         return self.progress
 
     def _drain_events(self, writer: SummaryWriter, table: EpisodeTable, bar) -> None:

@@ -1,0 +1,67 @@
+"""Start or resume a training run and summarise it: what ``python -m brain.run`` does by default."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from brain.config import TrainConfig
+from brain.rundir import RunDirError
+from brain.trainer import Trainer
+
+CONNECTOME_FILE = "connectome.yaml"
+CONFIG_FILE = "config.yaml"
+
+
+def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
+    """Create (or reopen, with ``resume``) the run directory and store the resolved connectome there.
+
+    A resumed run keeps its stored connectome and config; only ``steps`` and ``workers`` may change.
+    """
+    from brain.connectome import dump_resolved
+
+    run_dir = Path(cfg.out)
+    if resume:
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise RunDirError(f"--resume: {run_dir} holds no run to resume (no {CONFIG_FILE}); "
+                              f"drop --resume to start a new run there")
+        stored = TrainConfig.from_yaml(run_dir / CONFIG_FILE)
+        stored.steps, stored.workers = cfg.steps, cfg.workers
+        stored.to_yaml(run_dir / CONFIG_FILE)
+        return run_dir, stored
+    if (run_dir / CONFIG_FILE).exists():
+        raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / CONNECTOME_FILE).write_text(dump_resolved(cfg.connectome, cfg.lesions))
+    cfg.to_yaml(run_dir / CONFIG_FILE)
+    return run_dir, cfg
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> Path:
+    """Train the connectome's brain as ``cfg`` says, print a summary, and return the run directory."""
+    run_dir, cfg = prepare_run_dir(cfg, resume)
+    trainer = Trainer(cfg, run_dir, run_dir / CONNECTOME_FILE, resume=resume)
+    started = time.time()
+    progress = trainer.train()
+    print(summary(run_dir, cfg, progress, time.time() - started))
+    return run_dir
+
+
+def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
+    """Per-task results and where to look next."""
+    lines = [f"\nrun directory: {run_dir}",
+             f"{progress.episodes} episodes, {progress.steps} environment steps in {seconds:.0f} s"
+             + (f"; {progress.restarts} worker restarts" if progress.restarts else "")
+             + (f"; {progress.nan_skipped} non-finite updates skipped" if progress.nan_skipped else "")]
+    for task, (episodes, wins) in sorted(progress.totals.items()):
+        recent = progress.success_rate(task)
+        lines.append(f"  task {task}: {wins}/{episodes} successes, {recent:.0%} over the last "
+                     f"{len(progress.recent[task])} episodes")
+    lines += [
+        "next:",
+        f"  tensorboard --logdir {run_dir / 'tb'}          (losses, returns, success, memory occupancy)",
+        f"  python -m brain.evaluate {run_dir} --episodes 100   (success rate of the trained brain)",
+        f"  python -m brain.run --out {run_dir} --resume --steps {cfg.steps * 2}   (train on)",
+    ]
+    return "\n".join(lines)
+
