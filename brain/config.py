@@ -42,6 +42,9 @@ class TrainConfig:
         rgb_size: first-person image size; must match the connectome's ``inputs.rgb``.
         place_sigma: place-field width in metres for the CA1/EC teacher.
         checkpoint_every: environment steps between checkpoints (a final one is always written).
+        until_success: stop early once the success rate over the last 100 episodes of the current
+            task reaches this fraction (0 = never; the 2017-style criterion is 0.8).
+        max_minutes: stop after this much wall-clock time (0 = no limit).
     """
 
     connectome: str = "wba"
@@ -66,6 +69,8 @@ class TrainConfig:
     rgb_size: int = 84
     place_sigma: float = 1.0
     checkpoint_every: int = 10_000
+    until_success: float = 0.0
+    max_minutes: float = 0.0
 
     def to_yaml(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))

@@ -158,7 +158,7 @@ class Trainer:
         try:
             for rank in range(self.cfg.workers):
                 self._start_worker(rank)
-            while self.counters.steps() < self.cfg.steps and any(p.is_alive() for p in self.processes):
+            while not self._done(started) and any(p.is_alive() for p in self.processes):
                 self._drain_events(writer, table, bar)
                 self._restart_dead_workers(bar.write)
                 steps = self.counters.steps()
@@ -187,6 +187,17 @@ class Trainer:
             table.close()
         self.progress.steps = self.counters.steps()
         return self.progress
+
+    def _done(self, started: float) -> bool:
+        """Step budget spent, time limit reached, or the success criterion met."""
+        cfg, progress = self.cfg, self.progress
+        if self.counters.steps() >= cfg.steps:
+            return True
+        if cfg.max_minutes and time.time() - started >= 60 * cfg.max_minutes:
+            return True
+        window = progress.recent[progress.current_task]
+        return bool(cfg.until_success) and len(window) == WINDOW and progress.success_rate(
+            progress.current_task) >= cfg.until_success
 
     def _drain_events(self, writer: SummaryWriter, table: EpisodeTable, bar) -> None:
         deadline = time.time() + 0.5
