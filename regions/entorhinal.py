@@ -1,0 +1,115 @@
+"""Medial entorhinal cortex: path integration into head-direction, grid and place read-outs."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from regions.base import InputPort, Region, Shape, Tensors, register
+from regions.functional import check_probability, check_target, check_units, soft_cross_entropy, zeros_for
+
+
+def encode_self_motion(odometry: torch.Tensor, turn_scale: float, move_scale: float) -> torch.Tensor:
+    """``(turn_deg, move_m)`` -> ``[turn / turn_scale, move / move_scale, sin turn, cos turn]``.
+
+    Normalised to about unit scale (the 2017 agent fed raw degrees and metres), with the sine
+    and cosine of the turn angle that an integrator of heading needs.
+    """
+    turn, move = odometry[..., 0], odometry[..., 1]
+    radians = turn * (math.pi / 180.0)
+    return torch.stack([turn / turn_scale, move / move_scale, radians.sin(), radians.cos()], dim=-1)
+
+
+@register("entorhinal")
+class Entorhinal(Region):
+    """Medial entorhinal cortex: head-direction and grid cells from path integration.
+
+    Follows Banino et al. (2018, Nature 557: 429): a recurrent network integrates the
+    efference copy of self-motion, optionally corrected by vision; its state passes through a
+    linear bottleneck with dropout whose units (``grid``) tend to develop grid-like firing
+    when the network is trained to predict place-cell and head-direction-cell ensembles.
+
+    Computation: ``self_motion`` (odometry) normalised to ``[turn/10, move/2, sin, cos]`` and
+    ``visual`` (a linear projection, when connected) drive an LSTM cell (``hidden``); ``grid``
+    is a linear bottleneck of the LSTM output; dropout is applied on the way from ``grid`` to
+    the two linear read-outs, whose softmaxes are ``head_direction`` and ``place``. The exported
+    ``grid`` port is the bottleneck before dropout, so that regions downstream (and the policy)
+    see the same code when acting and when replaying a rollout for training.
+
+    Ports:
+        in ``self_motion`` [2] odometry (turn degrees, move metres); ``visual`` *opt* [n].
+        out ``grid`` [grid_units]; ``head_direction`` [head_cells] and ``place`` [place_cells]
+        (softmax activities).
+    State: LSTM ``h``, ``c`` [hidden].
+    Losses: ``head_direction`` and ``place_cells``: cross-entropy of the read-outs against the
+    teacher ensembles (soft labels), averaged over valid steps. The 2017 agent regressed raw
+    degrees summed over a T x T broadcast instead; this is its fix.
+
+    Args:
+        input_shapes: resolved input shapes (``self_motion`` required).
+        hidden: LSTM units.
+        grid_units: units of the linear bottleneck.
+        dropout: dropout probability on the bottleneck (Banino et al. used 0.5).
+        head_cells: head-direction read-out size (must match the teacher).
+        place_cells: place read-out size (must match the teacher).
+        visual_units: size of the projection of the visual correction input.
+        turn_scale: degrees that map to 1 (the turn action is 10 degrees).
+        move_scale: metres that map to 1 (the move action is 2 m).
+    """
+
+    inputs = {
+        "self_motion": InputPort(shape=(2,), doc="odometry of the action just applied: (turn_deg, move_m)"),
+        "visual": InputPort(required=False, doc="visual features that correct drift of the integrator"),
+    }
+    auxiliary_targets = ("head_direction", "place_cells")
+
+    def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 128, grid_units: int = 256,
+                 dropout: float = 0.5, head_cells: int = 12, place_cells: int = 256, visual_units: int = 64,
+                 turn_scale: float = 10.0, move_scale: float = 2.0):
+        super().__init__(input_shapes)
+        self.hidden = check_units("entorhinal", "hidden", hidden)
+        self.turn_scale, self.move_scale = float(turn_scale), float(move_scale)
+        self.visual: nn.Module | None = None
+        width = 4
+        if "visual" in input_shapes:
+            self.visual = nn.Sequential(
+                nn.Linear(math.prod(input_shapes["visual"]), check_units("entorhinal", "visual_units", visual_units)),
+                nn.ReLU())
+            width += visual_units
+        self.cell = nn.LSTMCell(width, hidden)
+        self.bottleneck = nn.Linear(hidden, check_units("entorhinal", "grid_units", grid_units), bias=False)
+        self.dropout = nn.Dropout(check_probability("entorhinal", "dropout", dropout))
+        self.head_readout = nn.Linear(grid_units, check_units("entorhinal", "head_cells", head_cells))
+        self.place_readout = nn.Linear(grid_units, check_units("entorhinal", "place_cells", place_cells))
+        self.output_shapes = {"grid": (grid_units,), "head_direction": (head_cells,), "place": (place_cells,)}
+
+    def initial_state(self, batch_size: int) -> Tensors:
+        return {"h": zeros_for(self, batch_size, self.hidden), "c": zeros_for(self, batch_size, self.hidden)}
+
+    def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        x = encode_self_motion(inputs["self_motion"], self.turn_scale, self.move_scale)
+        if self.visual is not None:
+            x = torch.cat([x, self.visual(inputs["visual"].flatten(1))], dim=-1)
+        h, c = self.cell(x, (state["h"], state["c"]))
+        grid = self.bottleneck(h)
+        dropped = self.dropout(grid)
+        outputs = {
+            "grid": grid,
+            "head_direction": self.head_readout(dropped).softmax(dim=-1),
+            "place": self.place_readout(dropped).softmax(dim=-1),
+        }
+        return outputs, {"h": h, "c": c}
+
+    def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:
+        mask = targets.get("mask")
+        head = outputs["head_direction"]
+        place = outputs["place"]
+        return {
+            "head_direction": soft_cross_entropy(
+                head, check_target("entorhinal", "head_direction", targets, head, "head_cells"), mask),
+            "place_cells": soft_cross_entropy(
+                place, check_target("entorhinal", "place_cells", targets, place, "place_cells"), mask),
+        }
