@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
+from regions.dnd import DND
 from regions.functional import check_units
-
-if TYPE_CHECKING:
-    from regions.dnd import DND
 
 
 @register("hippocampus")
@@ -74,19 +72,16 @@ class Hippocampus(Region):
 
     def make_memory(self) -> DND:
         """A new, empty DND sized by this region's parameters."""
-        from regions.dnd import DND  # imported here so that `import regions` does not load the kNN backends
-
         return DND(**self.memory_params)
 
     def attach_memory(self, memory: DND) -> None:
         """Read from ``memory`` from now on (the trainer shares one DND across worker processes)."""
         for name in ("key_size", "n_actions"):
-            have, want = getattr(memory, name, None), self.memory_params[name]
-            if have is not None and have != want:
+            have, want = getattr(memory, name), self.memory_params[name]
+            if have != want:
                 raise ValueError(f"hippocampus: the memory has {name} {have} but the region expects {want} "
                                  f"(params.key_size / params.actions); make the memory with region.make_memory()")
-        # object.__setattr__: never registered as a submodule, even if the DND is an nn.Module.
-        object.__setattr__(self, "memory", memory)
+        self.memory = memory
 
     def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         key = self.normalise(self.project(inputs["key"].flatten(1)))
