@@ -4,8 +4,8 @@
     python benchmarks/render_speed.py --rgb-size 227       # the 2017 RGB resolution
     python benchmarks/render_speed.py --samples /tmp/render_samples   # also write PNGs to look at
 
-Poses are drawn at random (seeded) inside each maze's bounding box with random headings, so the
-figure averages over easy and hard views; one core, single thread.
+Poses are drawn at random (seeded) from the space the agent can occupy (``free_space_points``)
+with random headings, and a food cube stands somewhere in the maze; one core, single thread.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks import free_space_points
 from tasks.geometry import FLOOR_Y, MAZE_NAMES, cube_box, load_maze
 from tasks.render import CUES, Renderer
 
@@ -84,16 +85,12 @@ def save_samples(out: Path, rgb_size: int) -> None:
 
 
 def bench(maze_name: str, rgb_size: int, depth_size: int, frames: int, seed: int) -> float:
-    """Mean seconds per render call at random poses inside the maze's bounding box."""
+    """Mean seconds per render call at random reachable poses."""
     maze = load_maze(maze_name)
     r = Renderer(maze, rgb_size=rgb_size, depth_size=depth_size)
-    corners = np.concatenate([b.footprint for b in maze.boxes])
-    lo, hi = corners.min(axis=0), corners.max(axis=0)
-    rng = np.random.default_rng(seed)
-    xs = rng.uniform(lo[0], hi[0], frames)
-    zs = rng.uniform(lo[1], hi[1], frames)
-    hs = rng.uniform(-np.pi, np.pi, frames)
-    food = (cube_box("food", float(xs[0]), float(zs[0])),)
+    xs, zs = free_space_points(maze, frames, seed).T
+    hs = np.random.default_rng(seed).uniform(-np.pi, np.pi, frames)
+    food = (cube_box("food", float(xs[-1]), float(zs[-1])),)
     for i in range(min(frames, 50)):  # warm caches
         r.render(xs[i], zs[i], hs[i], EYE_Y, food)
     start = time.perf_counter()

@@ -131,11 +131,14 @@ class Renderer:
     # ---- public -------------------------------------------------------------------------------
     def render(self, x: float, z: float, heading: float, eye_y: float, extra_boxes: Sequence[Box] = (),
                cue: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """RGB uint8 [3, S, S] and depth float32 [1, d, d] from the eye at (x, eye_y, z).
+        """RGB uint8 [3, S, S] and depth float32 [1, d, d] from the eye at world (x, eye_y, z).
+
+        ``eye_y`` is a world height (floor at ``maze.floor_y``; 2017 camera: 1.6, or 1.32 in 1-1/3-1).
 
         ``heading`` in radians, 0 = facing north (+z), +pi/2 = facing east. Depth is the distance
         along the optical axis in metres, clipped to ``max_depth`` (sky -> ``max_depth``).
-        ``extra_boxes`` are dynamic objects (food cubes). ``cue`` ("circle" | "triangle" |
+        ``extra_boxes`` are dynamic objects (food cubes; material ``INVISIBLE_MATERIAL`` makes a
+        box that only the depth camera sees, like the 2-2/2-3 invisible goal). ``cue`` ("circle" | "triangle" |
         "square") replaces the RGB frame by the black-on-white shape; depth is unaffected.
         """
         for field, value in (("x", x), ("z", z), ("heading", heading), ("eye_y", eye_y)):
