@@ -245,14 +245,11 @@ class Worker:
         self.events.put(("update", {"worker": self.rank, "step": self.counters.steps(), **terms}))
 
     def _targets(self, rollout: Rollout) -> dict[str, torch.Tensor]:
-        poses = torch.from_numpy(np.stack(rollout.poses))[:, None]  # [T, 1, 3]
-        place = torch.stack([self._place_cells(maze).targets(poses[t]) for t, maze in enumerate(rollout.mazes)])
-        return {
-            "place_cells": place,
-            "head_direction": self.head_direction.targets(poses),
-            "reward": torch.tensor(rollout.rewards, dtype=torch.float32)[:, None],
-            "mask": torch.ones(len(rollout.rewards), 1),
-        }
+        from regions.teachers import teacher_targets
+
+        poses = np.stack(rollout.poses)[:, None]  # [T, 1, 3]
+        rewards = np.asarray(rollout.rewards, dtype=np.float32)[:, None]
+        return teacher_targets(poses, rewards, [self._place_cells(m) for m in rollout.mazes], self.head_direction)
 
     def _reverse_replay(self, activity: dict[str, torch.Tensor], actions: torch.Tensor, returns: torch.Tensor) -> None:
         """Write each step's (memory key, action taken, return) into the hippocampal DND, after the update."""
