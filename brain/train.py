@@ -18,7 +18,7 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
 
     A resumed run keeps its stored connectome and config; only ``steps`` and ``workers`` may change.
     """
-    from brain.connectome import dump_resolved
+    from brain.connectome import load_connectome
 
     run_dir = Path(cfg.out)
     if resume:
@@ -32,7 +32,7 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
     if (run_dir / CONFIG_FILE).exists():
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONNECTOME_FILE).write_text(dump_resolved(cfg.connectome, cfg.lesions))
+    (run_dir / CONNECTOME_FILE).write_text(load_connectome(cfg.connectome, lesions=cfg.lesions).to_yaml())
     cfg.to_yaml(run_dir / CONFIG_FILE)
     return run_dir, cfg
 
