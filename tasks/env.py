@@ -41,22 +41,24 @@ ACTION_NAMES = {TURN_RIGHT: "turn right 10 deg", TURN_LEFT: "turn left 10 deg", 
 ODOMETRY = {TURN_RIGHT: (10.0, 0.0), TURN_LEFT: (-10.0, 0.0), FORWARD: (0.0, 2.0), NOOP: (0.0, 0.0)}
 DEPTH_ENCODINGS = ("metres", "unity8")
 CURRICULUM_ID = "curriculum"
+INVISIBLE_MATERIAL = "Fade.mat"  # tasks.render draws boxes of this material in the depth image only
 
-# 2017 depth PNG (SPEC 1.4): HEAD far plane 1000 m, sky = grey level of (49, 77, 121);
-# the hackathon build: far plane 20 m and a white background.
-_UNITY8 = {"dec2017": {"far": 1000.0, "offset": 0.6, "sky": 74.0},
-           "sep2017": {"far": 20.0, "offset": 0.0, "sky": 255.0}}
+UNITY8_RENDER_DEPTH = 20.0  # metres: beyond every 8-bit code's saturation (10.6 m)
 
 
-def encode_depth_unity8(depth_m: np.ndarray, version: str) -> np.ndarray:
-    """The 2017 8-bit depth code from metric depth rendered up to the version's far plane.
+def encode_depth_unity8(depth_m: np.ndarray, sky: np.ndarray, version: str) -> np.ndarray:
+    """The 2017 8-bit depth PNG value (SPEC 1.4, 5) as float32 0..255, from metric depth.
 
-    Depth at or beyond the far plane is sky/background. HEAD: round(clip((d - 0.6) / 10) * 255)
-    and sky 74; hackathon: round(clip(d / 10) * 255) and sky 255.
+    HEAD: round(clip((d - 0.6) / 10) * 255), sky 74 (the grey of the camera background);
+    hackathon (near 0.01 m, far 20 m, white background): round(clip(d / 10) * 255), sky 255.
+    ``sky`` is the renderer's mask of pixels that hit nothing.
     """
-    p = _UNITY8[version]
-    code = np.round(np.clip((depth_m - p["offset"]) / 10.0, 0.0, 1.0) * 255.0)
-    return np.where(depth_m >= p["far"], p["sky"], code).astype(np.float32)
+    if version == "dec2017":
+        from tasks.render import encode_depth_unity8 as head_code
+
+        return head_code(depth_m, sky)
+    code = np.floor(np.clip(depth_m / 10.0, 0.0, 1.0) * 255.0 + 0.5)
+    return np.where(sky, 255.0, code).astype(np.float32)
 
 
 class MazeEnv(gym.Env):
@@ -125,6 +127,8 @@ class MazeEnv(gym.Env):
         for name, value in (("rgb_size", rgb_size), ("depth_size", depth_size)):
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if invisible_goal is not None and not any(t.startswith("2-") for t in order):
+            raise ValueError(f"invisible_goal applies to the Arrow tasks 2-1..2-3 only, not {task!r}")
         self.order = order
         self.version = version
         self.invisible_goal = invisible_goal
@@ -140,8 +144,7 @@ class MazeEnv(gym.Env):
         self.depth_encoding = depth_encoding
         self.render_mode = render_mode
         self.render_observations = render_observations
-        # unity8 needs true depth up to the 2017 far plane to tell sky from far walls.
-        self._render_far = _UNITY8[version]["far"] if depth_encoding == "unity8" else self.max_depth
+        self._render_far = max(self.max_depth, UNITY8_RENDER_DEPTH) if depth_encoding == "unity8" else self.max_depth
 
         self.action_space = spaces.Discrete(4 if noop_action else 3)
         depth_high = 255.0 if depth_encoding == "unity8" else self.max_depth
@@ -275,19 +278,21 @@ class MazeEnv(gym.Env):
         return self._renderers[key]
 
     def _extra_boxes(self) -> list[Box]:
+        """Food cubes for the renderer; the invisible 2-2/2-3 goal shows in the depth image only."""
         boxes = []
         for live in self.trial.foods:
-            if live.food.visible:
-                if live.index not in self._food_boxes:
-                    self._food_boxes[live.index] = cube_box(f"Food {live.index}", live.food.x, live.food.z)
-                boxes.append(self._food_boxes[live.index])
+            if live.index not in self._food_boxes:
+                material = "Food.mat" if live.food.visible else INVISIBLE_MATERIAL
+                self._food_boxes[live.index] = cube_box(f"Food {live.index}", live.food.x, live.food.z, material)
+            boxes.append(self._food_boxes[live.index])
         return boxes
 
     def _render_view(self) -> tuple[np.ndarray, np.ndarray]:
         t = self.trial
-        rgb, depth = self._renderer().render(t.x, t.z, t.heading, self.spec_row.eye_y, self._extra_boxes(), t.cue)
+        renderer = self._renderer()
+        rgb, depth = renderer.render(t.x, t.z, t.heading, self.spec_row.eye_y, self._extra_boxes(), t.cue)
         if self.depth_encoding == "unity8":
-            depth = encode_depth_unity8(depth, self.version)
+            depth = encode_depth_unity8(depth, renderer.last_sky_mask, self.version)
         return rgb, depth
 
     def _observe(self, action: int) -> dict[str, np.ndarray]:

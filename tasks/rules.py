@@ -11,9 +11,10 @@ Time
     Unity time runs in physics ticks of 0.02 s and frames of 1/60 s. The 2017 agent acted
     asynchronously, one action per HTTP round trip, so each task's timers counted Unity time,
     not actions. Here the world runs in lock-step: every action is followed by
-    ``ticks_per_step`` ticks (default 10 = 0.2 s, the latency of the 2017 agent's AlexNet +
-    DQN/A3C step), so a 120-tick wait is 12 agent steps and a trial without reward fails on
-    its 181st step (tick 1801). Frames advance against the same clock, 3 frames per 5 ticks.
+    ``ticks_per_step`` ticks (default 10 = 0.2 s, about one round trip of the 2017 agent:
+    PNG encoding, HTTP, AlexNet features and a network update), so a 120-tick wait is 12 agent
+    steps and a trial without reward fails on its 181st step (tick 1801). Frames (60 per
+    second) run on the same integer clock, 6 frames per 5 ticks.
 
 Reward (the 2017 running total of a trial; environments return its per-step difference)
     -0.001 per tick; +2 for the zone bonus; +2 for each food cube touched (agent centre within
