@@ -31,8 +31,9 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
         return run_dir, stored
     if (run_dir / CONFIG_FILE).exists():
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
+    resolved = load_connectome(cfg.connectome, lesions=cfg.lesions).to_yaml()  # validate before creating anything
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONNECTOME_FILE).write_text(load_connectome(cfg.connectome, lesions=cfg.lesions).to_yaml())
+    (run_dir / CONNECTOME_FILE).write_text(resolved)
     cfg.to_yaml(run_dir / CONFIG_FILE)
     return run_dir, cfg
 
