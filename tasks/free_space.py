@@ -19,10 +19,14 @@ GRID = 0.1  # metres between candidate points
 _INTERIOR = {"onedim": (0.0, 5.0), "onedim_colourless": (0.0, 5.0), "cross": (0.0, 12.5), "arrow": (-7.28, 8.14)}
 
 
-@lru_cache(maxsize=None)
 def reachable_grid(name: str, layout: str | None = None) -> np.ndarray:
     """(x, z) centres [N, 2] of the GRID-spaced free points reachable from the maze's start area."""
-    maze = load_maze(name, layout)
+    return _reachable_grid(load_maze(name, layout))
+
+
+@lru_cache(maxsize=None)
+def _reachable_grid(maze: Maze) -> np.ndarray:
+    name = maze.name
     pts = np.concatenate([b.footprint for b in maze.boxes])
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     xs = np.arange(lo[0] + GRID / 2, hi[0], GRID)
@@ -63,7 +67,7 @@ def free_space_points(maze: str | Maze, n: int, seed: int) -> np.ndarray:
     """
     if isinstance(n, bool) or int(n) != n or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    grid = reachable_grid(maze.name, maze.layout) if isinstance(maze, Maze) else reachable_grid(maze)
+    grid = _reachable_grid(maze) if isinstance(maze, Maze) else reachable_grid(maze)
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(grid), size=int(n), replace=int(n) > len(grid))
     return grid[idx].copy()

@@ -150,16 +150,28 @@ def _landmarks(maze: str) -> tuple[Landmark, ...]:
 MATERIALS: dict[str, dict] = dict(_geometry()["materials"])
 
 
-@lru_cache(maxsize=None)
 def load_maze(name: str, layout: str | None = None) -> Maze:
-    """The static maze ``name`` with the blockers of scene family ``layout`` (cached, shared, read-only)."""
+    """The static maze ``name`` with the blockers of scene family ``layout`` (cached, shared, read-only).
+
+    ``layout`` defaults to the maze's plain scene; "ArrowMaze" is the Arrow prefab with every
+    corridor open, "ArrowMazeTask1".."3" add the blockers of tasks 2-1..2-3.
+
+    Example:
+        >>> len(load_maze("arrow", "ArrowMazeTask2").boxes)
+        83
+    """
     if name not in _MAZES:
         raise ValueError(f"unknown maze {name!r}; valid mazes: {', '.join(MAZE_NAMES)}")
-    prefab, layouts, default = _MAZES[name]
+    _, layouts, default = _MAZES[name]
     layout = default if layout is None else layout
     if layout not in layouts:
         raise ValueError(f"maze {name!r} has no layout {layout!r}; valid layouts: {', '.join(layouts)}")
-    boxes = _boxes(prefab)
+    return _load(name, layout)
+
+
+@lru_cache(maxsize=None)
+def _load(name: str, layout: str) -> Maze:
+    boxes = _boxes(_MAZES[name][0])
     extra = f"scene_extra:{layout}"
     if extra in _geometry():
         boxes += _boxes(extra)
