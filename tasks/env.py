@@ -61,6 +61,12 @@ def encode_depth_unity8(depth_m: np.ndarray, sky: np.ndarray, version: str) -> n
     return np.where(sky, 255.0, code).astype(np.float32)
 
 
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 class MazeEnv(gym.Env):
     """One WBAI 2017 task (e.g. ``"1-3"``) or the whole curriculum (``"curriculum"``).
 
@@ -113,20 +119,15 @@ class MazeEnv(gym.Env):
         if start_task is not None and start_task not in order:
             raise ValueError(f"start_task {start_task!r} is not in the task order {order}")
         if frames_per_step is not None:
-            if int(frames_per_step) != frames_per_step or frames_per_step < 1:
-                raise ValueError(f"frames_per_step must be a positive integer, got {frames_per_step!r}")
-            self.step_units = int(frames_per_step) * FRAME_UNITS
+            self.step_units = _positive_int("frames_per_step", frames_per_step) * FRAME_UNITS
         else:
-            if int(ticks_per_step) != ticks_per_step or ticks_per_step < 1:
-                raise ValueError(f"ticks_per_step must be a positive integer, got {ticks_per_step!r}")
-            self.step_units = int(ticks_per_step) * TICK_UNITS
+            self.step_units = _positive_int("ticks_per_step", ticks_per_step) * TICK_UNITS
         if depth_encoding not in DEPTH_ENCODINGS:
             raise ValueError(f"unknown depth_encoding {depth_encoding!r}; valid: {', '.join(DEPTH_ENCODINGS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
-        for name, value in (("rgb_size", rgb_size), ("depth_size", depth_size)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _positive_int("rgb_size", rgb_size)
+        _positive_int("depth_size", depth_size)
         if invisible_goal is not None and not any(t.startswith("2-") for t in order):
             raise ValueError(f"invisible_goal applies to the Arrow tasks 2-1..2-3 only, not {task!r}")
         self.order = order
@@ -173,12 +174,12 @@ class MazeEnv(gym.Env):
         return self.order[self._task_index]
 
     @property
-    def spec_row(self) -> TaskSpec:
+    def rules(self) -> TaskSpec:
         return self.specs[self.task]
 
     @property
     def maze(self) -> Maze:
-        s = self.spec_row
+        s = self.rules
         return load_maze(s.maze, s.layout)
 
     # --- gymnasium API -------------------------------------------------------------------------
@@ -250,7 +251,7 @@ class MazeEnv(gym.Env):
         return a
 
     def _new_trial(self) -> None:
-        spec = self.spec_row
+        spec = self.rules
         key = (spec.maze, spec.layout)
         if key not in self._colliders:
             self._colliders[key] = Collider.from_maze(load_maze(*key))
@@ -290,7 +291,7 @@ class MazeEnv(gym.Env):
     def _render_view(self) -> tuple[np.ndarray, np.ndarray]:
         t = self.trial
         renderer = self._renderer()
-        rgb, depth = renderer.render(t.x, t.z, t.heading, self.spec_row.eye_y, self._extra_boxes(), t.cue)
+        rgb, depth = renderer.render(t.x, t.z, t.heading, self.rules.eye_y, self._extra_boxes(), t.cue)
         if self.depth_encoding == "unity8":
             depth = encode_depth_unity8(depth, renderer.last_sky_mask, self.version)
         return rgb, depth
@@ -306,7 +307,7 @@ class MazeEnv(gym.Env):
 
     def _info(self, task_complete: bool) -> dict[str, Any]:
         t = self.trial
-        spec = self.spec_row
+        spec = self.rules
         return {
             "pose": np.array([t.x, t.z, t.heading], np.float32),
             "task": spec.id,
