@@ -46,12 +46,13 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     """Mean of per-step ``values`` ``[T, B]`` over valid steps (``mask`` 1), not a sum over time.
 
     Averaging (rather than summing, the 2017 bug) keeps an auxiliary loss on the same scale
-    whatever the rollout length. A mask with no valid step gives 0 (and a zero gradient).
+    whatever the rollout length. Masked steps are ignored even if they hold inf or NaN (padding);
+    a mask with no valid step gives 0 (and a zero gradient).
     """
     if mask is None:
         return values.mean()
-    mask = mask.to(values.dtype).reshape(values.shape)
-    return (values * mask).sum() / mask.sum().clamp_min(1.0)
+    valid = mask.reshape(values.shape) > 0
+    return torch.where(valid, values, torch.zeros_like(values)).sum() / valid.sum().clamp_min(1)
 
 
 def soft_cross_entropy(probs: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -66,7 +66,7 @@ class VisualCortex(Region):
     }
 
     def __init__(self, input_shapes: Mapping[str, Shape], channels: Sequence[int] = (16, 32, 32),
-                 depth_channels: Sequence[int] = (8, 16), kernel_size: int = 3, features: int = 256,
+                 depth_channels: Sequence[int] = (8, 16), kernel_size: int = 4, features: int = 256,
                  depth_scale: float = 10.0):
         super().__init__(input_shapes)
         for name, values in (("channels", channels), ("depth_channels", depth_channels)):

@@ -12,7 +12,7 @@ def images(batch: int, height: int, width: int) -> torch.Tensor:
     return torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8)
 
 
-@pytest.mark.parametrize("size", [(84, 84), (64, 48), (120, 160), (16, 16)])
+@pytest.mark.parametrize("size", [(84, 84), (64, 48), (120, 160), (24, 24)])
 def test_any_image_size_large_enough_for_the_convolutions_works(size):
     region = VisualCortex({"rgb": (3, *size)}, features=32)
     out, state = region({"rgb": images(2, *size)}, {})
