@@ -32,7 +32,9 @@ class Hippocampus(Region):
     submodule: the trainer makes one with :meth:`make_memory`, moves it to shared memory and
     attaches the same object to every worker's copy of the brain with :meth:`attach_memory`.
     Writes are the trainer's job (reverse replay of the rollout's returns, after the update);
-    ``forward`` only reads. A region used on its own makes a private memory on first use.
+    ``forward`` only reads. A region used on its own makes a private memory on first use (the DND
+    allocates ``capacity`` entries per action up front: 384 MB at the defaults, so give quick
+    experiments and tests a small ``capacity``).
 
     Ports:
         in ``key`` [n] (the memory-key source, e.g. ``ca1.code``).
