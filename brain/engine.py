@@ -1,0 +1,260 @@
+"""The graph engine: a connectome compiled once into a flat schedule of region calls.
+
+load -> validate -> compile -> step / rollout::
+
+    brain = Brain.from_connectome("wba")             # load + validate (brain.connectome), wire (brain.wiring)
+    state = brain.initial_state(batch_size=1)        # region states + delayed-edge buffers, all zeros
+    out, state = brain.step(obs, state, reset)       # out.logits [B, A], out.value [B], out.activity
+    seq = brain.rollout(obs_seq, state, resets)      # the same over [T, B, ...]; seq.state is the final state
+
+Data moves between regions in one mapping keyed ``"region.port"`` (``"env.rgb"`` for the
+environment). A port fed by several sources gets them concatenated on the last axis, in
+connection order. A delayed edge reads a buffer in the state, so ``step`` is a pure function of
+``(obs, state)`` and a rollout can be replayed from a saved state.
+
+Lesions: ``remove`` is applied while wiring (:mod:`brain.wiring`); ``silence`` replaces a region's
+outputs by zeros (no gradient flows back into it) and a fraction ``p`` multiplies each output by a
+fixed mask that zeroes ``round(p * units)`` units, chosen by a generator seeded from the port name.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from brain.connectome import Connectome, load_connectome
+from brain.wiring import wire
+from regions.base import Region, Shape
+
+Tensors = dict[str, torch.Tensor]
+
+
+@dataclass
+class StepOutput:
+    """What one step (``[B, ...]``) or a rollout (``[T, B, ...]``) produces.
+
+    Attributes:
+        logits: the ``policy:`` port, ``[B, A]``.
+        value: the ``value:`` port without its unit axis, ``[B]``.
+        activity: every region output, ``"region.port" -> tensor`` (the tensors themselves, no copies).
+    """
+
+    logits: torch.Tensor
+    value: torch.Tensor
+    activity: Tensors
+
+
+@dataclass
+class SequenceOutput(StepOutput):
+    """A rollout's outputs, ``[T, B, ...]``, plus ``state``: the state after its last step."""
+
+    state: Tensors
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One entry of the schedule: run ``name`` on the values named in ``inputs``."""
+
+    name: str
+    region: Region
+    inputs: tuple[tuple[str, tuple[str, ...]], ...]  # (port, value keys concatenated in this order)
+    state_keys: tuple[tuple[str, str], ...]  # (key in the brain's state, key in the region's state)
+    lesion: str | float | None
+
+
+class Brain(nn.Module):
+    """A brain compiled from a connectome; an ``nn.Module`` whose children are the regions.
+
+    Attributes:
+        connectome: the resolved :class:`~brain.connectome.Connectome` (``connectome.to_yaml()``).
+        regions: ``nn.ModuleDict`` of the built regions (removed ones are absent).
+        input_shapes: environment port -> shape (the connectome's ``inputs:``).
+        phases: execution phases, lists of region names (``nx.topological_generations``).
+        graph: the full connectome graph (:meth:`Connectome.graph`), lesioned nodes and edges marked.
+    """
+
+    def __init__(self, connectome: Connectome):
+        super().__init__()
+        wiring = wire(connectome)
+        self.connectome, self.graph, self.phases = connectome, connectome.graph(), wiring.phases
+        self.input_shapes: dict[str, Shape] = dict(connectome.inputs)
+        self.regions = nn.ModuleDict(wiring.regions)
+        self._output_shapes = wiring.output_shapes
+        self._policy, self._value = str(connectome.policy), str(connectome.value)
+        self._zero_fill = {f"zeros->{region}.{port}": shape for (region, port), shape in wiring.zero_fill.items()}
+        sources: dict[str, dict[str, list[str]]] = {name: {} for name in wiring.regions}
+        buffers: dict[str, int] = {}  # delayed source -> longest delay
+        for _, conn in wiring.links:
+            key = str(conn.source) if conn.delay == 0 else f"{conn.source}@t-{conn.delay}"
+            sources[conn.target.region].setdefault(conn.target.port, []).append(key)
+            if conn.delay:
+                buffers[str(conn.source)] = max(conn.delay, buffers.get(str(conn.source), 0))
+        for (region, port) in wiring.zero_fill:
+            sources[region][port] = [f"zeros->{region}.{port}"]
+        self._delayed = {source: (f"{source}@delay", delay, self._output_shapes[source])
+                         for source, delay in buffers.items()}
+        self._calls = [self._compile_call(name, sources[name]) for phase in self.phases for name in phase]
+        folded: set[str] = set()
+        for call in self._calls:  # stateless, fed only by env (or zeros) and by other folded regions
+            keys = [key for _, port_keys in call.inputs for key in port_keys]
+            if not call.state_keys and all(key.split(".")[0] in ("env", *folded) or key.startswith("zeros->")
+                                           for key in keys):
+                folded.add(call.name)
+        self._front = [call for call in self._calls if call.name in folded]
+        self._rest = [call for call in self._calls if call.name not in folded]
+        self._front_outputs = [key for key in self._output_shapes if key.split(".")[0] in folded]
+
+    @classmethod
+    def from_connectome(cls, source: str | os.PathLike, lesions: Mapping[str, Any] | None = None) -> Brain:
+        """Load (bundled name or path), validate and compile a connectome.
+
+        Example:
+            >>> brain = Brain.from_connectome("wba", lesions={"hippocampus": "remove"})
+        """
+        return cls(load_connectome(source, lesions=lesions))
+
+    def _compile_call(self, name: str, sources: dict[str, list[str]]) -> _Call:
+        region = self.regions[name]
+        lesion = self.connectome.lesions.get(name)
+        if isinstance(lesion, float):
+            for port, shape in region.output_shapes.items():
+                self.register_buffer(_mask_name(name, port), _lesion_mask(f"{name}.{port}", shape, lesion),
+                                     persistent=False)
+        ports = tuple((port, tuple(keys)) for port, keys in sources.items())
+        state_keys = tuple((f"{name}/{key}", key) for key in region.initial_state(1))
+        return _Call(name, region, ports, state_keys, lesion)
+
+    def output_shapes(self) -> dict[str, Shape]:
+        """``"region.port" -> shape`` of every output in ``activity``."""
+        return dict(self._output_shapes)
+
+    def initial_state(self, batch_size: int) -> Tensors:
+        """Start-of-episode state: each region's ``initial_state`` and zeroed delayed-edge buffers."""
+        state = {}
+        for call in self._calls:
+            region_state = call.region.initial_state(batch_size)
+            state.update({key: region_state[short] for key, short in call.state_keys})
+        for key, delay, shape in self._delayed.values():
+            state[key] = torch.zeros(batch_size, delay, *shape)
+        return state
+
+    # --- execution ---------------------------------------------------------------------------------
+    def step(self, obs: Mapping[str, torch.Tensor], state: Tensors,
+             reset: torch.Tensor | None = None) -> tuple[StepOutput, Tensors]:
+        """One step for a batch: ``obs`` holds the ``env`` ports ``[B, ...]``; ``reset[b]`` restarts row b."""
+        batch = next(iter(obs.values())).shape[0]
+        state = self._reset(state, reset)
+        values = self._step_values(obs, state, batch)
+        next_state: Tensors = {}
+        self._run(self._calls, values, state, next_state)
+        self._push_buffers(values, state, next_state)
+        activity = {key: values[key] for key in self._output_shapes}
+        return StepOutput(activity[self._policy], activity[self._value][..., 0], activity), next_state
+
+    def rollout(self, obs_seq: Mapping[str, torch.Tensor], state: Tensors,
+                resets: torch.Tensor | None = None) -> SequenceOutput:
+        """``T`` steps at once (``obs_seq`` ``[T, B, ...]``, ``resets`` ``[T, B]``), equal to ``T`` calls of step.
+
+        The feed-forward front of the graph (stateless regions fed only by ``env`` and each other)
+        runs once with time folded into the batch axis; the rest runs step by step.
+        """
+        steps, batch = next(iter(obs_seq.values())).shape[:2]
+        folded = self._step_values({key: value.flatten(0, 1) for key, value in obs_seq.items()}, {}, steps * batch)
+        self._run(self._front, folded, {}, {})
+        front = {key: folded[key].unflatten(0, (steps, batch)) for key in self._front_outputs}
+        per_step = []
+        for t in range(steps):
+            state = self._reset(state, None if resets is None else resets[t])
+            values = self._step_values({key: value[t] for key, value in obs_seq.items()}, state, batch)
+            values.update({key: value[t] for key, value in front.items()})
+            next_state: Tensors = {}
+            self._run(self._rest, values, state, next_state)
+            self._push_buffers(values, state, next_state)
+            per_step.append(values)
+            state = next_state
+        activity = {key: front[key] if key in front else torch.stack([values[key] for values in per_step])
+                    for key in self._output_shapes}
+        return SequenceOutput(activity[self._policy], activity[self._value][..., 0], activity, state)
+
+    def _step_values(self, obs: Mapping[str, torch.Tensor], state: Tensors, batch: int) -> Tensors:
+        """The values a step starts from: env ports, delayed-edge reads and zero fills."""
+        values = {f"env.{key}": obs[key] for key in self.input_shapes}
+        for source, (key, delay, _) in self._delayed.items():
+            if key in state:
+                values.update({f"{source}@t-{d}": state[key][:, d - 1] for d in range(1, delay + 1)})
+        values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
+        return values
+
+    def _run(self, calls: list[_Call], values: Tensors, state: Tensors, next_state: Tensors) -> None:
+        """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``."""
+        for call in calls:
+            inputs = {port: values[keys[0]] if len(keys) == 1 else torch.cat([values[key] for key in keys], -1)
+                      for port, keys in call.inputs}
+            outputs, region_state = call.region(inputs, {short: state[key] for key, short in call.state_keys})
+            if call.lesion == "silence":
+                outputs = {port: torch.zeros_like(value) for port, value in outputs.items()}
+            elif call.lesion is not None:
+                outputs = {port: value * getattr(self, _mask_name(call.name, port)) for port, value in outputs.items()}
+            values.update({f"{call.name}.{port}": value for port, value in outputs.items()})
+            next_state.update({key: region_state[short] for key, short in call.state_keys})
+
+    def _push_buffers(self, values: Tensors, state: Tensors, next_state: Tensors) -> None:
+        for source, (key, delay, _) in self._delayed.items():
+            newest = values[source].unsqueeze(1)
+            next_state[key] = newest if delay == 1 else torch.cat([newest, state[key][:, :-1]], 1)
+
+    def _reset(self, state: Tensors, reset: torch.Tensor | None) -> Tensors:
+        """Rows with ``reset`` True start from the initial state (region states and buffers)."""
+        if reset is None:
+            return state
+        reset = torch.as_tensor(reset, dtype=torch.bool).reshape(-1)
+        if not bool(reset.any()):
+            return state
+        initial = self.initial_state(reset.shape[0])
+        return {key: torch.where(reset.view(-1, *[1] * (value.dim() - 1)), initial[key], value)
+                for key, value in state.items()}
+
+    # --- learning ----------------------------------------------------------------------------------
+    def auxiliary_losses(self, activity: Mapping[str, torch.Tensor],
+                         targets: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each region's teacher losses on its rollout outputs, as ``{"region/loss": scalar}``.
+
+        Silenced regions are skipped (their outputs are constant zeros). ``targets`` holds the teacher
+        signals ``[T, B, ...]`` and optionally ``"mask"`` ``[T, B]``.
+        """
+        losses = {}
+        for name, region in self.regions.items():
+            if not region.auxiliary_targets or self.connectome.lesions.get(name) == "silence":
+                continue
+            missing = [key for key in region.auxiliary_targets if key not in targets]
+            if missing:
+                raise KeyError(f"auxiliary_losses: region {name!r} needs the teacher signal(s) {missing}; "
+                               f"targets holds {sorted(targets)}")
+            outputs = {port: activity[f"{name}.{port}"] for port in region.output_shapes}
+            wanted = {key: targets[key] for key in (*region.auxiliary_targets, "mask") if key in targets}
+            losses.update({f"{name}/{loss}": value for loss, value in region.auxiliary_losses(outputs, wanted).items()})
+        return losses
+
+    def extra_repr(self) -> str:
+        return f"connectome={self.connectome.name!r}, phases={self.phases}"
+
+
+def _mask_name(region: str, port: str) -> str:
+    return f"lesion_mask__{region}__{port}"
+
+
+def _lesion_mask(key: str, shape: Shape, fraction: float) -> torch.Tensor:
+    """Ones with ``round(fraction * units)`` zeros at positions fixed by the port name."""
+    generator = torch.Generator().manual_seed(zlib.crc32(key.encode()))
+    units = int(torch.Size(shape).numel())
+    mask = torch.ones(units)
+    mask[torch.randperm(units, generator=generator)[: round(fraction * units)]] = 0.0
+    return mask.reshape(shape)
+
+
+__all__ = ["Brain", "SequenceOutput", "StepOutput"]
