@@ -29,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from tasks.geometry import Box, Maze, cube_box, load_maze
-from tasks.physics import Collider
+from tasks.physics import MOVE_DISTANCE, TURN_DEGREES, Collider
 from tasks.rules import (
     CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, TaskSpec, TrialRecord, task_spec, trial_window, zone_of,
 )
@@ -38,7 +38,8 @@ from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT, Trial
 
 ACTION_NAMES = {TURN_RIGHT: "turn right 10 deg", TURN_LEFT: "turn left 10 deg", FORWARD: "forward 2 m",
                 NOOP: "do nothing"}
-ODOMETRY = {TURN_RIGHT: (10.0, 0.0), TURN_LEFT: (-10.0, 0.0), FORWARD: (0.0, 2.0), NOOP: (0.0, 0.0)}
+ODOMETRY = {TURN_RIGHT: (float(TURN_DEGREES), 0.0), TURN_LEFT: (-float(TURN_DEGREES), 0.0),
+            FORWARD: (0.0, MOVE_DISTANCE), NOOP: (0.0, 0.0)}  # commanded, even if blocked or paralysed
 DEPTH_ENCODINGS = ("metres", "unity8")
 CURRICULUM_ID = "curriculum"
 INVISIBLE_MATERIAL = "Fade.mat"  # tasks.render draws boxes of this material in the depth image only

@@ -8,6 +8,12 @@ times the tick first, as Unity runs ``FixedUpdate`` before ``Update``):
 * frame: frame-based zone/cue timers, then the success test, then the failure test
   (``Environment.Update``). The trial stops at the frame where it ended.
 
+Food cubes are touched, not bumped into: they do not stop a move. A cube is collected on the
+first tick with the agent centre within 1 m of its footprint and vanishes at once, so blocking
+would only change where the agent stands afterwards, and the 2017 reference solution of 3-2
+works only without it (a blocking west cube stops the agent 0.58 m short, and its way back
+then ends against the corner of the north arm).
+
 This module knows nothing about rendering or gymnasium; ``tasks.env`` wraps it.
 """
 
