@@ -152,7 +152,7 @@ class Trainer:
         writer = SummaryWriter(str(self.run_dir / "tb"))
         table = EpisodeTable(self.run_dir / "episodes.csv")
         bar = tqdm(total=self.cfg.steps, initial=self.counters.steps(), unit="step", dynamic_ncols=True,
-                   desc="training")
+                   desc="training", mininterval=1.0)
         started, start_steps = time.time(), self.counters.steps()
         next_checkpoint = start_steps + self.cfg.checkpoint_every
         try:
@@ -165,7 +165,7 @@ class Trainer:
                 rate = (steps - start_steps) / max(time.time() - started, 1e-9)
                 bar.update(steps - bar.n)
                 bar.set_postfix(steps_s=f"{rate:.0f}", episodes=self.progress.episodes, task=self.progress.current_task,
-                                success=f"{self.progress.success_rate(self.progress.current_task):.0%}")
+                                success=f"{self.progress.success_rate(self.progress.current_task):.0%}", refresh=False)
                 if steps >= next_checkpoint:
                     self.checkpoint()
                     next_checkpoint = steps + self.cfg.checkpoint_every
