@@ -41,126 +41,21 @@ from __future__ import annotations
 import importlib.resources
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Mapping, NamedTuple
 
 import networkx as nx
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, PrivateAttr, ValidationError
 from pydantic_core import PydanticCustomError
 
 from brain.errors import ConnectomeError
+from brain.yamlmarks import Flow, LocDict, Mark, display_path, dump_yaml, locate, merge, parse_yaml, plain
 
 BUNDLED = Path(str(importlib.resources.files("connectome")))
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _PORT_RE = re.compile(rf"^({_NAME})\.({_NAME})$")
-_CONNECTION_RE = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
+CONNECTION_RE = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 Loc = tuple[str | int, ...]
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it; same nodes
-
-
-# --- YAML with marks -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Mark:
-    """Where a value was written: display path of the file and 1-based line (None if not a file)."""
-
-    file: str
-    line: int | None
-
-
-class LocDict(dict):
-    """A YAML mapping that remembers the mark of each key (and of itself)."""
-
-    def __init__(self, items: Any = (), marks: Mapping[Any, Mark] | None = None, mark: Mark | None = None):
-        super().__init__(items)
-        self.marks: dict[Any, Mark] = dict(marks or {})
-        self.mark = mark
-
-
-class LocList(list):
-    """A YAML sequence that remembers the mark of each item."""
-
-    def __init__(self, items: Any = (), marks: list[Mark] | None = None):
-        super().__init__(items)
-        self.marks: list[Mark] = list(marks or [])
-
-
-def _display(path: Path) -> str:
-    """Path as the user will want to read it: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _parse(text: str, file: str) -> LocDict:
-    """YAML text -> LocDict, keeping the line of every key and list item."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        tree = LocDict(mark=Mark(file, 1)) if node is None else _locate(loader, node, file)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        problem = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise ConnectomeError(f"YAML syntax error at column {column}: {problem}", file=file, line=line,
-                              fix="check the indentation, the colons and the quotes on this line and the one "
-                                  "before (a value containing ': ' or '#' needs quotes)") from None
-    finally:
-        loader.dispose()
-    if not isinstance(tree, LocDict):
-        raise ConnectomeError("the file is not a mapping of keys", file=file, line=1,
-                              fix="start with top-level keys such as `name:`, `regions:` and `connections:`")
-    return tree
-
-
-def _locate(loader: Any, node: yaml.Node, file: str) -> Any:
-    mark = Mark(file, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # YAML merge keys (<<), as SafeLoader does
-        out = LocDict(mark=mark)
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            key_mark = Mark(file, key_node.start_mark.line + 1)
-            if key in out:
-                raise ConnectomeError(f"duplicate key {key!r} (first written at line {out.marks[key].line})",
-                                      file=file, line=key_mark.line, fix="keep one of the two")
-            out[key], out.marks[key] = _locate(loader, value_node, file), key_mark
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = [_locate(loader, item, file) for item in node.value]
-        return LocList(items, [Mark(file, item.start_mark.line + 1) for item in node.value])
-    return loader.construct_object(node, deep=True)
-
-
-def _plain(value: Any) -> Any:
-    """LocDict/LocList -> dict/list (for pydantic and for dumping)."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-# --- extends: deep merge ---------------------------------------------------------------------------
-def _merge(base: LocDict, over: LocDict) -> LocDict:
-    """Deep merge (see the module docstring); marks travel with the values."""
-    out = LocDict(base, marks=base.marks, mark=over.mark or base.mark)
-    for key, value in over.items():
-        mark = over.marks.get(key, over.mark)
-        if isinstance(key, str) and key.endswith("+"):
-            key = key[:-1]
-            old = out.get(key, LocList())
-            if not (isinstance(value, list) and isinstance(old, list)):
-                raise ConnectomeError(f"`{key}+:` appends a list to a list, but here the value or the base's "
-                                      f"`{key}` is not a list", file=mark.file, line=mark.line, field=f"{key}+",
-                                      fix=f"write a list under `{key}+:`, or use `{key}:` to replace the value")
-            value = LocList(old + value, marks=getattr(old, "marks", []) + value.marks)
-        elif isinstance(value, LocDict):
-            value = _merge(out[key] if isinstance(out.get(key), LocDict) else LocDict(mark=value.mark), value)
-        out[key], out.marks[key] = value, mark
-    return out
 
 
 def find_connectome(source: str | os.PathLike, base_dir: Path | None = None) -> Path | None:
@@ -187,11 +82,11 @@ def bundled_connectomes() -> list[str]:
 
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> LocDict:
     """Read ``path`` and everything it extends, merged."""
-    file = _display(path)
-    tree = _parse(path.read_text(encoding="utf-8"), file)
+    file = display_path(path)
+    tree = parse_yaml(path.read_text(encoding="utf-8"), file)
     extends = tree.pop("extends", None)
     if extends is None:
-        return _merge(LocDict(mark=tree.mark), tree)
+        return merge(LocDict(mark=tree.mark), tree)
     mark = tree.marks.pop("extends")
     if not isinstance(extends, str):
         raise ConnectomeError(f"expected a file name, got {extends!r}", file=file, line=mark.line, field="extends",
@@ -204,7 +99,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> LocDict:
     if base_path.resolve() in chain:
         raise ConnectomeError(f"{extends!r} extends this file again (a loop of extends)", file=file,
                               line=mark.line, field="extends", fix="remove one of the `extends:` lines of the loop")
-    return _merge(_resolve(base_path, chain + (path.resolve(),)), tree)
+    return merge(_resolve(base_path, chain + (path.resolve(),)), tree)
 
 
 # --- schema ----------------------------------------------------------------------------------------
@@ -268,7 +163,7 @@ class RegionSpec(BaseModel):
         """``{type, params, position}`` without defaults, ready to dump (whole coordinates as integers)."""
         out: dict[str, Any] = {"type": self.type}
         if self.params:
-            out["params"] = _Flow(self.params)
+            out["params"] = Flow(self.params)
         if self.position is not None:
             out["position"] = [int(x) if float(x).is_integer() else x for x in self.position]
         return out
@@ -288,7 +183,7 @@ class Connection(BaseModel):
         """``"a.out -> b.in"`` -> ``{from, to}``; mappings pass through."""
         if not isinstance(value, str):
             return value
-        match = _CONNECTION_RE.match(value)
+        match = CONNECTION_RE.match(value)
         if match is None:
             raise _custom(f"bad connection {value!r}: expected `source.port -> target.port`",
                           "write e.g. `- ca3.state -> ca1.ca3`, or the long form "
@@ -346,9 +241,9 @@ class Connectome(BaseModel):
     def from_tree(cls, tree: LocDict) -> Connectome:
         """Schema-check a merged YAML tree; the first problem becomes a ConnectomeError at its line."""
         try:
-            connectome = cls.model_validate(_plain(tree))
+            connectome = cls.model_validate(plain(tree))
         except ValidationError as exc:  # report the problem written first in the file
-            errors = sorted(exc.errors(), key=lambda e: _where(tree, _clean_loc(e["loc"])).line or 0)
+            errors = sorted(exc.errors(), key=lambda e: locate(tree, _clean_loc(e["loc"])).line or 0)
             raise _schema_error(tree, errors[0]) from None
         connectome._tree = tree
         return connectome
@@ -356,7 +251,7 @@ class Connectome(BaseModel):
     # --- where things are written ---
     def where(self, loc: Loc) -> Mark:
         """Mark of the deepest written node along ``loc`` (e.g. ``("regions", "ca3", "type")``)."""
-        return _where(self._tree, loc)
+        return locate(self._tree, loc)
 
     def error(self, loc: Loc, problem: str, fix: str) -> ConnectomeError:
         """A ConnectomeError pointing at ``loc``."""
@@ -372,7 +267,7 @@ class Connectome(BaseModel):
     def edge_lesion(self, connection: Connection) -> str | None:
         """``"remove"`` when a ``lesions:`` key names this connection, else None."""
         for key, mode in self.lesions.items():
-            match = _CONNECTION_RE.match(key)
+            match = CONNECTION_RE.match(key)
             if match and (match.group(1), match.group(2)) == (str(connection.source), str(connection.target)):
                 return str(mode)
         return None
@@ -401,27 +296,15 @@ class Connectome(BaseModel):
         doc["inputs"] = {key: list(shape) for key, shape in self.inputs.items()}
         doc["policy"], doc["value"] = str(self.policy), str(self.value)
         doc["regions"] = {name: spec.as_dict() for name, spec in self.regions.items()}
-        doc["connections"] = [str(conn) if conn.delay == 0 and conn.weight is None else _Flow(conn.as_dict())
+        doc["connections"] = [str(conn) if conn.delay == 0 and conn.weight is None else Flow(conn.as_dict())
                               for conn in self.connections]
         if self.lesions:
             doc["lesions"] = dict(self.lesions)
-        return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120)
+        return dump_yaml(doc)
 
 
 def _field(loc: Loc) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
-
-
-def _where(tree: Any, loc: Loc) -> Mark:
-    mark, node = tree.mark, tree
-    for part in loc:
-        if isinstance(node, LocDict) and part in node:
-            mark, node = node.marks[part], node[part]
-        elif isinstance(node, LocList) and isinstance(part, int) and 0 <= part < len(node):
-            mark, node = node.marks[part], node[part]
-        else:
-            break
-    return mark or Mark("<connectome>", None)
 
 
 def _clean_loc(loc: tuple) -> Loc:
@@ -437,7 +320,7 @@ def _schema_error(tree: LocDict, error: dict[str, Any]) -> ConnectomeError:
         problem, fix = error["ctx"]["problem"], error["ctx"]["fix"]
     elif error["type"] == "missing" and isinstance(loc[-1], str):
         problem, fix = f"missing required field `{loc[-1]}`", f"add `{loc[-1]}:` with {help_text}"
-        mark = _where(tree, loc[:-1])
+        mark = locate(tree, loc[:-1])
         return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
     elif error["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc)
@@ -447,7 +330,7 @@ def _schema_error(tree: LocDict, error: dict[str, Any]) -> ConnectomeError:
     else:
         problem = f"{error['msg']} (got {error['input']!r})"
         fix = f"write {help_text}"
-    mark = _where(tree, loc)
+    mark = locate(tree, loc)
     return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
 
 
@@ -459,22 +342,6 @@ def _allowed_keys(loc: Loc) -> list[str]:
     return ["from", "to", "delay", "weight"]
 
 
-class _Flow(dict):
-    """A mapping written on one line (``{type: ca3, params: {...}}``) by :class:`_Dumper`."""
-
-
-class _Dumper(yaml.SafeDumper):
-    """Short lists and :class:`_Flow` mappings in flow style, everything else in block style."""
-
-
-_Dumper.add_representer(_Flow, lambda dumper, data: dumper.represent_mapping(
-    "tag:yaml.org,2002:map", data.items(), flow_style=True))
-_Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
-    "tag:yaml.org,2002:seq", data, flow_style=all(not isinstance(item, (dict, list)) for item in data)))
-_Dumper.add_representer(tuple, lambda dumper, data: dumper.represent_sequence(
-    "tag:yaml.org,2002:seq", list(data), flow_style=True))
-
-
 # --- loading ---------------------------------------------------------------------------------------
 def load_connectome(source: str | os.PathLike, lesions: Mapping[str, Any] | None = None,
                     check: bool = True) -> Connectome:
@@ -483,7 +350,8 @@ def load_connectome(source: str | os.PathLike, lesions: Mapping[str, Any] | None
     Args:
         source: bundled name or path.
         lesions: extra lesions on top of the file's (``{"ca3": "remove"}``; the CLI's ``--lesion``).
-        check: also run :func:`validate` (names, types, ports, required inputs, cycles, lesions).
+        check: also run :func:`brain.validation.validate` (names, types, ports, required inputs,
+            cycles, lesions).
 
     Raises:
         ConnectomeError: the first problem, at its file and line.
@@ -499,132 +367,10 @@ def load_connectome(source: str | os.PathLike, lesions: Mapping[str, Any] | None
     tree = _resolve(path)
     if lesions:
         extra = LocDict(lesions, marks={key: Mark("--lesion", None) for key in lesions}, mark=Mark("--lesion", None))
-        tree = _merge(tree, LocDict({"lesions": extra}, marks={"lesions": Mark("--lesion", None)}, mark=tree.mark))
+        tree = merge(tree, LocDict({"lesions": extra}, marks={"lesions": Mark("--lesion", None)}, mark=tree.mark))
     connectome = Connectome.from_tree(tree)
     if check:
+        from brain.validation import validate  # validation needs the region registry; loading does not
+
         validate(connectome)
     return connectome
-
-
-# --- validation that needs no tensors --------------------------------------------------------------
-def _registry() -> dict:
-    import regions  # noqa: F401  (importing the package registers every region type)
-    from regions.base import REGISTRY
-
-    return REGISTRY
-
-
-def validate(connectome: Connectome) -> None:
-    """Check names, types, ports, required inputs, zero-delay cycles and lesions against the registry.
-
-    Shapes are checked later, by the engine, because they need the built regions.
-
-    Raises:
-        ConnectomeError: the first problem found.
-    """
-    registry = _registry()
-    for name, spec in connectome.regions.items():
-        if spec.type not in registry:
-            raise connectome.error(("regions", name, "type"), f"unknown region type {spec.type!r}; known types: "
-                                   f"{', '.join(sorted(registry))}",
-                                   f"use one of the known types, or register a Region class with "
-                                   f"@register({spec.type!r}) (see regions/base.py)")
-    seen: dict[tuple, int] = {}
-    for index, conn in enumerate(connectome.connections):
-        _check_source(connectome, index, conn.source)
-        _check_target(connectome, registry, index, conn.target)
-        key = (conn.source, conn.target, conn.delay)
-        if key in seen:
-            line = connectome.where(("connections", seen[key])).line
-            raise connectome.error(("connections", index), f"duplicate connection {conn} (also at line {line})",
-                                   "keep one of them")
-        seen[key] = index
-    _check_required_inputs(connectome, registry)
-    _check_cycles(connectome)
-    for key in ("policy", "value"):
-        ref = getattr(connectome, key)
-        if ref.region not in connectome.regions:
-            raise connectome.error((key,), f"`{key}: {ref}` names no region; regions are: "
-                                   f"{', '.join(connectome.regions)}", f"point `{key}:` at a region's output port")
-    _check_lesions(connectome)
-
-
-def _check_source(connectome: Connectome, index: int, ref: PortRef) -> None:
-    loc = ("connections", index)
-    if ref.region == "env":
-        if ref.port not in connectome.inputs:
-            raise connectome.error(loc, f"unknown environment port '{ref}'; `inputs:` declares "
-                                   f"{', '.join(connectome.inputs) or 'none'}",
-                                   f"declare it under `inputs:` with its shape, or use one of those")
-    elif ref.region not in connectome.regions:
-        raise connectome.error(loc, f"unknown region {ref.region!r} in '{ref}'; regions are: env, "
-                               f"{', '.join(connectome.regions)}",
-                               f"define {ref.region!r} under `regions:`, or correct the name")
-
-
-def _check_target(connectome: Connectome, registry: dict, index: int, ref: PortRef) -> None:
-    loc = ("connections", index)
-    if ref.region == "env":
-        raise connectome.error(loc, f"'{ref}' is an environment port, which cannot receive a connection",
-                               "use env ports only on the left of `->`")
-    if ref.region not in connectome.regions:
-        raise connectome.error(loc, f"unknown region {ref.region!r} in '{ref}'; regions are: "
-                               f"{', '.join(connectome.regions)}",
-                               f"define {ref.region!r} under `regions:`, or correct the name")
-    spec = connectome.regions[ref.region]
-    ports = registry[spec.type].inputs
-    if ref.port not in ports:
-        raise connectome.error(loc, f"unknown input port '{ref}'; {ref.region} (type {spec.type}) has input "
-                               f"ports {', '.join(ports) or 'none'}", "use one of those ports")
-
-
-def _check_required_inputs(connectome: Connectome, registry: dict) -> None:
-    wired = {conn.target for conn in connectome.connections}
-    for name, spec in connectome.regions.items():
-        for port, declared in registry[spec.type].inputs.items():
-            if declared.required and PortRef(name, port) not in wired:
-                doc = f" ({declared.doc})" if declared.doc else ""
-                raise connectome.error(("regions", name), f"required input '{name}.{port}'{doc} has no source",
-                                       f"add a connection into it, e.g. `- SOURCE.PORT -> {name}.{port}`")
-
-
-def _check_cycles(connectome: Connectome) -> None:
-    graph = connectome.graph()
-    zero = nx.MultiDiGraph([(u, v, k) for u, v, k, d in graph.edges(keys=True, data="delay") if d == 0])
-    try:
-        cycle = nx.find_cycle(zero)
-    except nx.NetworkXNoCycle:
-        return
-    names = " -> ".join([cycle[0][0], *(edge[1] for edge in cycle)])
-    indices = [edge[2] for edge in cycle]
-    lines = ", ".join(str(connectome.where(("connections", i)).line) for i in indices)
-    last = connectome.connections[indices[-1]]
-    raise connectome.error(("connections", indices[-1]),
-                           f"zero-delay cycle {names} (connections at lines {lines}): each region would need "
-                           f"the others' output of the same step",
-                           f"give one connection of the cycle a delay, e.g. `- {{from: {last.source}, to: "
-                           f"{last.target}, delay: 1}}` (it then reads the previous step's value)")
-
-
-def _check_lesions(connectome: Connectome) -> None:
-    roles = {connectome.policy.region: ("policy", "actor"), connectome.value.region: ("value", "critic")}
-    for key, mode in connectome.lesions.items():
-        loc = ("lesions", key)
-        match = _CONNECTION_RE.match(key)
-        if match:
-            if not any((match.group(1), match.group(2)) == (str(c.source), str(c.target))
-                       for c in connectome.connections):
-                raise connectome.error(loc, f"lesion of an unknown connection {key!r}",
-                                       "write it exactly as `source.port -> target.port` of a listed connection")
-            if mode != "remove":
-                raise connectome.error(loc, f"bad lesion mode {mode!r} for a connection: only `remove` applies",
-                                       f"write `{key}: remove`, or lesion a region instead")
-        elif key not in connectome.regions:
-            raise connectome.error(loc, f"lesion of an unknown region {key!r}; regions are: "
-                                   f"{', '.join(connectome.regions)}", "correct the name")
-        elif mode == "remove" and key in roles:
-            field, role = roles[key]
-            raise connectome.error(loc, f"no {role} left: removing {key} removes `{field}: "
-                                   f"{getattr(connectome, field)}`",
-                                   f"silence it instead (`{key}: silence`), or point `{field}:` at another "
-                                   f"region's output port")

@@ -74,7 +74,9 @@ class Brain(nn.Module):
         connectome: the resolved :class:`~brain.connectome.Connectome` (``connectome.to_yaml()``).
         regions: ``nn.ModuleDict`` of the built regions (removed ones are absent).
         input_shapes: environment port -> shape (the connectome's ``inputs:``).
+        links: the connections that survived the lesions, ``(index in connectome.connections, connection)``.
         phases: execution phases, lists of region names (``nx.topological_generations``).
+        time_folded: regions that ``rollout`` runs once over ``[T * B, ...]`` (stateless, fed by env).
         graph: the full connectome graph (:meth:`Connectome.graph`), lesioned nodes and edges marked.
     """
 
@@ -84,6 +86,7 @@ class Brain(nn.Module):
         self.connectome, self.graph, self.phases = connectome, connectome.graph(), wiring.phases
         self.input_shapes: dict[str, Shape] = dict(connectome.inputs)
         self.regions = nn.ModuleDict(wiring.regions)
+        self.links = wiring.links
         self._output_shapes = wiring.output_shapes
         self._policy, self._value = str(connectome.policy), str(connectome.value)
         self._zero_fill = {f"zeros->{region}.{port}": shape for (region, port), shape in wiring.zero_fill.items()}
@@ -105,6 +108,7 @@ class Brain(nn.Module):
             if not call.state_keys and all(key.split(".")[0] in ("env", *folded) or key.startswith("zeros->")
                                            for key in keys):
                 folded.add(call.name)
+        self.time_folded = tuple(call.name for call in self._calls if call.name in folded)
         self._front = [call for call in self._calls if call.name in folded]
         self._rest = [call for call in self._calls if call.name not in folded]
         self._front_outputs = [key for key in self._output_shapes if key.split(".")[0] in folded]

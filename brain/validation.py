@@ -1,0 +1,133 @@
+"""Validation of a connectome against the region registry, before any tensor exists.
+
+Checks names, types, ports, required inputs, zero-delay cycles, ``policy``/``value`` and lesions,
+and raises the first problem as a :class:`~brain.errors.ConnectomeError` at its file and line.
+Shapes are checked later, while the regions are built (:mod:`brain.wiring`).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from brain.connectome import CONNECTION_RE, Connectome, PortRef
+
+def _registry() -> dict:
+    import regions  # importing the package registers every region type
+
+    return regions.REGISTRY
+
+
+def validate(connectome: Connectome) -> None:
+    """Check names, types, ports, required inputs, zero-delay cycles and lesions against the registry.
+
+    Shapes are checked later, by the engine, because they need the built regions.
+
+    Raises:
+        ConnectomeError: the first problem found.
+    """
+    registry = _registry()
+    for name, spec in connectome.regions.items():
+        if spec.type not in registry:
+            raise connectome.error(("regions", name, "type"), f"unknown region type {spec.type!r}; known types: "
+                                   f"{', '.join(sorted(registry))}",
+                                   f"use one of the known types, or register a Region class with "
+                                   f"@register({spec.type!r}) (see regions/base.py)")
+    seen: dict[tuple, int] = {}
+    for index, conn in enumerate(connectome.connections):
+        _check_source(connectome, index, conn.source)
+        _check_target(connectome, registry, index, conn.target)
+        key = (conn.source, conn.target, conn.delay)
+        if key in seen:
+            line = connectome.where(("connections", seen[key])).line
+            raise connectome.error(("connections", index), f"duplicate connection {conn} (also at line {line})",
+                                   "keep one of them")
+        seen[key] = index
+    _check_required_inputs(connectome, registry)
+    _check_cycles(connectome)
+    for key in ("policy", "value"):
+        ref = getattr(connectome, key)
+        if ref.region not in connectome.regions:
+            raise connectome.error((key,), f"`{key}: {ref}` names no region; regions are: "
+                                   f"{', '.join(connectome.regions)}", f"point `{key}:` at a region's output port")
+    _check_lesions(connectome)
+
+
+def _check_source(connectome: Connectome, index: int, ref: PortRef) -> None:
+    loc = ("connections", index)
+    if ref.region == "env":
+        if ref.port not in connectome.inputs:
+            raise connectome.error(loc, f"unknown environment port '{ref}'; `inputs:` declares "
+                                   f"{', '.join(connectome.inputs) or 'none'}",
+                                   f"declare it under `inputs:` with its shape, or use one of those")
+    elif ref.region not in connectome.regions:
+        raise connectome.error(loc, f"unknown region {ref.region!r} in '{ref}'; regions are: env, "
+                               f"{', '.join(connectome.regions)}",
+                               f"define {ref.region!r} under `regions:`, or correct the name")
+
+
+def _check_target(connectome: Connectome, registry: dict, index: int, ref: PortRef) -> None:
+    loc = ("connections", index)
+    if ref.region == "env":
+        raise connectome.error(loc, f"'{ref}' is an environment port, which cannot receive a connection",
+                               "use env ports only on the left of `->`")
+    if ref.region not in connectome.regions:
+        raise connectome.error(loc, f"unknown region {ref.region!r} in '{ref}'; regions are: "
+                               f"{', '.join(connectome.regions)}",
+                               f"define {ref.region!r} under `regions:`, or correct the name")
+    spec = connectome.regions[ref.region]
+    ports = registry[spec.type].inputs
+    if ref.port not in ports:
+        raise connectome.error(loc, f"unknown input port '{ref}'; {ref.region} (type {spec.type}) has input "
+                               f"ports {', '.join(ports) or 'none'}", "use one of those ports")
+
+
+def _check_required_inputs(connectome: Connectome, registry: dict) -> None:
+    wired = {conn.target for conn in connectome.connections}
+    for name, spec in connectome.regions.items():
+        for port, declared in registry[spec.type].inputs.items():
+            if declared.required and PortRef(name, port) not in wired:
+                doc = f" ({declared.doc})" if declared.doc else ""
+                raise connectome.error(("regions", name), f"required input '{name}.{port}'{doc} has no source",
+                                       f"add a connection into it, e.g. `- SOURCE.PORT -> {name}.{port}`")
+
+
+def _check_cycles(connectome: Connectome) -> None:
+    graph = connectome.graph()
+    zero = nx.MultiDiGraph([(u, v, k) for u, v, k, d in graph.edges(keys=True, data="delay") if d == 0])
+    try:
+        cycle = nx.find_cycle(zero)
+    except nx.NetworkXNoCycle:
+        return
+    names = " -> ".join([cycle[0][0], *(edge[1] for edge in cycle)])
+    indices = [edge[2] for edge in cycle]
+    lines = ", ".join(str(connectome.where(("connections", i)).line) for i in indices)
+    last = connectome.connections[indices[-1]]
+    raise connectome.error(("connections", indices[-1]),
+                           f"zero-delay cycle {names} (connections at lines {lines}): each region would need "
+                           f"the others' output of the same step",
+                           f"give one connection of the cycle a delay, e.g. `- {{from: {last.source}, to: "
+                           f"{last.target}, delay: 1}}` (it then reads the previous step's value)")
+
+
+def _check_lesions(connectome: Connectome) -> None:
+    roles = {connectome.policy.region: ("policy", "actor"), connectome.value.region: ("value", "critic")}
+    for key, mode in connectome.lesions.items():
+        loc = ("lesions", key)
+        match = CONNECTION_RE.match(key)
+        if match:
+            if not any((match.group(1), match.group(2)) == (str(c.source), str(c.target))
+                       for c in connectome.connections):
+                raise connectome.error(loc, f"lesion of an unknown connection {key!r}",
+                                       "write it exactly as `source.port -> target.port` of a listed connection")
+            if mode != "remove":
+                raise connectome.error(loc, f"bad lesion mode {mode!r} for a connection: only `remove` applies",
+                                       f"write `{key}: remove`, or lesion a region instead")
+        elif key not in connectome.regions:
+            raise connectome.error(loc, f"lesion of an unknown region {key!r}; regions are: "
+                                   f"{', '.join(connectome.regions)}", "correct the name")
+        elif mode == "remove" and key in roles:
+            field, role = roles[key]
+            raise connectome.error(loc, f"no {role} left: removing {key} removes `{field}: "
+                                   f"{getattr(connectome, field)}`",
+                                   f"silence it instead (`{key}: silence`), or point `{field}:` at another "
+                                   f"region's output port")

@@ -1,0 +1,112 @@
+"""The A3C trainer end to end on a small brain: runs, logs, checkpoints, resumes, survives a killed worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboardX.event_file_writer import EventFileWriter  # noqa: F401  (tensorboardX is what writes tb/)
+
+from brain.config import TrainConfig
+from brain.rundir import load_checkpoint, read_episodes
+from brain.train import prepare_run_dir, train
+from brain.trainer import Trainer
+
+TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
+
+
+def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
+    values = dict(connectome=TINY, task="1-2", workers=1, steps=300, seed=3, out=str(tmp_path / "run"), t_max=10,
+                  checkpoint_every=10**9)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    return train(tiny_config(tmp_path_factory.mktemp("a3c"), steps=400))
+
+
+def test_a_run_writes_its_directory_episode_table_and_tensorboard_events(finished_run: Path):
+    assert (finished_run / "connectome.yaml").read_text().startswith("name: tiny")
+    assert TrainConfig.from_yaml(finished_run / "config.yaml").task == "1-2"
+    rows = read_episodes(finished_run)
+    assert rows, "a 400-step run of 1-2 finishes at least one episode (failure comes at 180 steps)"
+    assert {"task", "worker", "steps", "return", "success"} <= set(rows[0])
+    assert all(row["task"] == "1-2" for row in rows)
+    assert list((finished_run / "tb").glob("events.out.tfevents.*"))
+    payload = load_checkpoint(finished_run)
+    assert payload["steps"] >= 400
+    assert sum(payload["memory"]["size"]) if "size" in payload["memory"] else True
+
+
+def test_reverse_replay_filled_the_hippocampal_memory(finished_run: Path):
+    trainer = Trainer(TrainConfig.from_yaml(finished_run / "config.yaml"), finished_run,
+                      finished_run / "connectome.yaml", resume=True)
+    assert sum(trainer.memory.occupancy()) > 0
+
+
+def test_resume_restores_weights_optimizer_memory_and_counters(finished_run: Path):
+    payload = load_checkpoint(finished_run)
+    trainer = Trainer(TrainConfig.from_yaml(finished_run / "config.yaml"), finished_run,
+                      finished_run / "connectome.yaml", resume=True)
+    for name, tensor in trainer.brain.state_dict().items():
+        torch.testing.assert_close(tensor, payload["brain"][name], msg=name)
+    saved_state = payload["optimizer"]["state"]
+    for index, state in enumerate(trainer.optimizer.state_dict()["state"].values()):
+        torch.testing.assert_close(state["square_avg"], saved_state[index]["square_avg"])
+    assert trainer.memory.occupancy() == load_memory_occupancy(trainer, payload)
+    assert trainer.counters.steps() == payload["steps"]
+    assert trainer.progress.episodes == payload["episodes"]
+
+
+def load_memory_occupancy(trainer: Trainer, payload: dict) -> list[int]:
+    fresh = trainer.brain.regions["hippocampus"].make_memory()
+    fresh.load_state_dict(payload["memory"])
+    return fresh.occupancy()
+
+
+def test_resume_continues_counting_from_the_checkpoint(finished_run: Path, tmp_path: Path):
+    before = load_checkpoint(finished_run)
+    cfg = TrainConfig.from_yaml(finished_run / "config.yaml")
+    cfg.steps = before["steps"] + 100
+    train(cfg, resume=True)
+    after = load_checkpoint(finished_run)
+    assert after["steps"] >= before["steps"] + 100
+    assert after["episodes"] >= before["episodes"]
+    assert len(read_episodes(finished_run)) == after["episodes"]
+
+
+def test_a_new_run_refuses_to_overwrite_an_existing_one(finished_run: Path):
+    with pytest.raises(Exception, match="already holds a run"):
+        prepare_run_dir(TrainConfig.from_yaml(finished_run / "config.yaml"), resume=False)
+
+
+def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path):
+    cfg = tiny_config(tmp_path, workers=2, steps=1200)
+    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
+    killed: list[int] = []
+
+    def kill_first_worker_once_running() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and trainer.counters.steps() < 100:
+            time.sleep(0.2)
+        process = trainer.processes[0]
+        if process is not None and process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+            killed.append(process.pid)
+
+    killer = threading.Thread(target=kill_first_worker_once_running, daemon=True)
+    killer.start()
+    progress = trainer.train()
+    killer.join()
+    assert killed, "the worker was never seen running"
+    assert progress.restarts >= 1
+    assert trainer.counters.steps() >= cfg.steps
+    assert trainer.generations[0] >= 1
