@@ -68,14 +68,20 @@ def load_trained_brain(run_dir: Path):
 
 
 def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int) -> list[EpisodeResult]:
-    """Play ``episodes`` seeded episodes of ``task`` with the run's brain."""
+    """Play ``episodes`` trials of ``task`` in a row with the run's brain.
+
+    Only the first reset is seeded: the trials then follow each other as in training, so that the
+    tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles) evaluate
+    the same thing that training measured.
+    """
     from brain.environment import make_environment
 
     brain, cfg = load_trained_brain(run_dir)
     cfg.task, cfg.curriculum = task, False
     env = make_environment(cfg, brain.input_shapes, seed)
     torch.manual_seed(seed)
-    return [play_episode(brain, env, seed + i, greedy) for i in tqdm(range(episodes), desc=f"evaluating {task}")]
+    return [play_episode(brain, env, seed if i == 0 else None, greedy)
+            for i in tqdm(range(episodes), desc=f"evaluating {task}")]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", default=None, help="task id, e.g. 1-3 (default: the task the run trained on)")
     parser.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
     parser.add_argument("--greedy", action="store_true", help="take the most probable action instead of sampling")
-    parser.add_argument("--seed", type=int, default=12345, help="seed of the first episode (default 12345)")
+    parser.add_argument("--seed", type=int, default=12345, help="seed of the first reset (default 12345)")
     return parser
 
 
@@ -94,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 1:
         parser.error("--episodes must be at least 1")
     try:
+        if not (args.run_dir / "config.yaml").is_file():
+            raise RunDirError(f"{args.run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")
         task = args.task or TrainConfig.from_yaml(args.run_dir / "config.yaml").task
         results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed)
     except (RunDirError, FileNotFoundError, ValueError) as error:

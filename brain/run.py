@@ -1,32 +1,103 @@
-"""Command line of the brain: ``python -m brain.run --connectome wba.yaml --check``.
+"""Command line of the brain: ``python -m brain.run --connectome wba.yaml``.
 
-``--check`` loads and validates the connectome, builds the brain and prints the compiled graph
-(regions, ports with shapes, connections with delays, execution phases, parameters). A broken
-connectome prints one error (file, line, field, fix) on stderr and exits with code 2.
-
-The parser is made by :func:`build_parser`, so that the training options can join it.
+Without ``--check`` it trains the connectome's brain with A3C on the embedded simulator
+(:mod:`brain.train`) into a run directory and ends with a summary and where to look next.
+``--check`` only loads and validates the connectome, builds the brain and prints the compiled
+graph (regions, ports with shapes, connections with delays, execution phases, parameters).
+A broken connectome, a bad flag or an unusable run directory prints one error on stderr and
+exits with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
+from brain.config import TrainConfig
 from brain.errors import ConnectomeError
+from brain.rundir import RunDirError
+
+_DEFAULTS = TrainConfig()
+
+
+def _at_least(minimum: float, kind: Callable[[str], float]) -> Callable[[str], float]:
+    """argparse type: a number of ``kind`` that is >= ``minimum`` (argparse turns the error into exit 2)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a{'n integer' if kind is int else ' number'}, got {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
+        return value
+
+    return parse
+
+
+def _task_id(text: str) -> str:
+    from tasks import TASK_IDS
+
+    if text not in TASK_IDS:
+        raise argparse.ArgumentTypeError(f"unknown task {text!r}; valid tasks: {', '.join(TASK_IDS)}")
+    return text
+
+
+def _fraction(text: str) -> float:
+    value = _at_least(0.0, float)(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m brain.run`` argument parser (connectome options; trainers add theirs)."""
-    parser = argparse.ArgumentParser(prog="python -m brain.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--connectome", default="wba.yaml", metavar="NAME_OR_PATH",
-                        help="bundled connectome name (wba, wba_no_memory, ...) or path to a YAML file "
-                             "(default: %(default)s)")
-    parser.add_argument("--lesion", action="append", default=[], metavar="REGION=MODE",
-                        help="lesion on top of the file's: MODE is remove, silence or a fraction in (0, 1); "
-                             "'ca3.state->ca3.previous=remove' removes a connection; repeatable")
-    parser.add_argument("--check", action="store_true",
-                        help="validate the connectome, print the compiled graph and exit")
+    """The ``python -m brain.run`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m brain.run", description=__doc__.splitlines()[0],
+        epilog="examples:\n"
+               "  python -m brain.run --connectome wba.yaml                       # demo: learn task 1-1\n"
+               "  python -m brain.run --task 1-3 --workers 2 --steps 500000 --out runs/t13\n"
+               "  python -m brain.run --connectome wba_no_memory --curriculum --out runs/nomem\n"
+               "  python -m brain.run --out runs/t13 --resume --steps 1000000\n"
+               "  python -m brain.run --connectome wba.yaml --lesion ca3=silence --check",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    brain = parser.add_argument_group("connectome")
+    brain.add_argument("--connectome", default=_DEFAULTS.connectome, metavar="NAME_OR_PATH",
+                       help="bundled connectome name (wba, wba_no_memory, ...) or path to a YAML file "
+                            "(default: %(default)s)")
+    brain.add_argument("--lesion", action="append", default=[], metavar="REGION=MODE",
+                       help="lesion on top of the file's: MODE is remove, silence or a fraction in (0, 1); "
+                            "'ca3.state->ca3.previous=remove' removes a connection; repeatable")
+    brain.add_argument("--check", action="store_true",
+                       help="validate the connectome, print the compiled graph and exit")
+    run = parser.add_argument_group("training run")
+    tasks = run.add_mutually_exclusive_group()
+    tasks.add_argument("--task", type=_task_id, default=_DEFAULTS.task,
+                       help="WBAI 2017 task id, 1-1 ... 3-2 (default: %(default)s)")
+    tasks.add_argument("--curriculum", action="store_true",
+                       help="train through the tasks in 2017 order, moving on when one is complete")
+    run.add_argument("--workers", type=_at_least(1, int), default=_DEFAULTS.workers,
+                     help="A3C worker processes, one environment and one thread each (default: %(default)s)")
+    run.add_argument("--steps", type=_at_least(1, int), default=_DEFAULTS.steps,
+                     help="environment steps over all workers (default: %(default)s); with --resume, the new total")
+    run.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="master seed (default: %(default)s)")
+    run.add_argument("--out", default=None, metavar="RUN_DIR",
+                     help="run directory (default: runs/<connectome>-<task>)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --out from its checkpoint (weights, optimizer, memory, counters)")
+    run.add_argument("--until-success", type=_fraction, default=_DEFAULTS.until_success, metavar="FRACTION",
+                     help="stop once the success rate over the last 100 episodes reaches this (0 = never)")
+    run.add_argument("--max-minutes", type=_at_least(0, float), default=_DEFAULTS.max_minutes, metavar="M",
+                     help="stop after this much wall-clock time (0 = no limit)")
+    a3c = parser.add_argument_group("A3C (defaults in brain/config.py)")
+    a3c.add_argument("--t-max", type=_at_least(1, int), default=_DEFAULTS.t_max, help="rollout length")
+    a3c.add_argument("--lr", type=_at_least(0, float), default=_DEFAULTS.lr, help="shared RMSProp learning rate")
+    a3c.add_argument("--gamma", type=_fraction, default=_DEFAULTS.gamma, help="discount per step")
+    a3c.add_argument("--gae-lambda", type=_fraction, default=_DEFAULTS.gae_lambda,
+                     help="1 = n-step returns (A3C), below 1 = GAE(lambda)")
+    a3c.add_argument("--entropy-coef", type=_at_least(0, float), default=_DEFAULTS.entropy_coef,
+                     help="entropy bonus weight")
     return parser
 
 
@@ -55,19 +126,32 @@ def check(connectome: str, lesions: dict[str, str]) -> int:
     return 0
 
 
+def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> TrainConfig:
+    """The parsed flags as a :class:`TrainConfig`."""
+    from pathlib import Path
+
+    task = "curriculum" if args.curriculum else args.task
+    out = args.out or str(Path("runs") / f"{Path(args.connectome).stem}-{task}")
+    return TrainConfig(connectome=args.connectome, task=args.task, curriculum=args.curriculum, workers=args.workers,
+                       steps=args.steps, seed=args.seed, out=out, lesions=lesions, t_max=args.t_max, lr=args.lr,
+                       gamma=args.gamma, gae_lambda=args.gae_lambda, entropy_coef=args.entropy_coef,
+                       until_success=args.until_success, max_minutes=args.max_minutes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for a connectome problem, printed without traceback)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point; returns the exit code (2 for bad input, printed without traceback)."""
+    args = build_parser().parse_args(argv)
     try:
         lesions = parse_lesions(args.lesion)
         if args.check:
             return check(args.connectome, lesions)
-    except ConnectomeError as error:
+        from brain.train import train
+
+        train(config_from_args(args, lesions), resume=args.resume)
+    except (ConnectomeError, RunDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    parser.error("nothing to do: add --check (training options are not part of this parser yet)")
-    return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""``python -m brain.run`` and ``python -m brain.evaluate`` as a user meets them: flags, errors, a short run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brain import evaluate, run
+from brain.config import TrainConfig
+
+TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "9-9"], "unknown task '9-9'; valid tasks: 1-1, 1-2"),
+    (["--workers", "0"], "--workers: must be at least 1"),
+    (["--steps", "many"], "--steps: expected an integer"),
+    (["--gamma", "1.5"], "--gamma: must be a fraction in [0, 1]"),
+    (["--task", "1-2", "--curriculum"], "not allowed with argument"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_flags_exit_with_code_2_and_name_the_flag(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_resume_without_a_run_is_refused_before_anything_is_written(tmp_path: Path, capsys):
+    out = tmp_path / "nothing"
+    assert run.main(["--connectome", TINY, "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no run to resume" in err and "drop --resume" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_an_unknown_lesion_is_refused_before_the_run_directory_exists(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    assert run.main(["--connectome", TINY, "--lesion", "cortex=remove", "--out", str(out)]) == 2
+    assert "lesion of an unknown region 'cortex'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_flags_reach_the_stored_config():
+    args = run.build_parser().parse_args(["--task", "1-3", "--workers", "3", "--steps", "500", "--seed", "7",
+                                          "--gae-lambda", "0.95", "--until-success", "0.8"])
+    cfg = run.config_from_args(args, {"ca3": "silence"})
+    assert (cfg.task, cfg.workers, cfg.steps, cfg.seed, cfg.gae_lambda, cfg.until_success) == \
+        ("1-3", 3, 500, 7, 0.95, 0.8)
+    assert cfg.lesions == {"ca3": "silence"} and cfg.out == str(Path("runs") / "wba-1-3")
+
+
+def test_a_short_run_from_the_command_line_then_evaluate_it(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    assert run.main(["--connectome", TINY, "--task", "1-2", "--workers", "1", "--steps", "200", "--seed", "1",
+                     "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"run directory: {out}" in printed and "python -m brain.evaluate" in printed
+    assert TrainConfig.from_yaml(out / "config.yaml").steps == 200
+    assert run.main(["--connectome", TINY, "--out", str(out)]) == 2  # a second run may not overwrite it
+    assert "already holds a run" in capsys.readouterr().err
+    assert evaluate.main([str(out), "--episodes", "2", "--greedy"]) == 0
+    assert "task 1-2: success" in capsys.readouterr().out
+
+
+def test_evaluate_names_a_directory_that_is_not_a_run(tmp_path: Path, capsys):
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert "no config.yaml here" in capsys.readouterr().err
