@@ -1,0 +1,84 @@
+"""One A3C worker in-process: the 2017 agent's rollout bugs stay fixed (LEGACY_AGENT.md, bugs 3 and 9)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from brain import a3c
+from brain.config import TrainConfig
+from brain.engine import Brain
+from brain.optim import SharedRMSprop
+from brain.trainer import Counters
+
+TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> a3c.Worker:
+    torch.manual_seed(0)
+    cfg = TrainConfig(connectome=TINY, task="1-3", workers=1, steps=10**6, seed=5, out=str(tmp_path), t_max=8)
+    shared = Brain.from_connectome(TINY)
+    memory = shared.regions["hippocampus"].make_memory()
+    a3c.attach_memory(shared, memory)
+    optimizer = SharedRMSprop(shared.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
+    counters = Counters(mp.get_context("spawn"))
+    worker = a3c.Worker(0, 0, cfg, TINY, shared, optimizer, memory, counters, queue.Queue(), threading.Event())
+    worker._setup()
+    return worker
+
+
+def test_the_training_pass_replays_the_rollout_from_its_saved_recurrent_state(worker, monkeypatch):
+    acted, replayed = [], []
+    step, rollout = worker.brain.step, worker.brain.rollout
+    monkeypatch.setattr(worker.brain, "step", lambda *a: acted.append(step(*a)) or acted[-1])
+    monkeypatch.setattr(worker.brain, "rollout", lambda *a: replayed.append(rollout(*a)) or replayed[-1])
+    for _ in range(3):  # later rollouts start mid-episode, from a non-zero recurrent state
+        worker.brain.load_state_dict(worker.shared_brain.state_dict())
+        start_state = {k: v.detach().clone() for k, v in worker.state.items()}
+        acted.clear()
+        worker._learn(worker._act(), start_state)
+    assert any(v.abs().sum() > 0 for v in start_state.values())
+    acting_logits = torch.cat([out.logits for out, _ in acted])
+    torch.testing.assert_close(replayed[-1].logits[:len(acted), 0], acting_logits)
+
+
+def test_memory_is_written_after_the_update_never_before(worker, monkeypatch):
+    occupancy_at_update = []
+    apply = worker.optimizer.step
+    monkeypatch.setattr(worker.optimizer, "step", lambda: occupancy_at_update.append(sum(worker.memory.occupancy()))
+                        or apply())
+    start_state = {k: v.clone() for k, v in worker.state.items()}
+    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    before = sum(worker.memory.occupancy())
+    worker._learn(worker._act(), start_state)
+    assert occupancy_at_update == [before], "the rollout's returns reached the memory before its own update"
+    assert sum(worker.memory.occupancy()) == before + worker.cfg.t_max  # reverse replay: one entry per step
+
+
+def test_every_update_reports_each_loss_term_entropy_and_memory_occupancy(worker):
+    start_state = {k: v.clone() for k, v in worker.state.items()}
+    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker._learn(worker._act(), start_state)
+    kind, terms = worker.events.get_nowait()
+    while kind != "update":
+        kind, terms = worker.events.get_nowait()
+    expected = {"loss/policy", "loss/value", "loss/total", "policy/entropy", "grad/norm", "memory/occupancy",
+                "loss/entorhinal/head_direction", "loss/entorhinal/place_cells", "loss/ca1/place_cells",
+                "loss/amygdala/reward"}
+    assert expected <= set(terms), sorted(expected - set(terms))
+    assert terms["worker"] == 0 and all(torch.isfinite(torch.tensor(terms[k])) for k in expected)
+
+
+def test_the_update_changes_the_shared_weights(worker):
+    before = {k: v.clone() for k, v in worker.shared_brain.state_dict().items()}
+    start_state = {k: v.clone() for k, v in worker.state.items()}
+    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker._learn(worker._act(), start_state)
+    changed = {k.split(".")[1] for k, v in worker.shared_brain.state_dict().items() if not torch.equal(v, before[k])}
+    assert {"visual_cortex", "entorhinal", "ca3", "ca1", "prefrontal", "basal_ganglia", "amygdala"} <= changed
