@@ -1,7 +1,8 @@
 """Validation of a connectome against the region registry, before any tensor exists.
 
-Checks names, types, ports, required inputs, zero-delay cycles, ``policy``/``value`` and lesions,
-and raises the first problem as a :class:`~brain.errors.ConnectomeError` at its file and line.
+Checks names, types, ports, required inputs, zero-delay cycles, ``policy``/``value`` and lesions
+(which must leave a pathway from ``env`` to the actor and the critic), and raises the first
+problem as a :class:`~brain.errors.ConnectomeError` at its file and line.
 Shapes are checked later, while the regions are built (:mod:`brain.wiring`).
 """
 
@@ -50,6 +51,7 @@ def validate(connectome: Connectome) -> None:
             raise connectome.error((key,), f"`{key}: {ref}` names no region; regions are: "
                                    f"{', '.join(connectome.regions)}", f"point `{key}:` at a region's output port")
     _check_lesions(connectome)
+    _check_lesions_keep_env_paths(connectome)
 
 
 def _check_source(connectome: Connectome, index: int, ref: PortRef) -> None:
@@ -131,3 +133,35 @@ def _check_lesions(connectome: Connectome) -> None:
                                    f"{getattr(connectome, field)}`",
                                    f"silence it instead (`{key}: silence`), or point `{field}:` at another "
                                    f"region's output port")
+
+
+def _check_lesions_keep_env_paths(connectome: Connectome) -> None:
+    """Lesions must leave a pathway from the environment to the actor and to the critic.
+
+    Removing every region (or connection) between ``env`` and the ``policy:`` region would
+    otherwise zero-fill its inputs and compile a brain whose actions ignore every observation.
+    """
+    removed = {key for key, mode in connectome.lesions.items() if mode == "remove" and key in connectome.regions}
+    full = connectome.graph()
+    lesioned = full.copy()
+    lesioned.remove_nodes_from(removed)
+    lesioned.remove_edges_from([(u, v, k) for u, v, k, lesion in full.edges(keys=True, data="lesion")
+                                if lesion == "remove" and u not in removed and v not in removed])
+    for field, role in (("policy", "actor"), ("value", "critic")):
+        region = getattr(connectome, field).region
+        if region in removed or not nx.has_path(full, "env", region) or nx.has_path(lesioned, "env", region):
+            continue
+        upstream = nx.ancestors(full, region) | {region}
+        culprits = [key for key in connectome.lesions
+                    if (key in removed and key in upstream) or _lesioned_target(key) in upstream]
+        raise connectome.error(("lesions", culprits[-1]), f"no pathway from the environment to the {role} left: "
+                               f"with {', '.join(culprits)} removed, {region} (`{field}: "
+                               f"{getattr(connectome, field)}`) receives nothing that depends on an env port",
+                               f"remove fewer of the regions or connections between env and {region}, or connect "
+                               f"an env port or a surviving region to {region}")
+
+
+def _lesioned_target(key: str) -> str | None:
+    """The target region of a connection lesion ``"a.out -> b.in"``; None for a region lesion."""
+    match = CONNECTION_RE.match(key)
+    return match.group(2).split(".")[0] if match else None
