@@ -2,6 +2,9 @@
 
     python benchmarks/env_fps.py                 # 84x84 RGB + 32x32 depth, 4000 steps per cell
     python benchmarks/env_fps.py --steps 20000   # steadier figures
+    taskset -c 1 python benchmarks/env_fps.py --repeat 5   # pinned to one core, best of 5 (shared machines)
+
+Targets (issue): >= 2000 steps/s in the 1-D maze and >= 1000 in the Arrow maze, single env.
 
 Random actions (seeded); a trial that ends is reset at once. Columns:
   single      one MazeEnv with rendering (the A3C worker's case)
@@ -23,7 +26,7 @@ import numpy as np  # noqa: E402
 
 import tasks  # noqa: E402
 
-MAZES = (("1-D", "1-3"), ("Arrow", "2-1"), ("Cross", "3-1"))
+MAZES = (("1-D", "1-3"), ("1-D grey", "1-8a"), ("Arrow", "2-1"), ("Cross", "3-1"))  # grey = colourless
 
 
 def single_rate(task: str, steps: int, **kwargs) -> float:
@@ -60,7 +63,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000, help="env steps per measurement")
     parser.add_argument("--rgb-size", type=int, default=84)
     parser.add_argument("--depth-size", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure each cell this many times and report the best (least disturbed) rate")
     args = parser.parse_args()
+    if args.repeat < 1 or args.steps < 1:
+        parser.error("--steps and --repeat must be positive")
     try:
         import torch
 
@@ -69,13 +76,13 @@ def main() -> None:
         pass
     sizes = {"rgb_size": args.rgb_size, "depth_size": args.depth_size}
     print(f"env steps/s, one core, RGB {args.rgb_size}x{args.rgb_size} + depth {args.depth_size}x{args.depth_size}, "
-          f"{args.steps} random steps per cell")
-    print(f"{'maze':<8}{'task':<6}{'single':>10}{'vector x8':>12}{'rules only':>12}{'rules us':>10}")
+          f"{args.steps} random steps per cell, best of {args.repeat}")
+    print(f"{'maze':<10}{'task':<6}{'single':>10}{'vector x8':>12}{'rules only':>12}{'rules us':>10}")
     for maze, task in MAZES:
-        single = single_rate(task, args.steps, **sizes)
-        vector = vector_rate(task, args.steps, **sizes)
-        rules = single_rate(task, args.steps, render_observations=False, **sizes)
-        print(f"{maze:<8}{task:<6}{single:>10.0f}{vector:>12.0f}{rules:>12.0f}{1e6 / rules:>10.1f}")
+        single = max(single_rate(task, args.steps, **sizes) for _ in range(args.repeat))
+        vector = max(vector_rate(task, args.steps, **sizes) for _ in range(args.repeat))
+        rules = max(single_rate(task, args.steps, render_observations=False, **sizes) for _ in range(args.repeat))
+        print(f"{maze:<10}{task:<6}{single:>10.0f}{vector:>12.0f}{rules:>12.0f}{1e6 / rules:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -138,13 +138,14 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
                  floor_y: float, floor_bounds: np.ndarray, floor_rgb: np.ndarray, floor_lam: float,
                  prisms: np.ndarray, n_prisms: int, solids: np.ndarray, mats: np.ndarray,
                  light: np.ndarray, sky_base: np.ndarray, sun_dir: np.ndarray, sun_cos: float,
-                 shade: bool, rgb: np.ndarray, zbuf: np.ndarray) -> None:
+                 far: float, shade: bool, rgb: np.ndarray, zbuf: np.ndarray) -> None:
     """Render one square view into ``zbuf`` [S, S] (perpendicular depth, inf = sky) and, when
     ``shade``, into ``rgb`` uint8 [3, S, S].
 
     The camera sits at (cx, eye, cz), looks along ``heading`` (0 = +z, pi/2 = +x) with pitch 0;
     ``fov_tan`` = tan(fov / 2). ``sky_base`` [3, S, S] is the heading-independent sky colour;
-    ``sun_cos`` > 1 disables the sun disc.
+    ``sun_cos`` > 1 disables the sun disc. Surfaces deeper than ``far`` (the far clip plane;
+    inf = none) are clipped: those pixels show the sky, as in a camera with that far plane.
     """
     size = zbuf.shape[0]
     half = 0.5 * size
@@ -269,6 +270,12 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
 
     for j in range(solids.shape[0]):
         _draw_solid(solids, j, mats, cx, cz, eye, fx, fz, rx, rz, f, half, ys, shade, light, rgb, zbuf)
+
+    if far < np.inf:  # everything behind a clipped surface lies beyond the far plane too
+        for r in range(size):
+            for c in range(size):
+                if zbuf[r, c] > far:
+                    zbuf[r, c] = np.inf
 
     if shade:
         _fill_sky(sky_base, sun_dir, sun_cos, fx, fz, rx, rz, f, half, ys, rgb, zbuf)

@@ -31,7 +31,8 @@ from gymnasium import spaces
 from tasks.geometry import Box, Maze, cube_box, load_maze
 from tasks.physics import MOVE_DISTANCE, TURN_DEGREES, Collider
 from tasks.rules import (
-    CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, TaskSpec, TrialRecord, task_spec, trial_window, zone_of,
+    CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, VERSIONS, TaskSpec, TrialRecord, task_spec, trial_window,
+    zone_of,
 )
 from tasks.topdown import TopDownMap
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT, Trial
@@ -93,6 +94,7 @@ class MazeEnv(gym.Env):
         max_depth: float = 10.0,
         depth_encoding: str = "metres",
         invisible_goal: bool | None = None,
+        camera: str | None = None,
         start_task: str | None = None,
         render_mode: str | None = None,
         render_observations: bool = True,
@@ -106,6 +108,8 @@ class MazeEnv(gym.Env):
             noop_action: add action 3 = do nothing.
             depth_encoding: ``"metres"`` or ``"unity8"`` (2017 8-bit code as float32 0..255).
             invisible_goal: Arrow tasks: force the invisible goal cube on/off (None = as the version).
+            camera: 2017 camera settings, ``"dec2017"`` or ``"sep2017"`` (far plane 20 m, white 1-D
+                sky; ``tasks.render.CAMERAS``); None = the same as ``version``.
             start_task: first task of the curriculum.
             render_observations: False returns black images (rule tests, headless speed runs).
         """
@@ -125,6 +129,9 @@ class MazeEnv(gym.Env):
             self.step_units = _positive_int("ticks_per_step", ticks_per_step) * TICK_UNITS
         if depth_encoding not in DEPTH_ENCODINGS:
             raise ValueError(f"unknown depth_encoding {depth_encoding!r}; valid: {', '.join(DEPTH_ENCODINGS)}")
+        camera = version if camera is None else camera
+        if camera not in VERSIONS:  # the camera presets of tasks.render.CAMERAS, one per version
+            raise ValueError(f"unknown camera {camera!r}; valid cameras: {', '.join(VERSIONS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
         _positive_int("rgb_size", rgb_size)
@@ -144,6 +151,7 @@ class MazeEnv(gym.Env):
         self.rgb_size, self.depth_size = int(rgb_size), int(depth_size)
         self.fov_deg, self.max_depth = float(fov_deg), float(max_depth)
         self.depth_encoding = depth_encoding
+        self.camera = camera
         self.render_mode = render_mode
         self.render_observations = render_observations
         self._render_far = max(self.max_depth, UNITY8_RENDER_DEPTH) if depth_encoding == "unity8" else self.max_depth
@@ -276,7 +284,7 @@ class MazeEnv(gym.Env):
             from tasks.render import Renderer  # imported on first use: rule-only runs need no renderer
 
             self._renderers[key] = Renderer(self.maze, rgb_size=self.rgb_size, depth_size=self.depth_size,
-                                            fov_deg=self.fov_deg, max_depth=self._render_far)
+                                            fov_deg=self.fov_deg, max_depth=self._render_far, camera=self.camera)
         return self._renderers[key]
 
     def _extra_boxes(self) -> list[Box]:
@@ -294,7 +302,7 @@ class MazeEnv(gym.Env):
         renderer = self._renderer()
         rgb, depth = renderer.render(t.x, t.z, t.heading, self.rules.eye_y, self._extra_boxes(), t.cue)
         if self.depth_encoding == "unity8":
-            depth = encode_depth_unity8(depth, renderer.last_sky_mask, self.version)
+            depth = encode_depth_unity8(depth, renderer.last_sky_mask, self.camera)
         return rgb, depth
 
     def _observe(self, action: int) -> dict[str, np.ndarray]:

@@ -21,11 +21,12 @@ from typing import Any
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT
 
 WAIT = -1  # placeholder for "3" until the wait action is known
-_ZONE_SOLUTIONS = {  # 1-D: walk to the zone, wait, walk to the food
-    "green": ((7, FORWARD), (130, WAIT), (4, FORWARD)),
-    "red": ((10, FORWARD), (130, WAIT), (1, FORWARD)),
-    "blue": ((4, FORWARD), (130, WAIT), (7, FORWARD)),
+_ZONE_SOLUTIONS = {  # 1-D: walk to the zone, wait, walk to the food: (forward before, forward after)
+    "green": (7, 4),
+    "red": (10, 1),
+    "blue": (4, 7),
 }
+_ZONE_WAITS = {"1-8d": 120}  # the automation's "3"s; 130 in every other zone task
 _FIXED_SOLUTIONS = {
     "1-1": ((11, FORWARD),),
     "1-2": ((11, FORWARD),),
@@ -65,20 +66,23 @@ def reference_actions(task: str, target: str | None = None, start_yaw: int = 0,
     elif task == "3-2":
         parts = _CROSS_2_TO_WEST[start_yaw] + _CROSS_2_TOUR
     elif target in _ZONE_SOLUTIONS:
-        parts = _ZONE_SOLUTIONS[target]
+        before, after = _ZONE_SOLUTIONS[target]
+        parts = ((before, FORWARD), (_ZONE_WAITS.get(task, 130), WAIT), (after, FORWARD))
     else:
         raise ValueError(f"no reference solution for task {task!r} with target {target!r}")
     return _expand(parts, noop_action)
 
 
-def run_reference(env: Any, seed: int | None = None, actions: list[int] | None = None) -> dict[str, Any]:
+def run_reference(env: Any, seed: int | None = None, actions: list[int] | None = None,
+                  options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Play one trial of ``env`` (a ``MazeEnv``) with the reference solution; returns the last info.
 
     ``actions`` replaces the solution (e.g. a deliberately wrong one); the trial is then played
-    on with waiting actions until it ends, so a wrong solution ends in failure.
+    on with waiting actions until it ends, so a wrong solution ends in failure. ``options`` go
+    to ``reset`` (e.g. ``{"history": "SF"}`` for 1-1's start or 1-6's target).
     """
     noop = env.unwrapped.noop_action
-    obs, info = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed, options=options)
     waits = _expand(((1, WAIT),), noop)[0], _expand(((2, WAIT),), noop)[1]
     k = 0
     while info["cue"] is not None:  # paralysed: actions would be discarded

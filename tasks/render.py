@@ -24,6 +24,13 @@ from tasks.geometry import MATERIALS, Box, Landmark, Maze
 CUES: tuple[str, ...] = ("circle", "triangle", "square")
 INVISIBLE_MATERIAL = "Fade.mat"  # the 2-2/2-3 "BasicFadeReward" cube: in the depth image only
 PLAIN_SKY_RGB = (49, 77, 121)  # camera background of the 1-D scenes (SPEC 1.9)
+# The 2017 cameras (SPEC 1.4, 5): far clip plane in metres and the background colour that the
+# 1-D scenes (no skybox material) clear to. The near planes (0.3 / 0.01 m) make no difference:
+# the agent's collider keeps every surface in view at least 0.33 m deep.
+CAMERAS: dict[str, dict] = {
+    "dec2017": {"far": 1000.0, "plain_sky_rgb": PLAIN_SKY_RGB},
+    "sep2017": {"far": 20.0, "plain_sky_rgb": (255, 255, 255)},
+}
 FLOOR_RGB = (0.0, 0.388 * 255.0, 255.0)
 FLOOR_CENTRE_XZ = (0.0, -0.11)  # 100 m x 100 m plane (SPEC 1.9)
 FLOOR_HALF_SIZE = 50.0
@@ -77,7 +84,10 @@ class Renderer:
     """
 
     def __init__(self, maze: Maze, rgb_size: int = 84, depth_size: int = 32, fov_deg: float = 90.0,
-                 max_depth: float = 10.0) -> None:
+                 max_depth: float = 10.0, camera: str = "dec2017") -> None:
+        """``camera`` picks the 2017 camera settings (``CAMERAS``): ``"dec2017"`` (HEAD: far plane
+        1000 m, 1-D sky (49, 77, 121)) or ``"sep2017"`` (hackathon: far plane 20 m, so the far end
+        of the 24 m corridor and distant landmarks are clipped to sky; white 1-D sky)."""
         if not isinstance(maze, Maze):
             raise TypeError(f"maze must be a tasks.geometry.Maze (use load_maze), got {type(maze).__name__}")
         for field, value in (("rgb_size", rgb_size), ("depth_size", depth_size)):
@@ -87,7 +97,12 @@ class Renderer:
             raise ValueError(f"fov_deg must lie in (0, 180), got {fov_deg!r}")
         if not max_depth > rc.NEAR:
             raise ValueError(f"max_depth must exceed the near plane {rc.NEAR} m, got {max_depth!r}")
+        if camera not in CAMERAS:
+            raise ValueError(f"unknown camera {camera!r}; valid cameras: {', '.join(CAMERAS)}")
         self.maze = maze
+        self.camera = camera
+        self.far = float(CAMERAS[camera]["far"])
+        self._plain_sky_rgb = tuple(float(v) for v in CAMERAS[camera]["plain_sky_rgb"])
         self.rgb_size = int(rgb_size)
         self.depth_size = int(depth_size)
         self.fov_deg = float(fov_deg)
@@ -136,7 +151,8 @@ class Renderer:
         ``eye_y`` is a world height (floor at ``maze.floor_y``; 2017 camera: 1.6, or 1.32 in 1-1/3-1).
 
         ``heading`` in radians, 0 = facing north (+z), +pi/2 = facing east. Depth is the distance
-        along the optical axis in metres, clipped to ``max_depth`` (sky -> ``max_depth``).
+        along the optical axis in metres, clipped to ``max_depth`` (sky and anything beyond the
+        camera's far plane -> ``max_depth``).
         ``extra_boxes`` are dynamic objects (food cubes; material ``INVISIBLE_MATERIAL`` makes a
         box that only the depth camera sees, like the 2-2/2-3 invisible goal). ``cue`` ("circle" | "triangle" |
         "square") replaces the RGB frame by the black-on-white shape; depth is unaffected.
@@ -151,10 +167,11 @@ class Renderer:
                 *self._floor, self._prisms, n_prisms, self._solids, self._mats, self._light_rgb)
         if cue is None:
             rgb = np.empty((3, self.rgb_size, self.rgb_size), dtype=np.uint8)
-            rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, True, rgb, self._zrgb)
+            rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, self.far, True, rgb, self._zrgb)
         else:
             rgb = self._cues[cue].copy()
-        rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, False, self._no_rgb, self._zdepth)
+        rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, self.far, False, self._no_rgb,
+                        self._zdepth)
         self.last_sky_mask = np.isinf(self._zdepth)[None]
         depth = np.minimum(self._zdepth, self.max_depth).astype(np.float32)[None]
         return rgb, depth
@@ -288,7 +305,7 @@ class Renderer:
     def _sky(self, size: int) -> tuple[np.ndarray, float]:
         """Heading-independent sky colours [3, S, S] and the cosine of the sun radius (> 1: none)."""
         if self.maze.sky == "plain":
-            base = np.broadcast_to(np.array(PLAIN_SKY_RGB, dtype=np.float64)[:, None, None], (3, size, size))
+            base = np.broadcast_to(np.array(self._plain_sky_rgb, dtype=np.float64)[:, None, None], (3, size, size))
             return np.ascontiguousarray(base), 2.0
         if self.maze.sky != "procedural":
             raise ValueError(f"maze {self.maze.name!r}: unknown sky {self.maze.sky!r}; valid: plain, procedural")

@@ -50,15 +50,25 @@ def test_observation_and_info_follow_the_contract():
     assert info["maze"] == "onedim" and info["cue"] in ("circle", "triangle", "square")
 
 
-def test_cue_covers_the_rgb_view_but_not_depth():
-    env = tasks.make("1-7")
-    obs, info = env.reset(seed=0)
-    assert info["cue"] is not None
-    assert set(np.unique(obs["rgb"])) <= {0, 255}  # black shape on white
-    env.step(1)
-    for _ in range(13):
-        obs, *_ = env.step(1)
-    assert len(np.unique(obs["rgb"])) > 2
+@pytest.mark.parametrize("task", ["1-7", "1-8d"])
+def test_cue_covers_the_rgb_view_but_not_depth(task):
+    env = tasks.make(task, noop_action=True)
+    shapes = set()
+    for seed in (0, 1, 11):  # blue, green, red
+        obs, info = env.reset(seed=seed)
+        assert info["cue"] is not None
+        shapes.add(obs["rgb"].tobytes())
+        cue_depth, steps = obs["depth"], 0
+        while info["cue"] is not None:
+            assert set(np.unique(obs["rgb"])) == {0, 255}  # black shape on white, the whole frame
+            assert (obs["rgb"][:, 0] == 255).all() and (obs["rgb"][:, 42, 42] == 0).all()
+            np.testing.assert_array_equal(obs["depth"], cue_depth)
+            obs, _, _, _, info = env.step(3)
+            steps += 1
+        assert steps == 13 if task == "1-7" else 10  # 130 ticks / 120 frames at 10 ticks per step
+        assert len(np.unique(obs["rgb"])) > 2  # the corridor
+        np.testing.assert_array_equal(obs["depth"], cue_depth)  # same pose: the cue was never in depth
+    assert len(shapes) == 3
 
 
 def test_heading_convention_and_wrapping():
@@ -108,6 +118,26 @@ def test_sync_vector_env_runs_and_autoresets():
         ended += int(terminated.sum())
     assert ended >= n  # every random trial fails by step 181, then autoresets
     envs.close()
+
+
+def test_gymnasium_make_vec():
+    envs = gymnasium.make_vec("wba/OneDim-1-3-v0", num_envs=3, render_observations=False)
+    obs, infos = envs.reset(seed=0)
+    assert obs["depth"].shape == (3, 1, 32, 32)
+    obs, rewards, terminated, truncated, infos = envs.step(np.array([2, 2, 2]))
+    assert rewards.tolist() == pytest.approx([-0.01] * 3) and infos["pose"][:, 1].tolist() == [2.0] * 3
+    envs.close()
+
+
+def test_hackathon_camera_follows_the_version_and_can_be_chosen():
+    sep = tasks.make("1-3", version="sep2017")
+    obs, _ = sep.reset(seed=0)
+    assert sep.camera == "sep2017" and (obs["rgb"][:, 42, 42] == 255).all()  # corridor end beyond 20 m
+    head_cam = tasks.make("1-3", version="sep2017", camera="dec2017")
+    obs, _ = head_cam.reset(seed=0)
+    assert not (obs["rgb"][:, 42, 42] == 255).all()
+    with pytest.raises(ValueError, match="valid cameras"):
+        tasks.make("1-3", camera="unity")
 
 
 def test_render_shows_view_beside_top_down_map():
@@ -175,6 +205,7 @@ def test_step_after_the_end_asks_for_reset():
 
 def test_passes_gymnasium_env_checker():
     check_env(tasks.make("2-1").unwrapped, skip_render_check=True)
+    check_env(gymnasium.make("wba/OneDim-1-8d-v0", render_mode="rgb_array").unwrapped)
 
 
 @pytest.mark.parametrize("task", ["1-3", "2-3", "3-1"])
@@ -184,3 +215,19 @@ def test_reference_solution_with_rendering(task):
 
 def test_registry_and_task_ids_agree():
     assert set(tasks.GYM_IDS) == {*TASK_IDS, "curriculum"}
+
+
+@pytest.mark.parametrize("task", TASK_IDS)
+def test_random_play_with_rendering_stays_in_the_spaces(task):
+    # Both rule versions and both depth encodings; trials end and reset along the way.
+    for version, encoding in (("dec2017", "metres"), ("sep2017", "unity8")):
+        env = tasks.make(task, version=version, depth_encoding=encoding, noop_action=True)
+        obs, info = env.reset(seed=1)
+        rng = np.random.default_rng(1)
+        for _ in range(200):
+            obs, reward, terminated, truncated, info = env.step(int(rng.integers(4)))
+            assert env.observation_space.contains(obs) and np.isfinite(reward)
+            assert info["task"] == task and info["ticks"] <= 1801 + 2000 * 3
+            if terminated:
+                assert info["success"] != info["failure"]
+                obs, info = env.reset()

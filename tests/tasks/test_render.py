@@ -245,3 +245,68 @@ def test_encode_depth_unity8() -> None:
     assert code.dtype == np.float32 and code[0, 0, 4] == UNITY8_SKY
     with pytest.raises(ValueError, match="sky mask shape"):
         encode_depth_unity8(depth, sky[..., :3])
+
+
+def test_arrow_green_panels_and_red_blocker_are_visible_when_faced() -> None:
+    views = {lay: Renderer(load_maze("arrow", lay), rgb_size=64) for lay in ("ArrowMazeTask1", "ArrowMazeTask2")}
+    for heading in (NORTH, SOUTH):  # both faces of the north arm at x in [-0.27, 3.73]
+        rgb, _ = views["ArrowMazeTask1"].render(1.7, 18.2, heading, EYE)
+        green = _dominant(rgb, 1)[32:]
+        assert green.mean() > 0.3 and not _dominant(rgb, 0).any()
+    # On the V route from the start, heading 120 deg: the 2-2 blocker 3 m ahead, open in 2-1.
+    heading = math.radians(120.0)
+    blocked, depth = views["ArrowMazeTask2"].render(-4.5, 5.0, heading, EYE)
+    red = _dominant(blocked, 0)
+    assert red[20:44, 24:40].mean() > 0.3 and depth[0, 16, 16] == pytest.approx(2.93, abs=0.05)
+    open_, depth = views["ArrowMazeTask1"].render(-4.5, 5.0, heading, EYE)
+    assert not _dominant(open_, 0).any() and depth[0, 16, 16] > 5.0
+
+
+@pytest.mark.parametrize("z", [8.0, 14.0, 20.0])
+def test_colourless_maze_shows_no_colour_in_the_zones(z: float) -> None:
+    r = Renderer(load_maze("onedim_colourless"))
+    for heading in (EAST, WEST):
+        rgb, _ = r.render(0.0, z, heading, EYE)
+        wall = rgb[:, 27:84]
+        assert not any(_dominant(wall, ch).any() for ch in range(3))
+        assert (wall.min(axis=0) > 100).any()  # the white discs
+
+
+LANDMARK_VIEWS = [("onedim", "tower", 0.0, 2.0), ("onedim", "building", 0.0, 9.0), ("onedim", "pyramid", 0.0, 0.0),
+                  ("onedim", "mountain", 0.0, 20.0), ("onedim_colourless", "building", 0.0, 9.0),
+                  ("cross", "tower", 0.0, 12.5), ("cross", "mountain", 0.0, 12.5),
+                  ("arrow", "tower", 10.7, 15.0), ("arrow", "mountain", -7.28, 8.14)]
+
+
+@pytest.mark.parametrize("maze_name,kind,x,z", LANDMARK_VIEWS)
+def test_distal_landmarks_show_above_the_walls_towards_them(maze_name: str, kind: str, x: float, z: float) -> None:
+    import dataclasses
+
+    maze = load_maze(maze_name)
+    (mark,) = [m for m in maze.landmarks if m.kind == kind]
+    bare = dataclasses.replace(maze, landmarks=tuple(m for m in maze.landmarks if m is not mark))
+    with_mark, without = Renderer(maze, rgb_size=84), Renderer(bare, rgb_size=84)
+    tx, tz = mark.footprint.mean(axis=0)
+    bearing = math.atan2(tx - x, tz - z)
+    changed = (with_mark.render(x, z, bearing, EYE)[0] != without.render(x, z, bearing, EYE)[0]).any(axis=0)
+    rows, cols = np.nonzero(changed)
+    assert rows.size > 40 and rows.max() < 42  # above the horizon only: seen over the walls
+    assert abs(cols.mean() - 41.5) < 6.0
+    behind = (with_mark.render(x, z, bearing + math.pi, EYE)[0] != without.render(x, z, bearing + math.pi, EYE)[0])
+    assert not behind.any()
+
+
+def test_hackathon_camera_clips_at_20_m_with_a_white_1d_sky() -> None:
+    head = Renderer(load_maze("onedim"), max_depth=30.0)
+    hack = Renderer(load_maze("onedim"), max_depth=30.0, camera="sep2017")
+    rgb_head, depth_head = head.render(0.0, 0.0, NORTH, EYE)
+    rgb_hack, depth_hack = hack.render(0.0, 0.0, NORTH, EYE)
+    assert depth_head[0, 16, 16] == pytest.approx(23.5, abs=1e-3)  # the north wall
+    assert depth_hack[0, 16, 16] == 30.0 and hack.last_sky_mask[0, 16, 16]  # beyond the far plane
+    assert (rgb_hack[:, 42, 42] == 255).all() and not (rgb_head[:, 42, 42] == 255).all()
+    np.testing.assert_array_equal(rgb_hack[:, 0, 0], (255, 255, 255))
+    np.testing.assert_array_equal(rgb_hack[:, 80, 42], rgb_head[:, 80, 42])  # near floor unchanged
+    near = depth_head < 20.0
+    np.testing.assert_array_equal(depth_hack[near], depth_head[near])
+    with pytest.raises(ValueError, match="valid cameras: dec2017, sep2017"):
+        Renderer(load_maze("onedim"), camera="2016")

@@ -24,14 +24,67 @@ def play(env, actions):
     return out
 
 
+# How many distinct trials (target, start pose) each task can draw: the reference test covers all.
+VARIANTS = {"1-1": 3, "1-6": 3, "1-7": 3, "1-8c": 3, "1-8d": 3, "3-1": 3, "3-2": 4}
+
+
+def trial_variants(task, version):
+    """(seed, reset options) of one trial per distinct target / start of ``task``.
+
+    Random tasks (1-7, 1-8d, 3-1, 3-2): the first seeds that draw each target or start.
+    History-driven ones: 1-6/1-8c cycle with S + F, 1-1's start moves with S - F (22 m, 17 m, 0 m).
+    """
+    if task in ("1-6", "1-8c"):
+        return [(0, {"history": h}) for h in ("", "F", "SF")]
+    if task == "1-1":
+        return [(0, {"history": "S" * k}) for k in (0, 5, 22)]
+    env = make(task, version=version)
+    seen = {}
+    for seed in range(200):
+        env.reset(seed=seed)
+        trial = env.unwrapped.trial
+        seen.setdefault((trial.target, trial.yaw, trial.x, trial.z), (seed, None))
+    return list(seen.values())
+
+
 @pytest.mark.parametrize("version", ["dec2017", "sep2017"])
 @pytest.mark.parametrize("task", TASK_IDS)
-def test_reference_solution_succeeds(task, version):
-    # Waits ("3" in the automation) are the no-op action; seeds 0-3 cover every random phase/start.
-    for seed in range(4):
-        info = run_reference(make(task, version=version, noop_action=True), seed=seed)
-        assert info["success"] and not info["failure"], (task, seed, info)
+def test_reference_solution_succeeds_for_every_target_and_start(task, version):
+    # Waits ("3" in the automation) are the no-op action.
+    env = make(task, version=version, noop_action=True)
+    variants = trial_variants(task, version)
+    assert len(variants) == VARIANTS.get(task, 1)
+    targets = set()
+    for seed, options in variants:
+        info = run_reference(env, seed=seed, options=options)
+        assert info["success"] and not info["failure"], (task, seed, options, info)
         assert info["cumulative_reward"] > 1.5
+        targets.add(info["target"])
+    if task in ("1-6", "1-7", "1-8c", "1-8d"):
+        assert targets == {"red", "green", "blue"}
+
+
+def test_rewards_are_the_steps_of_the_running_total():
+    env = make("3-2", noop_action=True)
+    _, info = env.reset(seed=0)
+    total = 0.0
+    for reward, terminated, info in play(env, reference_actions("3-2", start_yaw=env.unwrapped.trial.yaw)):
+        total += reward
+        assert info["cumulative_reward"] == pytest.approx(total, abs=1e-9)
+    assert terminated and info["success"]
+    assert info["cumulative_reward"] == pytest.approx(6.0 - info["ticks"] / 1000)  # 3 foods, 1 tick each
+
+
+@pytest.mark.parametrize("version", ["dec2017", "sep2017"])
+@pytest.mark.parametrize("task", TASK_IDS)
+def test_every_task_fails_at_tick_1801_without_reward(task, version):
+    env = make(task, version=version)
+    env.reset(seed=0, options={"history": "S" * 5 if task == "1-1" else ""})  # 1-1: start 5 m from the food
+    steps = play(env, [R, L] * 100)
+    reward, terminated, info = steps[-1]
+    assert terminated and info["failure"] and not info["success"]
+    assert info["ticks"] == 1801 and info["cumulative_reward"] == pytest.approx(-1.801)
+    assert len(steps) == 181
 
 
 @pytest.mark.parametrize("task", ["1-3", "1-8d", "2-2", "3-2"])
@@ -140,6 +193,42 @@ def test_autorun_timing_quirk_tick_waits_fail_at_one_action_per_frame():
     assert run_reference(make("1-3", noop_action=True, frames_per_step=1), seed=0)["failure"]
     assert run_reference(make("1-8b", noop_action=True, frames_per_step=1), seed=0)["success"]
     assert run_reference(make("1-3", noop_action=True, frames_per_step=1, version="sep2017"), seed=0)["success"]
+    # 1-8d's automation waits only 120 frames: enough, because the agent is already counted
+    # inside on the frames of its last two moves.
+    assert reference_actions("1-8d", "green").count(N) == 120
+    for seed in (0, 1, 11):  # blue, green, red
+        assert run_reference(make("1-8d", noop_action=True, frames_per_step=1), seed=seed)["success"]
+
+
+def test_arrow_wait_fires_on_the_121st_consecutive_frame():
+    env = make("2-1", noop_action=True, frames_per_step=1)
+    env.reset(seed=0)
+    play(env, [R] * 11)
+    k = 0
+    while True:  # down the V until the centre is in x in [0, 4]
+        reward, _, info = play(env, [F])[0]
+        k += 1
+        if info["zone"] == "wait":
+            break
+        assert k < 8
+    assert reward < 0  # frame #1 inside
+    steps = play(env, [N] * 120)  # frames #2..#121
+    assert [i for i, (r, _, _) in enumerate(steps) if r > 1] == [119]
+    assert steps[-1][2]["zone"] == "wait" and len(env.unwrapped.trial.foods) == 1
+
+
+def test_arrow_wait_counts_every_stretch_with_x_in_0_4():
+    # The zone has no z test: the north arm, the middle corridor (2-3) and the V apex all count.
+    env = make("2-3", noop_action=True)
+    for x, z, counts in ((1.7, 18.2, True), (2.0, 8.2, True), (1.7, 1.44, True), (0.0, 18.2, True),
+                         (4.0, 18.2, True), (-0.01, 18.2, False), (4.01, 8.2, False)):
+        env.reset(seed=0)
+        trial = env.unwrapped.trial
+        trial.x, trial.z = x, z  # placed there by hand
+        trial._inside = trial._in_zone()
+        steps = play(env, [N] * 11)  # 132 frames
+        assert (steps[-1][2]["zone"] == "wait") is counts
+        assert any(r > 1 for r, _, _ in steps) is counts, (x, z)
 
 
 def test_pass_through_green_gives_the_bonus_on_the_first_tick_inside():
