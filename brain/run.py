@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from brain.config import TrainConfig
 from brain.errors import ConnectomeError
 from brain.rundir import RunDirError
+from brain.trainer import WorkerCrashLoop
 
 _DEFAULTS = TrainConfig()
 
@@ -151,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConnectomeError, RunDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except WorkerCrashLoop as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

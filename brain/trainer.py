@@ -30,6 +30,12 @@ from brain.rundir import EpisodeTable, load_checkpoint, save_checkpoint
 
 #: Episodes over which the progress bar's and the summary's success rate is computed.
 WINDOW = 100
+#: A worker that dies this many times in a row without the run gaining a step stops the run.
+MAX_FRUITLESS_RESTARTS = 3
+
+
+class WorkerCrashLoop(RuntimeError):
+    """Workers keep dying before they take a step: restarting them would only loop."""
 
 
 class Counters:
@@ -90,6 +96,9 @@ class Trainer:
         self.stop = self.context.Event()
         self.generations = [0] * cfg.workers
         self.processes: list = [None] * cfg.workers
+        self._started_at_step = [0] * cfg.workers  # global steps when each worker was last started
+        self._fruitless = [0] * cfg.workers  # consecutive deaths without any global progress
+        self._last_traceback = ""
 
     def _make_memory(self):
         name = a3c.memory_region_name(self.brain)
@@ -132,12 +141,22 @@ class Trainer:
         process = self.context.Process(target=a3c.worker_main, args=args, name=f"a3c-worker-{rank}", daemon=True)
         process.start()
         self.processes[rank] = process
+        self._started_at_step[rank] = self.counters.steps()
 
     def _restart_dead_workers(self, log) -> None:
         for rank, process in enumerate(self.processes):
             if process is not None and not process.is_alive() and not self.stop.is_set():
                 if self.counters.steps() >= self.cfg.steps:
                     continue
+                progressed = self.counters.steps() > self._started_at_step[rank]
+                self._fruitless[rank] = 0 if progressed else self._fruitless[rank] + 1
+                if self._fruitless[rank] >= MAX_FRUITLESS_RESTARTS:
+                    raise WorkerCrashLoop(
+                        f"worker {rank} died {self._fruitless[rank]} times in a row before the run took a step "
+                        f"(exit code {process.exitcode}); the run stopped instead of restarting it again. "
+                        + (f"Its last error:\n{self._last_traceback}" if self._last_traceback else
+                           "It reported no Python error: look for a crash or the out-of-memory killer "
+                           "(dmesg), or run with --workers 1"))
                 log(f"worker {rank} died (exit code {process.exitcode}); restarting it")
                 self.progress.restarts += 1
                 self.generations[rank] += 1
@@ -220,6 +239,7 @@ class Trainer:
                 writer.add_scalar("global/nan_updates_skipped", self.progress.nan_skipped, step)
                 bar.write(f"worker {data['worker']}: non-finite loss, update skipped ({data['terms']})")
             elif kind == "error":
+                self._last_traceback = data["traceback"]
                 bar.write(f"worker {data['worker']} crashed:\n{data['traceback']}")
 
     def _record_episode(self, data: dict, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:

@@ -15,7 +15,7 @@ from tensorboardX.event_file_writer import EventFileWriter  # noqa: F401  (tenso
 from brain.config import TrainConfig
 from brain.rundir import load_checkpoint, read_episodes
 from brain.train import prepare_run_dir, train
-from brain.trainer import Trainer
+from brain.trainer import Trainer, WorkerCrashLoop
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 
@@ -110,3 +110,13 @@ def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path):
     assert progress.restarts >= 1
     assert trainer.counters.steps() >= cfg.steps
     assert trainer.generations[0] >= 1
+
+
+def test_workers_that_die_before_any_step_stop_the_run_with_their_error(tmp_path: Path):
+    cfg = tiny_config(tmp_path, ticks_per_step=0)  # the simulator refuses it inside every worker
+    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
+    with pytest.raises(WorkerCrashLoop, match="died 3 times in a row(.|\n)*ticks_per_step"):
+        trainer.train()
+    assert trainer.progress.restarts == 2
+    assert (run_dir / "checkpoint.pt").is_file()
