@@ -58,13 +58,17 @@ class SequenceOutput(StepOutput):
 
 @dataclass(frozen=True)
 class _Call:
-    """One entry of the schedule: run ``name`` on the values named in ``inputs``."""
+    """One entry of the schedule: run ``name`` on the values named in ``inputs``.
+
+    Every key is spelled out here once, at compile time, so that a step only looks strings up.
+    """
 
     name: str
     region: Region
     inputs: tuple[tuple[str, tuple[str, ...]], ...]  # (port, value keys concatenated in this order)
     state_keys: tuple[tuple[str, str], ...]  # (key in the brain's state, key in the region's state)
     lesion: str | float | None
+    outputs: tuple[tuple[str, str], ...]  # (output port, its key in the values: "region.port")
 
 
 class Brain(nn.Module):
@@ -112,6 +116,16 @@ class Brain(nn.Module):
         self._front = [call for call in self._calls if call.name in folded]
         self._rest = [call for call in self._calls if call.name not in folded]
         self._front_outputs = [key for key in self._output_shapes if key.split(".")[0] in folded]
+        # What the per-step part of a rollout reads: env ports and front outputs that its calls
+        # consume or that feed a delayed-edge buffer.
+        consumed = {key for call in self._rest for _, port_keys in call.inputs for key in port_keys}
+        consumed |= set(self._delayed)
+        self._rest_env = tuple(key for key in self.input_shapes if f"env.{key}" in consumed)
+        self._front_feeds = tuple(key for key in self._front_outputs if key in consumed)
+        self._env_keys = tuple((key, f"env.{key}") for key in self.input_shapes)
+        self._delayed_reads = tuple((key, tuple((d - 1, f"{source}@t-{d}") for d in range(1, delay + 1)))
+                                    for source, (key, delay, _) in self._delayed.items())
+        self._output_keys = tuple(self._output_shapes)
 
     @classmethod
     def from_connectome(cls, source: str | os.PathLike, lesions: Mapping[str, Any] | None = None) -> Brain:
@@ -131,7 +145,8 @@ class Brain(nn.Module):
                                      persistent=False)
         ports = tuple((port, tuple(keys)) for port, keys in sources.items())
         state_keys = tuple((f"{name}/{key}", key) for key in region.initial_state(1))
-        return _Call(name, region, ports, state_keys, lesion)
+        outputs = tuple((port, f"{name}.{port}") for port in region.output_shapes)
+        return _Call(name, region, ports, state_keys, lesion, outputs)
 
     def output_shapes(self) -> dict[str, Shape]:
         """``"region.port" -> shape`` of every output in ``activity``."""
@@ -157,7 +172,7 @@ class Brain(nn.Module):
         next_state: Tensors = {}
         self._run(self._calls, values, state, next_state)
         self._push_buffers(values, state, next_state)
-        activity = {key: values[key] for key in self._output_shapes}
+        activity = {key: values[key] for key in self._output_keys}
         return StepOutput(activity[self._policy], activity[self._value][..., 0], activity), next_state
 
     def rollout(self, obs_seq: Mapping[str, torch.Tensor], state: Tensors,
@@ -174,8 +189,10 @@ class Brain(nn.Module):
         per_step = []
         for t in range(steps):
             state = self._reset(state, None if resets is None else resets[t])
-            values = self._step_values({key: value[t] for key, value in obs_seq.items()}, state, batch)
-            values.update({key: value[t] for key, value in front.items()})
+            values = self._step_values({key: obs_seq[key][t] for key in self._rest_env}, state, batch,
+                                       self._rest_env)
+            for key in self._front_feeds:
+                values[key] = front[key][t]
             next_state: Tensors = {}
             self._run(self._rest, values, state, next_state)
             self._push_buffers(values, state, next_state)
@@ -185,27 +202,43 @@ class Brain(nn.Module):
                     for key in self._output_shapes}
         return SequenceOutput(activity[self._policy], activity[self._value][..., 0], activity, state)
 
-    def _step_values(self, obs: Mapping[str, torch.Tensor], state: Tensors, batch: int) -> Tensors:
-        """The values a step starts from: env ports, delayed-edge reads and zero fills."""
-        values = {f"env.{key}": obs[key] for key in self.input_shapes}
-        for source, (key, delay, _) in self._delayed.items():
+    def _step_values(self, obs: Mapping[str, torch.Tensor], state: Tensors, batch: int,
+                     env: tuple[str, ...] | None = None) -> Tensors:
+        """The values a step starts from: env ports (all, or only ``env``), delayed-edge reads, zero fills."""
+        if env is None:
+            values = {name: obs[key] for key, name in self._env_keys}
+        else:
+            values = {f"env.{key}": obs[key] for key in env}
+        for key, reads in self._delayed_reads:
             if key in state:
-                values.update({f"{source}@t-{d}": state[key][:, d - 1] for d in range(1, delay + 1)})
-        values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
+                buffer = state[key]
+                for index, name in reads:
+                    values[name] = buffer.select(1, index)
+        if self._zero_fill:
+            values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
         return values
 
     def _run(self, calls: list[_Call], values: Tensors, state: Tensors, next_state: Tensors) -> None:
         """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``."""
+        cat = torch.cat
         for call in calls:
-            inputs = {port: values[keys[0]] if len(keys) == 1 else torch.cat([values[key] for key in keys], -1)
+            inputs = {port: values[keys[0]] if len(keys) == 1 else cat([values[key] for key in keys], -1)
                       for port, keys in call.inputs}
-            outputs, region_state = call.region(inputs, {short: state[key] for key, short in call.state_keys})
-            if call.lesion == "silence":
-                outputs = {port: torch.zeros_like(value) for port, value in outputs.items()}
-            elif call.lesion is not None:
-                outputs = {port: value * getattr(self, _mask_name(call.name, port)) for port, value in outputs.items()}
-            values.update({f"{call.name}.{port}": value for port, value in outputs.items()})
-            next_state.update({key: region_state[short] for key, short in call.state_keys})
+            state_keys = call.state_keys
+            outputs, region_state = call.region(inputs, {short: state[key] for key, short in state_keys}
+                                                if state_keys else {})
+            if call.lesion is not None:
+                outputs = self._lesioned(call, outputs)
+            for port, key in call.outputs:
+                values[key] = outputs[port]
+            for key, short in state_keys:
+                next_state[key] = region_state[short]
+
+    def _lesioned(self, call: _Call, outputs: Tensors) -> Tensors:
+        """A lesioned region's outputs: zeros (``silence``) or multiplied by the fixed unit masks (a fraction)."""
+        if call.lesion == "silence":
+            return {port: torch.zeros_like(value) for port, value in outputs.items()}
+        return {port: value * getattr(self, _mask_name(call.name, port)) for port, value in outputs.items()}
 
     def _push_buffers(self, values: Tensors, state: Tensors, next_state: Tensors) -> None:
         for source, (key, delay, _) in self._delayed.items():
@@ -216,9 +249,10 @@ class Brain(nn.Module):
         """Rows with ``reset`` True start from the initial state (region states and buffers)."""
         if reset is None:
             return state
-        reset = torch.as_tensor(reset, dtype=torch.bool).reshape(-1)
+        reset = torch.as_tensor(reset, dtype=torch.bool)
         if not bool(reset.any()):
             return state
+        reset = reset.reshape(-1)
         initial = self.initial_state(reset.shape[0])
         return {key: torch.where(reset.view(-1, *[1] * (value.dim() - 1)), initial[key], value)
                 for key, value in state.items()}
