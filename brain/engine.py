@@ -107,10 +107,10 @@ class Brain(nn.Module):
                          for source, delay in buffers.items()}
         self._calls = [self._compile_call(name, sources[name]) for phase in self.phases for name in phase]
         folded: set[str] = set()
-        for call in self._calls:  # stateless, fed only by env (or zeros) and by other folded regions
+        for call in self._calls:  # stateless, fed only by env (or zeros) and by other folded regions, no delays
             keys = [key for _, port_keys in call.inputs for key in port_keys]
-            if not call.state_keys and all(key.split(".")[0] in ("env", *folded) or key.startswith("zeros->")
-                                           for key in keys):
+            if not call.state_keys and all((key.split(".")[0] in ("env", *folded) and "@t-" not in key)
+                                           or key.startswith("zeros->") for key in keys):
                 folded.add(call.name)
         self.time_folded = tuple(call.name for call in self._calls if call.name in folded)
         self._front = [call for call in self._calls if call.name in folded]

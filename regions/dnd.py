@@ -204,6 +204,8 @@ class DND:
         if keys.shape[0] == 0:
             return
         slots, kept = self._allocate(action, n, stamps)
+        if slots.numel() == 0:  # every row older than the entries it would evict (lookups ran meanwhile)
+            return
         keys, stamps = keys[kept], stamps[kept]
         store.keys[action, slots] = keys
         store.sq_norms[action, slots] = keys.pow(2).sum(-1)

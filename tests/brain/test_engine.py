@@ -142,6 +142,16 @@ def test_tiny_brain_step_and_rollout_agree_from_a_saved_state_with_resets(tiny, 
     torch.testing.assert_close(rolled.logits[:4, 0], without.logits[:4, 0])
 
 
+def test_a_stateless_region_fed_through_a_delay_by_the_folded_front_runs_per_step(broken, tiny_obs):
+    path, _ = broken("  - env.reward -> actor.bonus\n",
+                     "  - env.reward -> actor.bonus\n  - {from: sense.y, to: loop.extra, delay: 1}\n")
+    brain = build(path)
+    assert brain.time_folded == ("sense",)  # loop reads sense one step late: it cannot be folded
+    obs, state = tiny_obs(5, 2, seed=5), brain.initial_state(2)
+    with torch.no_grad():
+        assert_same_run(run_steps(brain, obs, dict(state)), brain.rollout(obs, dict(state)))
+
+
 def test_a_reset_restarts_its_row_from_the_initial_state(tiny, tiny_obs):
     brain = build(tiny)
     T, B, t0 = 5, 3, 2

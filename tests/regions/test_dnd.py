@@ -113,6 +113,15 @@ def test_lru_evicts_least_recently_used_and_a_looked_up_entry_is_protected():
     assert stored_values(dnd, 0) == {10.0, 13.0, 14.0}  # 12 was written before 10 was last looked up
 
 
+def test_a_row_older_than_every_entry_of_a_full_memory_is_dropped_not_a_crash():
+    """What a write sees when lookups in other processes refreshed every entry while it waited for the lock."""
+    dnd = DND(n_actions=1, key_size=2, capacity=2, k=2)
+    dnd.write(torch.tensor([[0.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 0]), torch.tensor([1.0, 2.0]))
+    dnd.lookup(torch.zeros(1, 2))  # both entries used after the stamp below
+    dnd._write_action(0, torch.tensor([[5.0, 5.0]]), torch.tensor([9.0]), torch.tensor([0]))
+    assert dnd.occupancy() == [2] and stored_values(dnd, 0) == {1.0, 2.0}
+
+
 def test_bulk_write_larger_than_capacity_keeps_the_last_rows():
     dnd = DND(n_actions=2, key_size=D, capacity=5, k=3)
     fill(dnd, [3, 0])
