@@ -5,7 +5,7 @@ Run: ``python benchmarks/dnd_latency.py`` (about 2 minutes; ``--sizes 10000 1000
 Setup as the hippocampus uses it: 3 actions (one memory each), key_size 64, k 50, every memory
 filled to the stated size. "ms/query" is the time of ``lookup`` divided by the batch size: one
 query reads all 3 memories and returns 3 estimates; "ms/query/action" divides once more by 3
-(one kNN search + kernel over one memory of that size). ``faiss_ivf`` is approximate: its recall@50
+(one kNN search + kernel over one memory of that size). ``auto`` (the default backend) is approximate from 50,000 entries per action: its recall@50
 against brute force is measured on 64 queries per action, and its index build (once per process,
 then incremental) is timed on the first lookup.
 
@@ -25,7 +25,9 @@ import torch
 from regions.dnd import DND
 
 KEY_SIZE, N_ACTIONS, K = 64, 3, 50
-BACKENDS = ("torch", "faiss", "faiss_ivf")
+#: What each row of the table measures: the exact backends, and the default (exact below
+#: ``ivf_min_size`` entries per action, an approximate faiss IVF index from there).
+BACKENDS = {"torch": {"backend": "torch"}, "faiss": {"backend": "faiss"}, "auto": {"backend": "auto"}}
 ROLLOUT = 50  # rows per reverse-replay write
 
 
@@ -89,7 +91,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
 
     print(f"DND lookup, one core: {N_ACTIONS} actions, key_size {KEY_SIZE}, k {K}, keys {args.keys}, "
-          f"faiss_ivf nprobe {args.nprobe}")
+          f"auto = exact below {DND(1, 1, capacity=1, k=1).ivf_min_size:,} entries, then faiss IVF with nprobe {args.nprobe}")
     print(f"{'backend':<10} {'entries/action':>14} {'batch':>5} {'ms/query':>9} {'ms/query/action':>15} {'recall@50':>9}")
     writes = []
     for size in args.sizes:
@@ -99,16 +101,16 @@ def main() -> None:
         queries = torch.from_numpy(keys[picks] + 0.05 * rng.standard_normal((64, KEY_SIZE), dtype=np.float32))
         state = exact.state_dict()
         for backend in BACKENDS:
-            dnd = exact if backend == "torch" else DND(N_ACTIONS, KEY_SIZE, capacity=size, k=K, backend=backend,
-                                                       nprobe=args.nprobe)
+            dnd = exact if backend == "torch" else DND(N_ACTIONS, KEY_SIZE, capacity=size, k=K,
+                                                       nprobe=args.nprobe, **BACKENDS[backend])
             if dnd is not exact:
                 dnd.load_state_dict(state)
             build = ""
-            if backend == "faiss_ivf":
+            if backend == "auto":
                 start = time.perf_counter()
                 dnd.lookup(queries[:1])
                 build = f"   (index build {time.perf_counter() - start:.1f} s for {N_ACTIONS} actions)"
-            measured = recall(dnd, exact, queries) if backend == "faiss_ivf" else 1.0
+            measured = recall(dnd, exact, queries) if backend == "auto" else 1.0
             for batch in (1, 32):
                 ms = 1e3 * seconds_per_call(lambda: dnd.lookup(queries[:batch])) / batch
                 print(f"{backend:<10} {size:>14,} {batch:>5} {ms:>9.3f} {ms / N_ACTIONS:>15.3f} {measured:>9.3f}"
