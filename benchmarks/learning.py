@@ -60,12 +60,13 @@ def main() -> None:
         episodes, steps, final = steps_to_criterion(rows)
         total_steps = int(rows[-1]["global_step"]) if rows else 0
         results.append((task, episodes, steps, final, seconds, total_steps / max(seconds, 1e-9), len(rows)))
-    print(f"\n{'task':6} {'episodes to 80%':>16} {'steps to 80%':>13} {'final success':>14} {'episodes':>9} "
-          f"{'wall time':>10} {'steps/s':>8}   2017 agent")
+    table = [f"{'task':6} {'episodes to 80%':>16} {'steps to 80%':>13} {'final success':>14} {'episodes':>9} "
+             f"{'wall time':>10} {'steps/s':>8}   2017 agent"]
     for task, episodes, steps, final, seconds, rate, n in results:
-        print(f"{task:6} {episodes if episodes else '-':>16} {steps if steps else '-':>13} {final:>14.0%} {n:>9} "
-              f"{seconds / 60:>8.1f} m {rate:>8.0f}   {LEGACY_2017.get(task, '-')}")
-
+        table.append(f"{task:6} {episodes if episodes else '-':>16} {steps if steps else '-':>13} {final:>14.0%} "
+                     f"{n:>9} {seconds / 60:>8.1f} m {rate:>8.0f}   {LEGACY_2017.get(task, '-')}")
+    print("\n" + "\n".join(table))
+    (Path(args.out) / "results.txt").write_text("\n".join(table) + "\n")
 
 if __name__ == "__main__":
     main()
