@@ -68,5 +68,6 @@ def main() -> None:
     print("\n" + "\n".join(table))
     (Path(args.out) / "results.txt").write_text("\n".join(table) + "\n")
 
+
 if __name__ == "__main__":
     main()
