@@ -82,3 +82,21 @@ def test_the_update_changes_the_shared_weights(worker):
     worker._learn(worker._act(), start_state)
     changed = {k.split(".")[1] for k, v in worker.shared_brain.state_dict().items() if not torch.equal(v, before[k])}
     assert {"visual_cortex", "entorhinal", "ca3", "ca1", "prefrontal", "basal_ganglia", "amygdala"} <= changed
+
+
+def test_a_non_finite_loss_skips_the_update_and_is_reported(worker, monkeypatch):
+    loss = a3c.a3c_loss
+
+    def poisoned(*args, **kwargs):
+        total, terms = loss(*args, **kwargs)
+        return total * float("nan"), terms
+
+    monkeypatch.setattr(a3c, "a3c_loss", poisoned)
+    weights = {k: v.clone() for k, v in worker.shared_brain.state_dict().items()}
+    start_state = {k: v.clone() for k, v in worker.state.items()}
+    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker._learn(worker._act(), start_state)
+    events = [worker.events.get_nowait() for _ in range(worker.events.qsize())]
+    assert [kind for kind, _ in events if kind in ("nan", "update")] == ["nan"]
+    assert all(torch.equal(v, weights[k]) for k, v in worker.shared_brain.state_dict().items())
+    assert sum(worker.memory.occupancy()) == 0, "a skipped update must not write the rollout into the memory"
