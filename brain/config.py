@@ -1,8 +1,11 @@
 """Typed training configuration: the CLI and the run directory's ``config.yaml`` map onto it.
 
 Defaults are documented once, here. They follow the 2017 agent where it was sound (RMSProp
-7e-4, decay 0.99, eps 0.1, gradient-norm clip 40, gamma 0.99, entropy 0.01) and fix it where
-it was not (auxiliary losses averaged, advantage detached, rollouts of 20 steps).
+lr 7e-4, decay 0.99, gamma 0.99, entropy 0.01) and fix it where it was not (auxiliary losses
+averaged, advantage detached, rollouts of 20 steps). RMSProp's eps and the gradient clip are
+those of A2C with mean losses (1e-5 and 0.5): the 2017 eps of 0.1 belongs to losses summed over
+the rollout; with means, gradients are ~0.1 in norm, eps 0.1 swamps the running RMS and the
+brain barely moves (measured: policy entropy still ln 3 after 100k steps of 1-3).
 """
 
 from __future__ import annotations
@@ -60,11 +63,11 @@ class TrainConfig:
     gae_lambda: float = 1.0
     lr: float = 7e-4
     rms_alpha: float = 0.99
-    rms_eps: float = 0.1
+    rms_eps: float = 1e-5
     entropy_coef: float = 0.01
     value_coef: float = 0.5
     aux_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_AUX_WEIGHTS))
-    max_grad_norm: float = 40.0
+    max_grad_norm: float = 0.5
     ticks_per_step: int = 10
     rgb_size: int = 84
     place_sigma: float = 1.0
