@@ -69,7 +69,10 @@ class Run:
 
     def connectome_name(self) -> str:
         """The ``name:`` of the connectome the run trained."""
-        data = yaml.safe_load(self._file(CONNECTOME_FILE).read_text()) or {}
+        try:
+            data = yaml.safe_load(self._file(CONNECTOME_FILE).read_text()) or {}
+        except yaml.YAMLError as error:
+            raise AnalysisError(f"{self.path / CONNECTOME_FILE}: not readable YAML ({error})") from error
         if not isinstance(data, dict) or not data.get("name"):
             raise AnalysisError(f"{self.path / CONNECTOME_FILE}: no `name:` field")
         return str(data["name"])
@@ -77,8 +80,10 @@ class Run:
     def config(self) -> TrainConfig:
         try:
             return TrainConfig.from_yaml(self._file(CONFIG_FILE))
-        except (ValueError, TypeError) as error:
+        except ValueError as error:  # names the file already
             raise AnalysisError(str(error)) from error
+        except (TypeError, yaml.YAMLError) as error:
+            raise AnalysisError(f"{self.path / CONFIG_FILE}: {error}") from error
 
     def _file(self, name: str) -> Path:
         path = self.path / name
