@@ -123,7 +123,9 @@ def autocorrelogram(rate_maps: np.ndarray, min_overlap: int = MIN_OVERLAP) -> np
     """
     maps = np.asarray(rate_maps, dtype=float)
     valid = np.isfinite(maps).astype(float)
-    f = np.where(valid > 0, maps, 0.0)
+    with np.errstate(invalid="ignore"):  # an all-NaN map stays all NaN
+        centred = maps - np.nanmean(maps, axis=(-2, -1), keepdims=True)  # Pearson ignores offsets; sums stay exact
+    f = np.where(valid > 0, centred, 0.0)
     n = np.rint(_correlate(valid, valid))
     sum_a, sum_b = _correlate(f, valid), _correlate(valid, f)
     sum_aa, sum_bb = _correlate(f * f, valid), _correlate(valid, f * f)
@@ -131,7 +133,7 @@ def autocorrelogram(rate_maps: np.ndarray, min_overlap: int = MIN_OVERLAP) -> np
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = (n * sum_aa - sum_a ** 2) * (n * sum_bb - sum_b ** 2)
         r = (n * sum_ab - sum_a * sum_b) / np.sqrt(spread)
-    r[(n < min_overlap) | ~(spread > 1e-12 * np.maximum(n, 1) ** 4)] = np.nan
+    r[(n < min_overlap) | ~(spread > 1e-10 * (n * sum_aa) * (n * sum_bb))] = np.nan  # too few bins, or flat
     return r
 
 

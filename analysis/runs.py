@@ -95,11 +95,12 @@ class Run:
 def labels(paths: Sequence[Path]) -> list[str]:
     """Shortest unique path tails as run names: ``a/1-1`` and ``b/1-1`` stay apart, ``runs/t13`` is ``t13``."""
     parts = [path.resolve().parts for path in paths]
-    for depth in range(1, max(map(len, parts)) + 1):
-        names = ["/".join(p[-depth:]) for p in parts]
-        if len(set(names)) == len(names):
-            return names
-    return [str(path) for path in paths]  # the same directory given twice
+    if len(set(parts)) < len(parts):
+        raise AnalysisError(f"a run directory is given twice: {' '.join(map(str, paths))}")
+    depth = 1
+    while len({p[-depth:] for p in parts}) < len(parts):
+        depth += 1
+    return ["/".join(p[-depth:]) for p in parts]
 
 
 def load_run(path: Path, label: str) -> Run:

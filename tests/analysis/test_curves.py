@@ -98,3 +98,9 @@ def test_bad_window_is_refused_by_argparse(make_run):
 def test_run_names_are_the_shortest_unique_path_tails():
     assert labels([Path("/r/a/1-1"), Path("/r/b/1-1"), Path("/r/b/1-2")]) == ["a/1-1", "b/1-1", "b/1-2"]
     assert labels([Path("/r/a/x"), Path("/r/a/y")]) == ["x", "y"]
+
+
+def test_the_same_run_twice_is_an_error(make_run, tmp_path, capsys):
+    run = make_run("alpha", {"1-1": [True]})
+    assert curves.main([str(run), str(tmp_path / "." / "alpha"), "--out", str(tmp_path / "c.html")]) == 2
+    assert "given twice" in capsys.readouterr().err

@@ -101,6 +101,12 @@ def test_gridness_survives_unvisited_bins():
     assert gridness(grid) > 0.8
 
 
+def test_gridness_ignores_the_scale_and_offset_of_the_activity():
+    grid = np.maximum(plane_waves([0, 60, 120]), 0)
+    assert gridness(1e-6 * grid) == pytest.approx(gridness(grid))
+    assert gridness(1e3 + grid) == pytest.approx(gridness(grid))
+
+
 def test_square_grid_scores_negative_and_noise_near_zero():
     assert gridness(plane_waves([0, 90])) < -0.5
     noise = gridness(np.random.default_rng(5).random((10, 40, 40)))
