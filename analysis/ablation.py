@@ -1,0 +1,211 @@
+"""Connectomes side by side: ``python -m analysis.ablation RUN_DIR [RUN_DIR ...] [--out ablation.html]``.
+
+For each run and task: the success rate over the last ``--window`` episodes with its Wilson 95 %
+interval (honest near 0 and 1, where a normal interval is not), and the episodes and environment
+steps it took to first reach ``--criterion`` over a full window (the trainer's ``--until-success``
+rule). One table and grouped bar charts, one colour per run.
+
+Extension point: a :data:`Measure` maps (run, task) to named values. :func:`summarise` runs every
+measure it is given and the table shows all their columns; :func:`bar_figure` draws the
+:class:`Panel` s it is given. Cell-level effects of lesions (the share of grid, place and
+head-direction units in a run's recordings) join as one more measure and its panels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis.report import positive_int, run_colour, run_command, write_html
+from analysis.runs import Run, load_runs, trailing_mean
+from brain.trainer import WINDOW
+
+Value = float | int | None
+Measure = Callable[[Run, str], dict[str, Value]]
+#: Normal quantile of a two-sided 95 % interval.
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Row:
+    """The measures of one run on one task."""
+
+    run: str
+    connectome: str
+    trained: str
+    task: str
+    values: dict[str, Value]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One bar chart: a column of the rows, optionally with interval columns and a text for missing values."""
+
+    title: str
+    column: str
+    low: str | None = None
+    high: str | None = None
+    missing: str = "n/a"
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a success probability from ``successes`` out of ``trials``."""
+    if trials < 1:
+        raise ValueError("a Wilson interval needs at least one trial")
+    rate, spread = successes / trials, z * z / trials
+    centre = (rate + spread / 2) / (1 + spread)
+    half = z / (1 + spread) * math.sqrt(rate * (1 - rate) / trials + spread / (4 * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def first_reaching(success: np.ndarray, window: int, criterion: float) -> int | None:
+    """Index of the first episode whose full trailing window succeeds at least ``criterion`` of the time."""
+    rates = trailing_mean(success, window)
+    reached = np.flatnonzero((np.arange(1, len(success) + 1) >= window) & (rates >= criterion - 1e-12))
+    return int(reached[0]) if len(reached) else None
+
+
+def behaviour(window: int, criterion: float) -> Measure:
+    """Success over the last ``window`` episodes of a task and the episodes and steps to ``criterion``.
+
+    Steps to criterion count the task's own episodes' steps, so a curriculum's earlier tasks do not
+    inflate them.
+    """
+
+    def measure(run: Run, task: str) -> dict[str, Value]:
+        episodes = run.episodes.where(run.episodes.task == task)
+        recent = episodes.success[-window:]
+        low, high = wilson_interval(int(recent.sum()), len(recent))
+        reached = first_reaching(episodes.success, window, criterion)
+        return {"episodes": len(episodes), "success": float(recent.mean()), "success_low": low,
+                "success_high": high, "episodes_to_criterion": None if reached is None else reached + 1,
+                "steps_to_criterion": None if reached is None else int(episodes.steps[:reached + 1].sum())}
+
+    return measure
+
+
+def behaviour_panels(window: int, criterion: float) -> tuple[Panel, ...]:
+    return (Panel(f"success over the last {window} episodes (Wilson 95 % interval)", "success",
+                  "success_low", "success_high"),
+            Panel(f"environment steps to {criterion:.0%} success", "steps_to_criterion", missing="not reached"))
+
+
+def summarise(runs: Sequence[Run], measures: Sequence[Measure]) -> list[Row]:
+    """One row per run and task the run played, with every measure's values."""
+    rows = []
+    for run in runs:
+        connectome, config = run.connectome_name(), run.config()
+        trained = "curriculum" if config.curriculum else config.task
+        for task in run.episodes.tasks():
+            values: dict[str, Value] = {}
+            for measure in measures:
+                values.update(measure(run, task))
+            rows.append(Row(run.label, connectome, trained, task, values))
+    return rows
+
+
+def _format(value: Value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,}" if isinstance(value, int) else f"{value:.3f}"
+
+
+def _columns(rows: Sequence[Row]) -> list[str]:
+    """Value columns in first-seen order."""
+    return list(dict.fromkeys(key for row in rows for key in row.values))
+
+
+def table_cells(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of strings: what the HTML table and the terminal show."""
+    columns = _columns(rows)
+    header = ["run", "connectome", "trained on", "task", *(column.replace("_", " ") for column in columns)]
+    body = [[row.run, row.connectome, row.trained, row.task, *(_format(row.values.get(c)) for c in columns)]
+            for row in rows]
+    return header, body
+
+
+def table_figure(rows: Sequence[Row]) -> go.Figure:
+    header, body = table_cells(rows)
+    figure = go.Figure(go.Table(header=dict(values=header), cells=dict(values=[list(c) for c in zip(*body)])))
+    figure.update_layout(title="Runs by task", height=120 + 28 * len(rows))
+    return figure
+
+
+def _run_name(row: Row) -> str:
+    return row.connectome if row.connectome == row.run else f"{row.connectome} ({row.run})"
+
+
+def bar_figure(rows: Sequence[Row], panels: Sequence[Panel]) -> go.Figure:
+    """Grouped bars per task, one colour per run, one chart per panel."""
+    figure = make_subplots(rows=len(panels), cols=1, subplot_titles=[panel.title for panel in panels],
+                           vertical_spacing=0.15)
+    runs = list(dict.fromkeys(row.run for row in rows))
+    for index, run in enumerate(runs):
+        mine = [row for row in rows if row.run == run]
+        for number, panel in enumerate(panels, start=1):
+            values = [row.values.get(panel.column) for row in mine]
+            error = None
+            if panel.low and panel.high:
+                spans = [(0, 0) if v is None else (row.values[panel.high] - v, v - row.values[panel.low])
+                         for row, v in zip(mine, values)]
+                error = dict(type="data", array=[up for up, _ in spans], arrayminus=[down for _, down in spans])
+            figure.add_trace(go.Bar(
+                x=[row.task for row in mine], y=[0 if v is None else v for v in values], error_y=error,
+                text=[panel.missing if v is None else "" for v in values], textposition="outside",
+                name=_run_name(mine[0]), legendgroup=run, showlegend=number == 1, marker_color=run_colour(index),
+            ), row=number, col=1)
+    figure.update_xaxes(title_text="task", type="category")
+    figure.update_yaxes(range=[0, 1.05], row=1)
+    figure.update_layout(barmode="group", title="Connectomes side by side", height=380 * len(panels) + 80,
+                         legend_title_text="connectome (run)")
+    return figure
+
+
+def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float) -> str:
+    """Write the ablation page; the message repeats the table for the terminal."""
+    rows = summarise(load_runs(run_dirs), [behaviour(window, criterion)])
+    write_html([bar_figure(rows, behaviour_panels(window, criterion)), table_figure(rows)], out, "ablation")
+    header, body = table_cells(rows)
+    widths = [max(map(len, column)) for column in zip(header, *body)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
+    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows", *lines])
+
+
+def _fraction(text: str) -> float:
+    """argparse type for ``--criterion``: a success rate in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a success rate in (0, 1], got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis.ablation", description=__doc__.splitlines()[0])
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories to compare")
+    parser.add_argument("--out", type=Path, default=Path("ablation.html"),
+                        help="HTML page to write (default ablation.html)")
+    parser.add_argument("--window", type=positive_int, default=WINDOW,
+                        help=f"episodes in the success rate and the criterion (default {WINDOW}, as the trainer)")
+    parser.add_argument("--criterion", type=_fraction, default=0.8,
+                        help="success rate that counts as learned (default 0.8)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Ablation comparison from fake run directories of several connectomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis import ablation
+from analysis.runs import load_runs
+
+LEARNS = [False] * 50 + [True] * 100  # the last 100 reach 80 % at episode 130 (episodes 31..130)
+
+
+@pytest.mark.parametrize("successes, trials, expected", [
+    (8, 10, (0.4902, 0.9433)), (0, 10, (0.0, 0.2775)), (10, 10, (0.7225, 1.0)), (50, 100, (0.4038, 0.5962)),
+])
+def test_wilson_interval_matches_known_values(successes, trials, expected):
+    assert ablation.wilson_interval(successes, trials) == pytest.approx(expected, abs=1e-4)
+
+
+def test_criterion_needs_a_full_window_and_is_reached_at_the_first_such_episode():
+    success = np.array(LEARNS)
+    assert ablation.first_reaching(success, 100, 0.8) == 129
+    assert ablation.first_reaching(np.ones(99, dtype=bool), 100, 0.8) is None
+    assert ablation.first_reaching(np.ones(100, dtype=bool), 100, 0.8) == 99
+
+
+def test_summary_has_one_row_per_run_and_task_with_behaviour(make_run):
+    runs = load_runs([make_run("full", {"1-1": LEARNS, "1-2": [True, False] * 60}, connectome="wba"),
+                      make_run("lesion", {"1-1": [False] * 120}, connectome="wba_no_memory")])
+    rows = ablation.summarise(runs, [ablation.behaviour(window=100, criterion=0.8)])
+    assert [(r.run, r.connectome, r.trained, r.task) for r in rows] == [
+        ("full", "wba", "1-1", "1-1"), ("full", "wba", "1-1", "1-2"), ("lesion", "wba_no_memory", "1-1", "1-1")]
+    full, alternating, lesion = (row.values for row in rows)
+    assert full["episodes"] == 150 and full["success"] == 1.0
+    assert full["success_low"] == pytest.approx(0.963, abs=1e-3) and full["success_high"] == 1.0
+    assert full["episodes_to_criterion"] == 130 and full["steps_to_criterion"] == 130 * 50
+    assert alternating["success"] == 0.5 and alternating["episodes_to_criterion"] is None
+    assert lesion["success"] == 0.0 and lesion["steps_to_criterion"] is None
+
+
+def test_extra_measures_add_columns_to_the_table(make_run):
+    runs = load_runs([make_run("full", {"1-1": [True] * 3})])
+    extra = lambda run, task: {"grid_units": 0.25}
+    rows = ablation.summarise(runs, [ablation.behaviour(100, 0.8), extra])
+    header, body = ablation.table_cells(rows)
+    assert header[-1] == "grid units" and body[0][-1] == "0.250"
+
+
+def test_page_has_grouped_bars_with_intervals_and_the_table(make_run, plotted, tmp_path, capsys):
+    full = make_run("full", {"1-1": LEARNS}, connectome="wba")
+    lesion = make_run("lesion", {"1-1": [False, True] * 60}, connectome="wba_no_memory")
+    out = tmp_path / "ablation.html"
+    assert ablation.main([str(full), str(lesion), "--out", str(out)]) == 0
+    (bar_traces, bar_layout), (table_traces, _) = plotted(out.read_text())
+    success = [t for t in bar_traces if t["xaxis"] == "x"]
+    assert [t["name"] for t in success] == ["wba (full)", "wba_no_memory (lesion)"]
+    assert bar_layout["barmode"] == "group"
+    assert success[1]["y"] == [0.5] and success[1]["error_y"]["arrayminus"][0] == pytest.approx(0.5 - 0.4038, abs=1e-4)
+    steps = [t for t in bar_traces if t["xaxis"] == "x2"]
+    assert steps[0]["y"] == [6500] and steps[1]["text"] == ["not reached"]
+    table = table_traces[0]
+    assert table["type"] == "table" and table["cells"]["values"][1] == ["wba", "wba_no_memory"]
+    printed = capsys.readouterr().out
+    assert "wba_no_memory" in printed and "steps to criterion" in printed
+
+
+def test_run_without_a_connectome_file_is_a_clear_error(make_run, tmp_path, capsys):
+    run = make_run("full", {"1-1": [True]})
+    (run / "connectome.yaml").unlink()
+    assert ablation.main([str(run), "--out", str(tmp_path / "a.html")]) == 2
+    error = capsys.readouterr().err
+    assert "no connectome.yaml" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("flag", [["--criterion", "1.5"], ["--criterion", "x"], ["--window", "-3"]])
+def test_bad_flags_are_refused_by_argparse(flag, make_run):
+    with pytest.raises(SystemExit) as exit_:
+        ablation.main([str(make_run("full", {"1-1": [True]})), *flag])
+    assert exit_.value.code == 2
+
+
+def test_unreadable_config_is_a_clear_error(make_run, tmp_path, capsys):
+    run = make_run("full", {"1-1": [True]})
+    (run / "config.yaml").write_text("task: [unclosed\n")
+    assert ablation.main([str(run), "--out", str(tmp_path / "a.html")]) == 2
+    assert "config.yaml" in capsys.readouterr().err
