@@ -123,7 +123,7 @@ def test_workers_that_die_before_any_step_stop_the_run_with_their_error(tmp_path
 
 
 def test_a_small_brain_learns_to_reach_the_food_of_1_2_faster(tmp_path: Path):
-    """6,000 seeded steps of one worker: episodes get shorter and returns higher (random play: ~60 steps)."""
+    """6,000 seeded steps of one worker: from random play (~60 steps) to near the 11-step optimum."""
     run_dir = train(tiny_config(tmp_path, steps=6000, seed=2))
     rows = read_episodes(run_dir)
     quarter = len(rows) // 4
@@ -132,4 +132,5 @@ def test_a_small_brain_learns_to_reach_the_food_of_1_2_faster(tmp_path: Path):
     first, last = slice(0, quarter), slice(len(rows) - quarter, len(rows))
     mean = lambda values, part: sum(values[part]) / quarter  # noqa: E731
     assert mean(lengths, last) < 0.7 * mean(lengths, first), (mean(lengths, first), mean(lengths, last))
+    assert mean(lengths, last) < 15, "barely learning: check the optimizer settings (RMSProp eps, lr)"
     assert mean(returns, last) > mean(returns, first) + 0.1
