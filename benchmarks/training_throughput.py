@@ -1,0 +1,125 @@
+"""A3C training throughput: environment steps/s of the whole trainer, and where one worker's time goes.
+
+    python benchmarks/training_throughput.py [--connectome wba] [--task 1-3] [--workers 2] [--seconds 60]
+
+Part 1 runs the real trainer (worker processes, shared weights and memory, logging) into a
+temporary run directory and reports the steady-state rate: steps counted between the first
+and the last progress reading, so process start-up is left out. Part 2 runs one worker in this
+process on one thread and times each phase of its rollouts per environment step: acting
+(``Brain.step`` and the simulator), the training pass (``Brain.rollout`` forward, then loss,
+backward and clipping), the shared RMSProp step, the weight copy and the memory write.
+Target of the trainer issue: >= 500 steps/s in total for the full wba brain with 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.multiprocessing as mp
+
+from brain import a3c
+from brain.config import TrainConfig
+from brain.engine import Brain
+from brain.optim import SharedRMSprop
+from brain.train import prepare_run_dir
+from brain.trainer import Counters, Trainer
+
+
+def trainer_rate(cfg: TrainConfig, seconds: float) -> float:
+    """Steady-state environment steps/s of the full trainer over ``seconds`` after its workers started."""
+    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
+    readings: list[tuple[float, int]] = []
+
+    def sample() -> None:
+        while trainer.counters.steps() == 0:
+            time.sleep(0.1)
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            readings.append((time.time(), trainer.counters.steps()))
+            time.sleep(0.5)
+        trainer.stop.set()
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    trainer.train()
+    sampler.join()
+    (t0, s0), (t1, s1) = readings[0], readings[-1]
+    return (s1 - s0) / (t1 - t0)
+
+
+def timed(phases: Counter, name: str, fn: Callable) -> Callable:
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        phases[name] += time.perf_counter() - start
+        return result
+
+    return wrapper
+
+
+def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
+    """One in-process worker on one thread: steps/s and seconds per phase (after a warm-up)."""
+    torch.set_num_threads(1)
+    shared = Brain.from_connectome(cfg.connectome)
+    name = a3c.memory_region_name(shared)
+    memory = None if name is None else shared.regions[name].make_memory()
+    a3c.attach_memory(shared, memory)
+    optimizer = SharedRMSprop(shared.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
+    worker = a3c.Worker(0, 0, cfg, cfg.connectome, shared, optimizer, memory,
+                        Counters(mp.get_context("spawn")), queue.Queue(), threading.Event())
+    worker._setup()
+    phases: Counter = Counter()
+    worker.env.step = timed(phases, "acting: simulator", worker.env.step)
+    worker.brain.step = timed(phases, "acting: Brain.step", worker.brain.step)
+    worker.brain.rollout = timed(phases, "training: Brain.rollout forward", worker.brain.rollout)
+    optimizer.step = timed(phases, "training: shared RMSProp step", optimizer.step)
+    worker._reverse_replay = timed(phases, "training: memory write", worker._reverse_replay)
+    act, learn = timed(phases, "acting (all)", worker._act), timed(phases, "training (all)", worker._learn)
+    copy = timed(phases, "weight copy", lambda: worker.brain.load_state_dict(worker.shared_brain.state_dict()))
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            copy()
+            start_state = {key: value.detach().clone() for key, value in worker.state.items()}
+            learn(act(), start_state)
+
+    run(max(10, rollouts // 4))  # warm-up: allocator, memory filling
+    phases.clear()
+    start = time.perf_counter()
+    run(rollouts)
+    return rollouts * cfg.t_max / (time.perf_counter() - start), phases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connectome", default="wba")
+    parser.add_argument("--task", default="1-3")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60.0, help="measuring time of the trainer (part 1)")
+    parser.add_argument("--rollouts", type=int, default=100, help="rollouts timed in part 2")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=args.workers, steps=10**9,
+                          out=str(Path(tmp) / "run"), checkpoint_every=10**9)
+        rate = trainer_rate(cfg, args.seconds)
+    print(f"\ntrainer: {rate:.0f} environment steps/s in total ({args.connectome}, task {args.task}, "
+          f"{args.workers} workers, {args.seconds:.0f} s steady state; target >= 500 for wba with 2 workers)")
+    cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-")
+    alone, phases = worker_phases(cfg, args.rollouts)
+    steps = args.rollouts * cfg.t_max
+    print(f"one worker alone, one thread: {alone:.0f} steps/s; milliseconds per environment step:")
+    for name, seconds in sorted(phases.items()):
+        print(f"  {name:34} {1e3 * seconds / steps:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
