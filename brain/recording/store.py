@@ -29,7 +29,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import h5py
 import numpy as np
@@ -74,7 +74,7 @@ def prepare(path: Path, spec: RecordingSpec, connectome_yaml: str, connectome_na
     """
     if not path.exists():
         _create(path, spec, connectome_yaml, connectome_name)
-    elif _left_open(path):
+    elif left_open(path):
         _salvage(path)
     with _open_writable(path) as file:
         stored = _stored_spec(path, file)
@@ -162,19 +162,44 @@ def _dataset(file: h5py.File, name: str, units: int | None, dtype, compression: 
     file.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), chunks=(rows, *tail), dtype=dtype, **filters)
 
 
-def _left_open(path: Path) -> bool:
-    """The superblock still says "open for writing": the last writer never closed the file.
+class Superblock(NamedTuple):
+    """The two superblock fields a reader and a reopening writer need before HDF5 touches the file."""
 
-    Read from the superblock itself (versions 2 and 3 keep the file consistency flags in byte 11),
-    because HDF5 refuses to open such a file for writing at all.
+    flags: int  # file consistency flags: non-zero while a writer has the file open (or was killed)
+    end_of_file: int  # the file's size as HDF5 last recorded it
+
+
+def read_superblock(path: Path) -> Superblock | None:
+    """The superblock (versions 2 and 3, at offset 0, 8-byte addresses: what this project writes), else None.
+
+    Read directly, per the HDF5 file format: HDF5 refuses to reopen a file its writer never closed
+    for writing at all, and a reader in SWMR mode skips the end-of-file check, so that opening a
+    truncated file in SWMR mode retries its reads for a very long time.
     """
     with open(path, "rb") as handle:
-        head = handle.read(12)
-    return len(head) == 12 and head[:8] == b"\x89HDF\r\n\x1a\n" and head[8] in (2, 3) and head[11] != 0
+        head = handle.read(36)
+    if len(head) < 36 or head[:8] != b"\x89HDF\r\n\x1a\n" or head[8] not in (2, 3) or head[9] != 8:
+        return None
+    return Superblock(head[11], int.from_bytes(head[28:36], "little"))
+
+
+def left_open(path: Path) -> bool:
+    """The superblock still says "open for writing": a writer has the file open, or never closed it."""
+    superblock = read_superblock(path)
+    return superblock is not None and superblock.flags != 0
+
+
+def truncated(path: Path) -> bool:
+    """The file is shorter than its superblock says (copied while written, a full disk, damage)."""
+    superblock = read_superblock(path)
+    return superblock is not None and path.stat().st_size < superblock.end_of_file
 
 
 def _salvage(path: Path) -> None:
     """Copy a file its writer never closed (readable in SWMR mode) into a fresh one, keeping complete episodes."""
+    if truncated(path):
+        raise RecordingError(f"{path}: its last writer was killed and the file is truncated, so it cannot be "
+                             f"salvaged; move it away to start a new recording")
     tmp = path.with_name(path.name + ".salvage")
     try:
         with h5py.File(path, "r", swmr=True) as source, h5py.File(tmp, "w", libver="latest") as target:

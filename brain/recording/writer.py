@@ -66,6 +66,7 @@ class Recorder:
         accepting = context.Event()
         accepting.set()
         self.sink = RecordingSink(self.queue, accepting, every, spec.buffered_keys)
+        self.events = events  # held here too: a spawned child opens its semaphores by name after start()
         self.process = context.Process(target=writer_main, args=(str(path), self.queue, events),
                                        name="recording-writer", daemon=True)
         self.dropped = 0
