@@ -20,7 +20,7 @@ import torch
 import torch.multiprocessing as mp
 import yaml
 
-from brain import a3c, run
+from brain import a3c, evaluate, run
 from brain.config import TrainConfig
 from brain.engine import Brain
 from brain.optim import SharedRMSprop
@@ -28,8 +28,8 @@ from brain.recording import (EpisodeBuffer, EpisodeRecord, Recorder, RecordingEr
                              RecordingSpec, open_run, prepare)
 from brain.recording.store import left_open
 from brain.rundir import load_checkpoint
-from brain.train import train
-from brain.trainer import Counters
+from brain.train import prepare_run_dir, train
+from brain.trainer import Counters, Trainer
 
 ROOT = Path(__file__).parents[2]
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
@@ -292,6 +292,25 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
     kind, event = next(e for e in iter(worker.events.get_nowait, None) if e[0] == "episode")
     assert (episode.task, episode.success, episode.length, episode.ret) == \
         (event["task"], event["success"], event["steps"], event["return"])
+
+
+def test_evaluate_records_every_step_of_every_episode_and_appends_a_second_evaluation(tmp_path: Path, capsys):
+    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, out=str(tmp_path / "run"), record_regions=["ca1"])
+    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    Trainer(cfg, run_dir, run_dir / "connectome.yaml").checkpoint()  # an untrained brain is enough here
+    assert evaluate.main([str(run_dir), "--episodes", "2", "--seed", "3", "--record"]) == 0
+    assert f"recorded 2 episodes to {run_dir / 'eval-1-2.h5'}" in capsys.readouterr().out
+    assert evaluate.main([str(run_dir), "--episodes", "1", "--greedy", "--record"]) == 0
+    with open_run(run_dir / "eval-1-2.h5") as rec:
+        assert [s["kind"] for s in rec.sessions] == ["evaluate", "evaluate"] and rec.sessions[1]["greedy"]
+        assert list(rec.index["session"]) == [0, 0, 1] and list(rec.index["episode"]) == [0, 1, 0]
+        assert rec.ports == ["ca1.place_cells", "ca1.code"]
+        for episode in rec:
+            assert episode.activity("ca1", "code").shape == (episode.length, 16)
+            assert episode.action.shape == episode.reward.shape == episode.td_error.shape == (episode.length,)
+            assert episode.ret == pytest.approx(float(episode.reward.astype(np.float64).sum()), abs=1e-4)
+    with pytest.raises(RecordingError, match="no recording.h5 in this directory; it holds eval-1-2.h5"):
+        open_run(run_dir)
 
 
 def test_a_training_run_killed_with_sigkill_keeps_its_recording_and_resume_appends_to_it(tmp_path: Path):
