@@ -113,6 +113,23 @@ def test_fake_episodes_read_back_equal_with_their_index(tmp_path: Path):
         assert rec.episode(0).region("grid")["cells"].shape == (7, 6)
 
 
+def test_episodes_reach_the_file_in_batches_and_all_of_them_at_close(tmp_path: Path):
+    path = prepared(tmp_path / "rec.h5")
+    with RecordingFile(path, batch_steps=10, batch_seconds=3600) as file:
+        file.append(fake_episode(4, 1)[0])
+        file.write_if_due()
+        assert file.waiting == 1, "4 steps wait for more"
+        file.append(fake_episode(7, 2)[0])
+        assert file.waiting == 0, "11 steps are a batch"
+        file.append(fake_episode(3, 3)[0])
+        file.batch_seconds = 0.0
+        file.write_if_due()
+        assert file.waiting == 0, "the oldest waited long enough"
+        file.append(fake_episode(2, 4)[0])
+    with open_run(path) as rec:
+        assert list(rec.index["length"]) == [4, 7, 3, 2] and list(rec.index["start"]) == [0, 4, 11, 14]
+
+
 def test_reopening_appends_a_new_session_and_refuses_a_different_spec(tmp_path: Path):
     path = prepared(tmp_path / "rec.h5")
     with RecordingFile(path) as file:
@@ -192,7 +209,7 @@ def test_a_path_that_holds_no_readable_recording_gets_one_clear_error(tmp_path: 
 def test_a_writer_killed_with_sigkill_leaves_every_flushed_episode_and_the_file_is_salvaged_to_append(tmp_path):
     context = mp.get_context("spawn")
     path = prepared(tmp_path / "rec.h5")
-    recorder = Recorder(context, path, SPEC, every=1, events=context.Queue())
+    recorder = Recorder(context, path, SPEC, every=1, events=context.Queue(), flush_seconds=0.0)
     recorder.start()
     episodes = [fake_episode(10 + seed, seed, number=seed) for seed in range(3)]
     with open_run(path) as live:  # SWMR: readable while the writer writes
@@ -317,7 +334,7 @@ def test_a_training_run_killed_with_sigkill_keeps_its_recording_and_resume_appen
     """The whole run (master, worker, writer) dies at once; the next --resume salvages the file and appends."""
     out = tmp_path / "run"
     cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, steps=10**6, seed=4, out=str(out), t_max=10,
-                      checkpoint_every=40, record_every=1)
+                      checkpoint_every=40, record_every=1, record_flush_seconds=0.0)
     script = ("import sys, yaml; from brain.config import TrainConfig; from brain.train import train; "
               "train(TrainConfig(**yaml.safe_load(sys.argv[1])))")
     process = subprocess.Popen([sys.executable, "-c", script, yaml.safe_dump(dataclasses.asdict(cfg))], cwd=ROOT,
