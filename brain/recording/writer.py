@@ -2,8 +2,8 @@
 
 Workers never touch the file: a :class:`RecordingSink` (the workers' end) picks every k-th
 episode, and sends each finished one whole through a bounded queue without ever waiting. The
-:class:`Recorder` (the master's end) prepares the file, starts :func:`writer_main` and stops it
-cleanly at the end (queue drained, file closed). Trouble stays inside recording: a full queue
+:class:`Recorder` (the master's end) starts :func:`writer_main` on a prepared file and stops
+it cleanly at the end (queue drained, file closed). Trouble stays inside recording: a full queue
 drops the episode (and says so), a writer that fails or dies is logged and recording stops,
 and the training goes on.
 """
