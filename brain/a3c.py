@@ -11,6 +11,9 @@ A worker owns one environment and a local copy of the brain. Each rollout it:
    reverse replay, with returns computed backwards. Writing after the update keeps a rollout's
    own returns out of the memory read-out it is trained on (the 2017 label leak).
 
+With recording on, the worker also copies each step's region activity of every k-th episode
+into an :class:`~brain.recording.EpisodeBuffer` and sends the episode whole when it ends.
+
 Loss (means over the rollout's valid steps, never sums over T, never broadcast):
     policy  = -mean(log pi(a_t | s_t) * A_t)          A_t detached
     value   = value_coef * mean((R_t - V(s_t))^2)
@@ -31,6 +34,7 @@ import torch
 from torch.distributions import Categorical
 
 from brain.config import TrainConfig
+from brain.recording import EpisodeBuffer, RecordingSink
 
 
 def advantages_and_returns(
@@ -116,11 +120,12 @@ class Worker:
     """One A3C worker process: environment, local brain, rollout, update, reverse replay."""
 
     def __init__(self, rank: int, generation: int, cfg: TrainConfig, connectome_path: str, shared_brain, optimizer,
-                 memory, counters, events, stop):
+                 memory, counters, events, stop, recording: RecordingSink | None = None):
         self.rank, self.generation, self.cfg = rank, generation, cfg
         self.connectome_path = connectome_path
         self.shared_brain, self.optimizer, self.memory = shared_brain, optimizer, memory
         self.counters, self.events, self.stop = counters, events, stop
+        self.recording = recording
 
     def run(self) -> None:
         """Process entry point: train until the step budget is spent or the master says stop."""
@@ -153,6 +158,8 @@ class Worker:
         self.state = self.brain.initial_state(1)
         self.previous_reward, self.starts_episode = 0.0, True
         self.episode_return, self.episode_steps = 0.0, 0
+        self.episodes_begun = 0
+        self.episode_buffer = self._begin_episode()
 
     def _place_cells(self, maze: str):
         from regions.teachers import PlaceCells
@@ -189,9 +196,12 @@ class Worker:
             action = int(Categorical(logits=out.logits[0]).sample())
             rollout.observations.append(ports)
             rollout.resets.append(self.starts_episode)
-            rollout.poses.append(np.asarray(self.info["pose"], dtype=np.float32))
+            pose = np.asarray(self.info["pose"], dtype=np.float32)
+            rollout.poses.append(pose)
             rollout.mazes.append(self.info["maze"])
             self.obs, reward, terminated, truncated, self.info = self.env.step(action)
+            if self.episode_buffer is not None:
+                self.episode_buffer.add(out.activity, pose, action, float(reward))
             done = terminated or truncated
             rollout.actions.append(action)
             rollout.rewards.append(float(reward))
@@ -205,14 +215,28 @@ class Worker:
         return rollout
 
     def _end_episode(self) -> None:
+        number = self.counters.next_episode()
+        success = bool(self.info.get("success", False))
         self.events.put(("episode", {
             "worker": self.rank, "task": self.info["task"], "steps": self.episode_steps,
-            "return": self.episode_return, "success": bool(self.info.get("success", False)),
+            "return": self.episode_return, "success": success,
             "ticks": int(self.info.get("ticks", 0)), "task_complete": bool(self.info.get("task_complete", False)),
         }))
+        if self.episode_buffer is not None:
+            record = self.episode_buffer.finish(episode=number, worker=self.rank, task=self.info["task"],
+                                                success=success, global_step=self.counters.steps())
+            if not self.recording.send(record):
+                self.events.put(("recording", {"worker": self.rank, "dropped": 1}))
         self.obs, self.info = self.env.reset()
         self.previous_reward = 0.0
         self.episode_return, self.episode_steps = 0.0, 0
+        self.episode_buffer = self._begin_episode()
+
+    def _begin_episode(self) -> EpisodeBuffer | None:
+        """A buffer when the episode starting now is recorded (every ``record_every``-th of this worker)."""
+        buffer = None if self.recording is None else self.recording.start_episode(self.episodes_begun)
+        self.episodes_begun += 1
+        return buffer
 
     def _learn(self, rollout: Rollout, start_state: dict[str, torch.Tensor]) -> None:
         cfg = self.cfg

@@ -2,7 +2,9 @@
 
 Loads the run's resolved connectome, config and checkpoint (weights and hippocampal memory),
 plays whole episodes without learning, and prints the success rate and the mean episode length,
-with the policy sampled (default, as in training) or greedy (``--greedy``).
+with the policy sampled (default, as in training) or greedy (``--greedy``). ``--record`` records
+every step of every episode (all region activity, pose, action, reward, value, TD error) to
+``RUN_DIR/eval-<task>.h5`` or a given path, appending to an existing file as a new session.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,7 +22,11 @@ from tqdm import tqdm
 
 from brain.a3c import attach_memory, observation_tensors
 from brain.config import TrainConfig
+from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
 from brain.rundir import RunDirError, load_checkpoint
+
+if TYPE_CHECKING:
+    from brain.engine import Brain
 
 
 @dataclass
@@ -31,8 +38,8 @@ class EpisodeResult:
 
 
 @torch.no_grad()
-def play_episode(brain, env, seed: int | None, greedy: bool) -> EpisodeResult:
-    """Play one whole episode with ``brain`` (no learning)."""
+def play_episode(brain, env, seed: int | None, greedy: bool, buffer: EpisodeBuffer | None = None) -> EpisodeResult:
+    """Play one whole episode with ``brain`` (no learning), each step into ``buffer`` if given."""
     obs, info = env.reset(seed=seed)
     state = brain.initial_state(1)
     keys = tuple(brain.input_shapes)
@@ -41,15 +48,18 @@ def play_episode(brain, env, seed: int | None, greedy: bool) -> EpisodeResult:
         out, state = brain.step(observation_tensors(obs, previous_reward, keys), state, torch.tensor([reset]))
         logits = out.logits[0]
         action = int(logits.argmax()) if greedy else int(Categorical(logits=logits).sample())
+        pose = np.asarray(info["pose"], dtype=np.float32)
         obs, reward, terminated, truncated, info = env.step(action)
+        if buffer is not None:
+            buffer.add(out.activity, pose, action, float(reward))
         previous_reward, reset = float(reward), False
         steps, ret = steps + 1, ret + float(reward)
         if terminated or truncated:
             return EpisodeResult(info["task"], steps, ret, bool(info.get("success", False)))
 
 
-def load_trained_brain(run_dir: Path):
-    """The brain of a run directory with its checkpointed weights and memory, in eval mode."""
+def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
+    """A run directory's brain (checkpointed weights and memory, eval mode), config and trained steps."""
     from brain.engine import Brain
 
     connectome = run_dir / "connectome.yaml"
@@ -64,24 +74,50 @@ def load_trained_brain(run_dir: Path):
         memory = region.make_memory()
         memory.load_state_dict(payload["memory"])
         attach_memory(brain, memory)
-    return brain.eval(), TrainConfig.from_yaml(run_dir / "config.yaml")
+    return brain.eval(), TrainConfig.from_yaml(run_dir / "config.yaml"), int(payload["steps"])
 
 
-def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int) -> list[EpisodeResult]:
-    """Play ``episodes`` trials of ``task`` in a row with the run's brain.
+def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
+             record: Path | None = None) -> list[EpisodeResult]:
+    """Play ``episodes`` trials of ``task`` in a row with the run's brain; record them all to ``record``.
 
     Only the first reset is seeded: the trials then follow each other as in training, so that the
     tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles) evaluate
-    the same thing that training measured.
+    the same thing that training measured. A recording stores the ports that the run's config
+    selects (``record_regions``, ``record_float16``, ``record_compression``); its episodes' global
+    step is the checkpoint's (how long the brain had trained).
     """
     from brain.environment import make_environment
 
-    brain, cfg = load_trained_brain(run_dir)
+    brain, cfg, trained_steps = load_trained_brain(run_dir)
     cfg.task, cfg.curriculum = task, False
     env = make_environment(cfg, brain.input_shapes, seed)
     torch.manual_seed(seed)
-    return [play_episode(brain, env, seed if i == 0 else None, greedy)
-            for i in tqdm(range(episodes), desc=f"evaluating {task}")]
+    recording = None
+    if record is not None:
+        session = {"kind": "evaluate", "run": str(run_dir), "task": task, "greedy": greedy, "seed": seed,
+                   "global_step": trained_steps}
+        recording = _open_recording(record, brain, cfg, session)
+    results = []
+    try:
+        for i in tqdm(range(episodes), desc=f"evaluating {task}"):
+            buffer = None if recording is None else EpisodeBuffer(recording.spec.buffered_keys)
+            result = play_episode(brain, env, seed if i == 0 else None, greedy, buffer)
+            if recording is not None:
+                recording.append(buffer.finish(episode=i, worker=0, task=result.task, success=result.success,
+                                               global_step=trained_steps))
+            results.append(result)
+    finally:
+        if recording is not None:
+            recording.close()
+    return results
+
+
+def _open_recording(path: Path, brain, cfg: TrainConfig, session: dict) -> RecordingFile:
+    """``path`` prepared for one more session (created, or appended to) and opened for writing."""
+    spec = RecordingSpec.for_brain(brain, cfg.record_regions, cfg.record_float16, cfg.record_compression)
+    prepare(path, spec, brain.connectome.to_yaml(), brain.connectome.name, session)
+    return RecordingFile(path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
     parser.add_argument("--greedy", action="store_true", help="take the most probable action instead of sampling")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the first reset (default 12345)")
+    parser.add_argument("--record", nargs="?", const="", default=None, type=str, metavar="PATH",
+                        help="record every step of every episode to PATH (default: RUN_DIR/eval-<task>.h5); "
+                             "an existing recording gets the episodes appended as a new session")
     return parser
 
 
@@ -103,14 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.run_dir / "config.yaml").is_file():
             raise RunDirError(f"{args.run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")
         task = args.task or TrainConfig.from_yaml(args.run_dir / "config.yaml").task
-        results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed)
-    except (RunDirError, FileNotFoundError, ValueError) as error:
+        record = None if args.record is None else Path(args.record or args.run_dir / f"eval-{task}.h5")
+        results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record)
+    except (RunDirError, RecordingError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     success = np.mean([r.success for r in results])
     print(f"task {task}: success {success:.1%} over {len(results)} episodes "
           f"({'greedy' if args.greedy else 'sampled'} policy); mean steps {np.mean([r.steps for r in results]):.1f}; "
           f"mean return {np.mean([r.ret for r in results]):+.3f}")
+    if record is not None:
+        print(f"recorded {len(results)} episodes to {record} (read it with brain.recording.open_run)")
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from brain.config import TrainConfig
 from brain.errors import ConnectomeError
+from brain.recording.spec import COMPRESSIONS, RecordingError
 from brain.rundir import RunDirError
 from brain.trainer import WorkerCrashLoop
 
@@ -45,6 +46,14 @@ def _task_id(text: str) -> str:
     return text
 
 
+def _names(text: str) -> list[str]:
+    """argparse type: ``"ca1, ca3"`` -> ``["ca1", "ca3"]`` (names are checked against the connectome later)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated region names, got {text!r}")
+    return names
+
+
 def _fraction(text: str) -> float:
     value = _at_least(0.0, float)(text)
     if value > 1.0:
@@ -61,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m brain.run --task 1-3 --workers 2 --steps 500000 --out runs/t13\n"
                "  python -m brain.run --connectome wba_no_memory --curriculum --out runs/nomem\n"
                "  python -m brain.run --out runs/t13 --resume --steps 1000000\n"
+               "  python -m brain.run --task 1-3 --record-every 1 --record-regions ca1,entorhinal --out runs/rec\n"
                "  python -m brain.run --connectome wba.yaml --lesion ca3=silence --check",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     brain = parser.add_argument_group("connectome")
@@ -91,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop once the success rate over the last 100 episodes reaches this (0 = never)")
     run.add_argument("--max-minutes", type=_at_least(0, float), default=_DEFAULTS.max_minutes, metavar="M",
                      help="stop after this much wall-clock time (0 = no limit)")
+    record = parser.add_argument_group("recording (HDF5, RUN_DIR/recording.h5; docs/recording.md)")
+    record.add_argument("--record-every", type=_at_least(0, int), default=_DEFAULTS.record_every, metavar="K",
+                        help="record every K-th episode of each worker, all its steps (0 = off; default: "
+                             "%(default)s)")
+    record.add_argument("--record-regions", type=_names, default=_DEFAULTS.record_regions, metavar="A,B",
+                        help="comma-separated regions to record (default: all)")
+    record.add_argument("--record-float16", action="store_true", help="store region activity as float16 (half size)")
+    record.add_argument("--record-compression", choices=COMPRESSIONS, default=_DEFAULTS.record_compression,
+                        help="HDF5 filter: gzip (any HDF5 tool reads it), lzf (faster, h5py only) or none "
+                             "(default: %(default)s)")
     a3c = parser.add_argument_group("A3C (defaults in brain/config.py)")
     a3c.add_argument("--t-max", type=_at_least(1, int), default=_DEFAULTS.t_max, help="rollout length")
     a3c.add_argument("--lr", type=_at_least(0, float), default=_DEFAULTS.lr, help="shared RMSProp learning rate")
@@ -136,7 +156,9 @@ def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> Train
     return TrainConfig(connectome=args.connectome, task=args.task, curriculum=args.curriculum, workers=args.workers,
                        steps=args.steps, seed=args.seed, out=out, lesions=lesions, t_max=args.t_max, lr=args.lr,
                        gamma=args.gamma, gae_lambda=args.gae_lambda, entropy_coef=args.entropy_coef,
-                       until_success=args.until_success, max_minutes=args.max_minutes)
+                       until_success=args.until_success, max_minutes=args.max_minutes,
+                       record_every=args.record_every, record_regions=args.record_regions,
+                       record_float16=args.record_float16, record_compression=args.record_compression)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from brain.train import train
 
         train(config_from_args(args, lesions), resume=args.resume)
-    except (ConnectomeError, RunDirError) as error:
+    except (ConnectomeError, RunDirError, RecordingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except WorkerCrashLoop as error:

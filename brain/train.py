@@ -19,6 +19,7 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
     A resumed run keeps its stored connectome and config; only ``steps`` and ``workers`` may change.
     """
     from brain.connectome import load_connectome
+    from brain.recording.spec import check_compression, check_regions
 
     run_dir = Path(cfg.out)
     if resume:
@@ -31,7 +32,10 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
         return run_dir, stored
     if (run_dir / CONFIG_FILE).exists():
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
-    resolved = load_connectome(cfg.connectome, lesions=cfg.lesions).to_yaml()  # validate before creating anything
+    connectome = load_connectome(cfg.connectome, lesions=cfg.lesions)  # validate before creating anything
+    check_regions(cfg.record_regions, connectome)
+    check_compression(cfg.record_compression)
+    resolved = connectome.to_yaml()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONNECTOME_FILE).write_text(resolved)
     cfg.to_yaml(run_dir / CONFIG_FILE)
@@ -64,5 +68,8 @@ def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
         f"  python -m brain.evaluate {run_dir} --episodes 100   (success rate of the trained brain)",
         f"  python -m brain.run --out {run_dir} --resume --steps {cfg.steps * 2}   (train on)",
     ]
+    if cfg.record_every:
+        lines.append(f"  python -c \"from brain.recording import open_run; print(open_run('{run_dir}'))\"   "
+                     f"(recorded activity, docs/recording.md)")
     return "\n".join(lines)
 

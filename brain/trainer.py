@@ -4,8 +4,10 @@ The master builds the global brain once, moves its parameters, the RMSProp stati
 hippocampal memory to shared memory, and starts ``workers`` processes (:mod:`brain.a3c`). It
 then only listens: workers send episode results, loss terms and errors through one queue, and
 the master writes TensorBoard events, the episode table and checkpoints (one writer, so files
-are never written by two processes). A worker that dies is restarted with a new seed
-generation; Ctrl-C stops every worker and writes a final checkpoint.
+are never written by two processes). With recording on, a writer process of its own appends
+the recorded episodes, which workers send it directly, to ``recording.h5``
+(:mod:`brain.recording.writer`). A worker that dies is restarted with a new seed generation;
+Ctrl-C stops every worker, lets the writer close the recording and writes a final checkpoint.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tqdm import tqdm
 from brain import a3c
 from brain.config import TrainConfig
 from brain.optim import SharedRMSprop
+from brain.recording import RECORDING_FILE, Recorder, RecordingSpec, prepare
 from brain.rundir import EpisodeTable, load_checkpoint, save_checkpoint
 
 #: Episodes over which the progress bar's and the summary's success rate is computed.
@@ -39,10 +42,11 @@ class WorkerCrashLoop(RuntimeError):
 
 
 class Counters:
-    """Global step counter shared by all processes."""
+    """Global step and episode counters shared by all processes."""
 
-    def __init__(self, context, steps: int = 0):
+    def __init__(self, context, steps: int = 0, episodes: int = 0):
         self._steps = context.Value("q", steps)
+        self._episodes = context.Value("q", episodes)
 
     def steps(self) -> int:
         return self._steps.value
@@ -50,6 +54,12 @@ class Counters:
     def add_steps(self, n: int) -> None:
         with self._steps.get_lock():
             self._steps.value += n
+
+    def next_episode(self) -> int:
+        """A run-wide number for an episode that just ended (0, 1, ... over all workers)."""
+        with self._episodes.get_lock():
+            self._episodes.value += 1
+            return self._episodes.value - 1
 
 
 @dataclass
@@ -91,7 +101,7 @@ class Trainer:
         if self.memory is not None:
             self.memory.share_memory_()
         a3c.attach_memory(self.brain, self.memory)
-        self.counters = Counters(self.context, start_steps)
+        self.counters = Counters(self.context, start_steps, self.progress.episodes)
         self.events = self.context.Queue()
         self.stop = self.context.Event()
         self.generations = [0] * cfg.workers
@@ -99,6 +109,20 @@ class Trainer:
         self._started_at_step = [0] * cfg.workers  # global steps when each worker was last started
         self._fruitless = [0] * cfg.workers  # consecutive deaths without any global progress
         self._last_traceback = ""
+        self.recorder: Recorder | None = None
+
+    def _start_recorder(self) -> Recorder | None:
+        """Prepare ``recording.h5`` (new, or appended to on resume) and start its writer; None when off."""
+        cfg = self.cfg
+        if not cfg.record_every:
+            return None
+        spec = RecordingSpec.for_brain(self.brain, cfg.record_regions, cfg.record_float16, cfg.record_compression)
+        path = self.run_dir / RECORDING_FILE
+        prepare(path, spec, self.brain.connectome.to_yaml(), self.brain.connectome.name,
+                {"kind": "train", "global_step": self.counters.steps(), "record_every": cfg.record_every})
+        recorder = Recorder(self.context, path, spec, cfg.record_every, self.events)
+        recorder.start()
+        return recorder
 
     def _make_memory(self):
         name = a3c.memory_region_name(self.brain)
@@ -137,7 +161,8 @@ class Trainer:
     # --- workers ---------------------------------------------------------------------------------
     def _start_worker(self, rank: int) -> None:
         args = (rank, self.generations[rank], self.cfg, str(self.connectome_path), self.brain, self.optimizer,
-                self.memory, self.counters, self.events, self.stop)
+                self.memory, self.counters, self.events, self.stop,
+                None if self.recorder is None else self.recorder.sink)
         process = self.context.Process(target=a3c.worker_main, args=args, name=f"a3c-worker-{rank}", daemon=True)
         process.start()
         self.processes[rank] = process
@@ -168,6 +193,7 @@ class Trainer:
         if hasattr(self, "_resumed_generations"):
             self.generations = [g + 1 for g in self._resumed_generations[: self.cfg.workers]]
             self.generations += [0] * (self.cfg.workers - len(self.generations))
+        self.recorder = self._start_recorder()
         writer = SummaryWriter(str(self.run_dir / "tb"))
         table = EpisodeTable(self.run_dir / "episodes.csv")
         bar = tqdm(total=self.cfg.steps, initial=self.counters.steps(), unit="step", dynamic_ncols=True,
@@ -180,6 +206,8 @@ class Trainer:
             while not self._done(started) and any(p.is_alive() for p in self.processes):
                 self._drain_events(writer, table, bar)
                 self._restart_dead_workers(bar.write)
+                if self.recorder is not None:
+                    self.recorder.check(bar.write)
                 steps = self.counters.steps()
                 rate = (steps - start_steps) / max(time.time() - started, 1e-9)
                 bar.update(steps - bar.n)
@@ -198,6 +226,8 @@ class Trainer:
                     process.join(timeout=30)
                     if process.is_alive():
                         process.terminate()
+            if self.recorder is not None:
+                self.recorder.close(bar.write)
             self._drain_events(writer, table, bar)
             bar.update(self.counters.steps() - bar.n)
             bar.close()
@@ -241,6 +271,8 @@ class Trainer:
             elif kind == "error":
                 self._last_traceback = data["traceback"]
                 bar.write(f"worker {data['worker']} crashed:\n{data['traceback']}")
+            elif kind == "recording" and self.recorder is not None:
+                self.recorder.on_event(data, bar.write)
 
     def _record_episode(self, data: dict, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:
         progress = self.progress
