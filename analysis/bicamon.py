@@ -43,7 +43,7 @@ from plotly.subplots import make_subplots
 from analysis.anatomy import Space, View, outline_2d, outline_3d, region_positions, space_of
 from analysis.mazemap import map_image
 from analysis.recordings import check_regions, open_recording, pick_episode, recorded_connectome
-from analysis.report import name_list, positive_int, run_command, write_html
+from analysis.report import equal_aspect, name_list, positive_int, run_command, write_html
 from brain.connectome import Connectome
 from brain.recording import Episode, Recording
 
@@ -107,6 +107,14 @@ def _status(name: str, connectome: Connectome, recorded: dict[str, list[str]]) -
     return "silenced" if lesion == "silence" else ("partial" if isinstance(lesion, float) else "active")
 
 
+def _label(name: str, status: str, lesion: str | float | None) -> str:
+    if status == "active":
+        return name
+    if status == "partial":
+        return f"{name} ({lesion:.0%} silenced)"
+    return f"{name} ({status.replace('unrecorded', 'not recorded')})"
+
+
 def build_nodes(recording: Recording, episode: Episode, connectome: Connectome,
                 names: Sequence[str]) -> tuple[list[Node], list[str]]:
     """The drawn regions and the names placed on a ring for want of a ``position``."""
@@ -115,13 +123,11 @@ def build_nodes(recording: Recording, episode: Episode, connectome: Connectome,
     nodes = []
     for name, position in zip(names, positions):
         status = _status(name, connectome, recorded)
-        lesion = connectome.lesions.get(name)
-        label = name if status == "active" else (f"{name} ({lesion:.0%} silenced)" if status == "partial"
-                                                 else f"{name} ({status.replace('unrecorded', 'not recorded')})")
         ports = recorded.get(name, [])
         activity = scaled(magnitude(list(episode.region(name).values()))) if status in ("active", "partial") \
             else None
-        nodes.append(Node(name, label, position, status, sum(widths[f"{name}.{p}"] for p in ports), activity))
+        nodes.append(Node(name, _label(name, status, connectome.lesions.get(name)), position, status,
+                          sum(widths[f"{name}.{p}"] for p in ports), activity))
     return nodes, unplaced
 
 
@@ -265,8 +271,8 @@ def _draw_maze(figure: go.Figure, animation: Animation, episode: Episode, steps:
     figure.update_xaxes(range=[image["x"], image["x"] + image["sizex"]], title_text="x (m)", showgrid=False,
                         row=row, col=col)
     figure.update_yaxes(range=[image["y"] - image["sizey"], image["y"]], title_text="z (m)", showgrid=False,
-                        scaleanchor=figure.get_subplot(row, col).xaxis.plotly_name.replace("axis", ""),
-                        scaleratio=1, row=row, col=col)
+                        row=row, col=col)
+    equal_aspect(figure, row, col)
     figure.add_trace(go.Scatter(x=pose[:, 0], y=pose[:, 1], mode="lines", name="path",
                                 line=dict(color="rgba(240, 140, 20, 0.35)", width=2), hoverinfo="skip"),
                      row=row, col=col)
@@ -342,25 +348,17 @@ def _controls(steps: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _equal_aspect(figure: go.Figure, row: int, col: int, ranges: tuple[tuple[float, float], tuple[float, float]],
-                  titles: tuple[str, str]) -> None:
-    subplot = figure.get_subplot(row, col)
-    anchor = subplot.xaxis.plotly_name.replace("axis", "")
-    figure.update_xaxes(range=list(ranges[0]), title_text=titles[0], constrain="domain", showgrid=False,
-                        zeroline=False, row=row, col=col)
-    figure.update_yaxes(range=list(ranges[1]), title_text=titles[1], scaleanchor=anchor, scaleratio=1,
-                        constrain="domain", showgrid=False, zeroline=False, row=row, col=col)
-
-
-def _view_ranges(space: Space, view: View) -> tuple[tuple[float, float], tuple[float, float]]:
-    ranges = []
-    for axis, backwards in ((view.x, view.x_reversed), (view.y, view.y_reversed)):
+def _view_axes(figure: go.Figure, row: int, col: int, space: Space, view: View) -> None:
+    """A brain view's axes: the outline with a margin, anatomical directions (dorsal up), equal scales."""
+    for update, axis, backwards, title in ((figure.update_xaxes, view.x, view.x_reversed, view.x_title),
+                                           (figure.update_yaxes, view.y, view.y_reversed, view.y_title)):
         low, high = space.centre[axis] - 1.08 * space.radii[axis], space.centre[axis] + 1.08 * space.radii[axis]
-        ranges.append((high, low) if backwards else (low, high))
-    return ranges[0], ranges[1]
+        update(range=[high, low] if backwards else [low, high], title_text=title, showgrid=False, zeroline=False,
+               row=row, col=col)
+    equal_aspect(figure, row, col)
 
 
-def _title(recording: Recording, episode: Episode, connectome: Connectome) -> str:
+def _title(episode: Episode, connectome: Connectome) -> str:
     outcome = "success" if episode.success else "failure"
     return (f"{connectome.name}: episode {episode.episode} (worker {episode.worker}), task {episode.task}, "
             f"{episode.length} steps, {outcome}, return {episode.ret:+.2f}")
@@ -384,12 +382,12 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
     animation = Animation()
     for col, view in enumerate(space.views, start=1):
         _draw_view(figure, animation, 1, col, nodes, edges, space, view, order, first=col == 1)
-        _equal_aspect(figure, 1, col, _view_ranges(space, view), (view.x_title, view.y_title))
+        _view_axes(figure, 1, col, space, view)
     _draw_view(figure, animation, 2, 1, nodes, edges, space, None, order, first=False)
     _draw_maze(figure, animation, episode, steps, 2, 2)
     _draw_behaviour(figure, animation, episode, recording, start, 2, 3)
     _draw_heatmap(figure, animation, nodes, episode.length, start, 3, 1)
-    title = _title(recording, episode, connectome)
+    title = _title(episode, connectome)
     if unplaced:
         title += f"<br><sup>no position in the connectome, placed on a ring: {', '.join(unplaced)}</sup>"
     figure.frames = animation.frames(steps, lambda step: f"{title}<br><sup>step {step + 1} of {episode.length}</sup>")

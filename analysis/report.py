@@ -47,6 +47,13 @@ def write_html(figures: Sequence[go.Figure], out: Path, title: str) -> Path:
     return out
 
 
+def equal_aspect(figure: go.Figure, row: int, col: int) -> None:
+    """One unit as long on the y axis as on the x axis of subplot ``(row, col)``: maps and brains keep their shape."""
+    anchor = figure.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
+    figure.update_xaxes(constrain="domain", row=row, col=col)
+    figure.update_yaxes(scaleanchor=anchor, scaleratio=1, constrain="domain", row=row, col=col)
+
+
 def run_command(body: Callable[[], str]) -> int:
     """Run a command's ``body``; print its message and return 0, or print a user error alone and return 2."""
     try:
