@@ -52,6 +52,9 @@ class TrainConfig:
         record_float16: store region activity as float16 (half the size, about 3 significant digits).
         record_compression: HDF5 filter of the recording: ``gzip`` (readable by every HDF5 tool),
             ``lzf`` (faster, h5py only) or ``none``.
+        record_flush_seconds: longest time a recorded episode waits in the writer before it reaches the
+            file (readers see it then; a run killed with SIGKILL loses at most these). Batches also
+            go out once 1024 steps wait; writing each episode at once would waste file space.
     """
 
     connectome: str = "wba"
@@ -82,6 +85,7 @@ class TrainConfig:
     record_regions: list[str] = field(default_factory=list)
     record_float16: bool = False
     record_compression: str = "gzip"
+    record_flush_seconds: float = 30.0
 
     def to_yaml(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))

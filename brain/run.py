@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--record-compression", choices=COMPRESSIONS, default=_DEFAULTS.record_compression,
                         help="HDF5 filter: gzip (any HDF5 tool reads it), lzf (faster, h5py only) or none "
                              "(default: %(default)s)")
+    record.add_argument("--record-flush-seconds", type=_at_least(0, float), default=_DEFAULTS.record_flush_seconds,
+                        metavar="S", help="longest wait of a recorded episode before it reaches the file "
+                                          "(default: %(default)s)")
     a3c = parser.add_argument_group("A3C (defaults in brain/config.py)")
     a3c.add_argument("--t-max", type=_at_least(1, int), default=_DEFAULTS.t_max, help="rollout length")
     a3c.add_argument("--lr", type=_at_least(0, float), default=_DEFAULTS.lr, help="shared RMSProp learning rate")
@@ -158,7 +161,8 @@ def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> Train
                        gamma=args.gamma, gae_lambda=args.gae_lambda, entropy_coef=args.entropy_coef,
                        until_success=args.until_success, max_minutes=args.max_minutes,
                        record_every=args.record_every, record_regions=args.record_regions,
-                       record_float16=args.record_float16, record_compression=args.record_compression)
+                       record_float16=args.record_float16, record_compression=args.record_compression,
+                       record_flush_seconds=args.record_flush_seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -120,7 +120,7 @@ class Trainer:
         path = self.run_dir / RECORDING_FILE
         prepare(path, spec, self.brain.connectome.to_yaml(), self.brain.connectome.name,
                 {"kind": "train", "global_step": self.counters.steps(), "record_every": cfg.record_every})
-        recorder = Recorder(self.context, path, spec, cfg.record_every, self.events)
+        recorder = Recorder(self.context, path, spec, cfg.record_every, self.events, cfg.record_flush_seconds)
         recorder.start()
         return recorder
 

@@ -69,9 +69,6 @@ class EpisodeBuffer:
         self._actions.append(action)
         self._rewards.append(reward)
 
-    def __len__(self) -> int:
-        return len(self._actions)
-
     def finish(self, *, episode: int, worker: int, task: str, success: bool, global_step: int) -> EpisodeRecord:
         """The collected steps as one record (the buffer is spent afterwards)."""
         if not self._rows:

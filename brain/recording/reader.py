@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from brain.recording.spec import FORMAT, FORMAT_VERSION, RecordingError, RecordingSpec
-from brain.recording.store import activity_path, behaviour_names
+from brain.recording.store import activity_path, behaviour_names, read_superblock, truncated
 
 #: The recording a training run writes into its run directory.
 RECORDING_FILE = "recording.h5"
@@ -51,6 +51,27 @@ def open_run(path: str | os.PathLike) -> Recording:
     return Recording(path)
 
 
+def _open(path: Path) -> h5py.File:
+    """``path`` opened for reading: in SWMR mode when it is one of ours, without file locks either way.
+
+    No locks, so that a reader left open (a notebook) never stops a run from reopening the file to
+    append; SWMR, so that a file a run is writing reads consistently.
+    """
+    if truncated(path):
+        raise RecordingError(f"{path}: shorter than its HDF5 superblock says: truncated or damaged (a copy made "
+                             f"while it was being written, or a full disk); copy it again, or give another recording")
+    superblock = read_superblock(path)
+    try:
+        return h5py.File(path, "r", swmr=superblock is not None, locking=False)
+    except OSError as error:
+        if superblock is not None and superblock.flags:
+            raise RecordingError(f"{path}: open for writing and not yet in SWMR mode: its writer is starting "
+                                 f"(try again in a moment), or was killed while starting (the next --resume "
+                                 f"salvages it)") from None
+        raise RecordingError(f"{path}: not a readable HDF5 file ({error}); it is damaged or truncated, or not "
+                             f"HDF5 at all. Give a recording that brain.run or brain.evaluate wrote") from None
+
+
 class Recording:
     """An open recording: ``index`` (one row per complete episode) and :meth:`episode` access.
 
@@ -63,11 +84,7 @@ class Recording:
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self._file = h5py.File(path, "r", swmr=True)
-        except OSError as error:
-            raise RecordingError(f"{path}: not a readable HDF5 file ({error}); it is damaged or truncated, or not "
-                                 f"HDF5 at all. Give a recording that brain.run or brain.evaluate wrote") from None
+        self._file = _open(path)
         try:
             self.spec, self.connectome, self.sessions = self._describe()
         except RecordingError:

@@ -17,10 +17,10 @@ Layout (``FORMAT`` version 1; ``N`` = recorded steps, ``E`` = recorded episodes)
 
 Every dataset is created at the start, chunked and resizable along the step (or episode) axis,
 so that the file can switch to SWMR mode (single writer, many readers): readers see it while
-it grows, and a writer killed at any moment leaves a file that SWMR readers can open. An episode
-is appended as its steps, a flush, then its ``/episodes`` row, a flush: a reader that finds a
-row finds all its steps, and a row of zeros (``length`` 0, a row resized but never written) is
-not an episode.
+it grows, and a writer killed at any moment leaves a file that SWMR readers can open. Episodes
+are written in batches, as their steps, a flush, then their ``/episodes`` rows, a flush: a
+reader that finds a row finds all its steps, and a row of zeros (``length`` 0, a row resized
+but never written) is not an episode.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import h5py
 import numpy as np
@@ -43,12 +43,14 @@ INDEX_DTYPE = np.dtype([("episode", "<i8"), ("worker", "<i2"), ("task", "S16"), 
 #: Per-step datasets besides region activity: name -> (units or None for [N], dtype).
 BEHAVIOUR = {"pose": (3, "float32"), "action": (None, "int16"), "reward": (None, "float32"),
              "value": (None, "float32"), "td_error": (None, "float32")}
-#: Chunk size: each append rewrites a dataset's last, partly filled chunk, and under SWMR the old
-#: copy's space is never reused, so chunks stay small (measured: about 15 % of a gzip file is such
-#: dead space at these sizes, 25 % at 64 KiB and 16384 rows); small chunks also keep an episode's
-#: slice cheap to read. Larger chunks would compress slightly better.
+#: Chunk size: small enough that reading one episode's slice reads little more than the slice,
+#: large enough for gzip to work with.
 CHUNK_BYTES = 32 * 1024
 CHUNK_ROWS = (16, 1024)
+#: A batch is written once this many steps wait (the longest chunk, so that each write fills
+#: about a chunk of every dataset), or once its first episode has waited this long.
+BATCH_STEPS = CHUNK_ROWS[1]
+BATCH_SECONDS = 30.0
 GZIP_LEVEL = 4
 
 
@@ -74,7 +76,7 @@ def prepare(path: Path, spec: RecordingSpec, connectome_yaml: str, connectome_na
     """
     if not path.exists():
         _create(path, spec, connectome_yaml, connectome_name)
-    elif _left_open(path):
+    elif left_open(path):
         _salvage(path)
     with _open_writable(path) as file:
         stored = _stored_spec(path, file)
@@ -88,10 +90,16 @@ def prepare(path: Path, spec: RecordingSpec, connectome_yaml: str, connectome_na
 
 
 class RecordingFile:
-    """A prepared recording opened by its one writer in SWMR mode; :meth:`append` adds an episode."""
+    """A prepared recording opened by its one writer in SWMR mode; :meth:`append` adds an episode.
 
-    def __init__(self, path: Path):
-        self.path = path
+    Appended episodes are written in batches: when ``batch_steps`` steps are waiting, or the oldest
+    has waited ``batch_seconds`` (:meth:`write_if_due`), and at :meth:`close`. Each write rewrites
+    every dataset's last, partly filled chunk, and under SWMR the space of the old copy is never
+    reused, so writing episode by episode would waste more space than short episodes fill.
+    """
+
+    def __init__(self, path: Path, batch_steps: int = BATCH_STEPS, batch_seconds: float = BATCH_SECONDS):
+        self.path, self.batch_steps, self.batch_seconds = path, batch_steps, batch_seconds
         self._file = _open_writable(path)
         self.spec = _stored_spec(path, self._file)
         self.session = len(json.loads(self._file.attrs["sessions"])) - 1
@@ -99,27 +107,61 @@ class RecordingFile:
         self._activity = {key: self._file[activity_path(key)] for key, _ in self.spec.ports}
         self._behaviour = {name: self._file[f"steps/{name}"] for name in behaviour_names(self.spec)}
         self._index = self._file["episodes"]
+        self._pending: list[EpisodeRecord] = []
+        self._pending_since = 0.0
         self._file.swmr_mode = True
 
     def append(self, record: EpisodeRecord) -> None:
-        """Write one episode: its steps, a flush, its index row, a flush (readers see whole episodes only)."""
-        start, length = self._behaviour["action"].shape[0], record.length
-        columns = {"pose": record.pose, "action": record.action, "reward": record.reward,
-                   "value": record.activity[:, self._columns[self.spec.value_port]][:, 0]}
+        """Queue one finished episode for writing; write the batch if it is due."""
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append(record)
+        self.write_if_due()
+
+    @property
+    def waiting(self) -> int:
+        """Episodes appended but not written yet."""
+        return len(self._pending)
+
+    def write_if_due(self) -> None:
+        waiting = sum(record.length for record in self._pending)
+        if waiting and (waiting >= self.batch_steps or time.monotonic() - self._pending_since >= self.batch_seconds):
+            self.write()
+
+    def write(self) -> None:
+        """Write the waiting episodes: their steps, a flush, their index rows, a flush.
+
+        A reader therefore never finds an index row whose steps are not in the file yet.
+        """
+        if not self._pending:
+            return
+        records, self._pending = self._pending, []
+        start = self._behaviour["action"].shape[0]
+        activity = np.concatenate([record.activity for record in records])
+        columns = {"pose": np.concatenate([record.pose for record in records]),
+                   "action": np.concatenate([record.action for record in records]),
+                   "reward": np.concatenate([record.reward for record in records]),
+                   "value": activity[:, self._columns[self.spec.value_port]][:, 0]}
         if self.spec.td_error_port is not None:
-            columns["td_error"] = record.activity[:, self._columns[self.spec.td_error_port]][:, 0]
+            columns["td_error"] = activity[:, self._columns[self.spec.td_error_port]][:, 0]
         for name, dataset in self._behaviour.items():
             _extend(dataset, start, columns[name])
         for key, dataset in self._activity.items():
-            _extend(dataset, start, record.activity[:, self._columns[key]])
+            _extend(dataset, start, activity[:, self._columns[key]])
         self._file.flush()
-        row = np.array((record.episode, record.worker, record.task.encode(), start, length, record.success,
-                        record.ret, record.global_step, self.session, record.time), dtype=INDEX_DTYPE)
-        _extend(self._index, self._index.shape[0], row[None])
+        starts = start + np.cumsum([0] + [record.length for record in records[:-1]])
+        rows = np.array([(record.episode, record.worker, record.task.encode(), first, record.length, record.success,
+                          record.ret, record.global_step, self.session, record.time)
+                         for record, first in zip(records, starts)], dtype=INDEX_DTYPE)
+        _extend(self._index, self._index.shape[0], rows)
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        """Write what is waiting, then close the file."""
+        try:
+            self.write()
+        finally:
+            self._file.close()
 
     def __enter__(self) -> RecordingFile:
         return self
@@ -162,19 +204,44 @@ def _dataset(file: h5py.File, name: str, units: int | None, dtype, compression: 
     file.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), chunks=(rows, *tail), dtype=dtype, **filters)
 
 
-def _left_open(path: Path) -> bool:
-    """The superblock still says "open for writing": the last writer never closed the file.
+class Superblock(NamedTuple):
+    """The two superblock fields a reader and a reopening writer need before HDF5 touches the file."""
 
-    Read from the superblock itself (versions 2 and 3 keep the file consistency flags in byte 11),
-    because HDF5 refuses to open such a file for writing at all.
+    flags: int  # file consistency flags: non-zero while a writer has the file open (or was killed)
+    end_of_file: int  # the file's size as HDF5 last recorded it
+
+
+def read_superblock(path: Path) -> Superblock | None:
+    """The superblock (versions 2 and 3, at offset 0, 8-byte addresses: what this project writes), else None.
+
+    Read directly, per the HDF5 file format: HDF5 refuses to reopen a file its writer never closed
+    for writing at all, and a reader in SWMR mode skips the end-of-file check, so that opening a
+    truncated file in SWMR mode retries its reads for a very long time.
     """
     with open(path, "rb") as handle:
-        head = handle.read(12)
-    return len(head) == 12 and head[:8] == b"\x89HDF\r\n\x1a\n" and head[8] in (2, 3) and head[11] != 0
+        head = handle.read(36)
+    if len(head) < 36 or head[:8] != b"\x89HDF\r\n\x1a\n" or head[8] not in (2, 3) or head[9] != 8:
+        return None
+    return Superblock(head[11], int.from_bytes(head[28:36], "little"))
+
+
+def left_open(path: Path) -> bool:
+    """The superblock still says "open for writing": a writer has the file open, or never closed it."""
+    superblock = read_superblock(path)
+    return superblock is not None and superblock.flags != 0
+
+
+def truncated(path: Path) -> bool:
+    """The file is shorter than its superblock says (copied while written, a full disk, damage)."""
+    superblock = read_superblock(path)
+    return superblock is not None and path.stat().st_size < superblock.end_of_file
 
 
 def _salvage(path: Path) -> None:
     """Copy a file its writer never closed (readable in SWMR mode) into a fresh one, keeping complete episodes."""
+    if truncated(path):
+        raise RecordingError(f"{path}: its last writer was killed and the file is truncated, so it cannot be "
+                             f"salvaged; move it away to start a new recording")
     tmp = path.with_name(path.name + ".salvage")
     try:
         with h5py.File(path, "r", swmr=True) as source, h5py.File(tmp, "w", libver="latest") as target:

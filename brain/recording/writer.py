@@ -2,8 +2,8 @@
 
 Workers never touch the file: a :class:`RecordingSink` (the workers' end) picks every k-th
 episode, and sends each finished one whole through a bounded queue without ever waiting. The
-:class:`Recorder` (the master's end) prepares the file, starts :func:`writer_main` and stops it
-cleanly at the end (queue drained, file closed). Trouble stays inside recording: a full queue
+:class:`Recorder` (the master's end) starts :func:`writer_main` on a prepared file and stops
+it cleanly at the end (queue drained, file closed). Trouble stays inside recording: a full queue
 drops the episode (and says so), a writer that fails or dies is logged and recording stops,
 and the training goes on.
 """
@@ -21,13 +21,13 @@ from typing import Any, Callable
 
 from brain.recording.episode import EpisodeBuffer, EpisodeRecord
 from brain.recording.spec import RecordingSpec
-from brain.recording.store import RecordingFile
+from brain.recording.store import BATCH_SECONDS, RecordingFile
 
 #: Finished episodes that may wait for the writer; beyond that they are dropped (memory stays bounded).
 QUEUE_EPISODES = 32
 #: Seconds the master waits for the writer to drain its queue and close the file at the end.
 CLOSE_TIMEOUT = 60.0
-#: Seconds between the writer's checks that the master is still alive.
+#: Seconds between the writer's checks that the master is alive and that a batch is due.
 PARENT_POLL = 1.0
 
 Log = Callable[[str], None]
@@ -60,13 +60,15 @@ class RecordingSink:
 class Recorder:
     """The master's end: owns the writer process and reports its trouble."""
 
-    def __init__(self, context, path: Path, spec: RecordingSpec, every: int, events):
+    def __init__(self, context, path: Path, spec: RecordingSpec, every: int, events,
+                 flush_seconds: float = BATCH_SECONDS):
         self.path = path
         self.queue = context.Queue(maxsize=QUEUE_EPISODES)
         accepting = context.Event()
         accepting.set()
         self.sink = RecordingSink(self.queue, accepting, every, spec.buffered_keys)
-        self.process = context.Process(target=writer_main, args=(str(path), self.queue, events),
+        self.events = events  # held here too: a spawned child opens its semaphores by name after start()
+        self.process = context.Process(target=writer_main, args=(str(path), self.queue, events, flush_seconds),
                                        name="recording-writer", daemon=True)
         self.dropped = 0
         self._stopped = False
@@ -113,27 +115,31 @@ class Recorder:
         log(message)
 
 
-def writer_main(path: str, records, events) -> None:
-    """The writer process: append each queued episode until the sentinel (None) or the master's death."""
+def writer_main(path: str, records, events, flush_seconds: float) -> None:
+    """The writer process: append each queued episode until the sentinel (None) or the master's death.
+
+    Episodes reach the file in batches (:class:`RecordingFile`), at the latest ``flush_seconds``
+    after they arrived, and all of them when the writer stops.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the master stops us
     try:
-        with RecordingFile(Path(path)) as file:
-            for record in _until_stopped(records):
-                file.append(record)
+        with RecordingFile(Path(path), batch_seconds=flush_seconds) as file:
+            _serve(file, records)
     except Exception:
         events.put(("recording", {"error": traceback.format_exc()}))
         raise SystemExit(1) from None
 
 
-def _until_stopped(records):
+def _serve(file: RecordingFile, records) -> None:
     parent = multiprocessing.parent_process()
     while True:
         try:
             record = records.get(timeout=PARENT_POLL)
         except queue.Empty:
+            file.write_if_due()
             if parent is not None and not parent.is_alive():
-                return  # the master was killed: close the file rather than write for orphans
+                return  # the master was killed: close the file rather than wait for orphans
             continue
         if record is None:
             return
-        yield record
+        file.append(record)

@@ -62,7 +62,7 @@ def _record(run_dir: Path, task: str, episodes: int, steps: int, lesions: Mappin
                 buffer.add(out.activity, pose, action, float(reward))
                 if terminated:
                     break
-            global_step += len(buffer)
+            global_step += step + 1
             success = bool(info.get("success", False))
             record = buffer.finish(episode=number, worker=0, task=task, success=success, global_step=global_step)
             file.append(record)
