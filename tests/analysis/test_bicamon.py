@@ -7,6 +7,9 @@ import pytest
 from plotly.colors import sample_colorscale, unlabel_rgb
 
 from analysis import bicamon
+from analysis.anatomy import region_positions, space_of
+from brain.connectome import Connectome
+from brain.yamlmarks import parse_yaml
 from brain.recording import open_run
 from conftest import LESIONS, animation_frames, decoded
 from recorded import empty_recording
@@ -54,7 +57,8 @@ def test_page_animates_region_activity_through_the_last_episode(recorded_run, pl
 
 def test_regions_sit_at_their_connectome_positions_in_each_view(recorded_run, plotted, tmp_path):
     out = tmp_path / "bicamon.html"
-    assert bicamon.main([str(recorded_run), "--out", str(out), "--regions", "ca1,prefrontal", "--episode", "0"]) == 0
+    h5 = recorded_run / "recording.h5"  # a recording file works as well as its run directory
+    assert bicamon.main([str(h5), "--out", str(out), "--regions", "ca1,prefrontal", "--episode", "0"]) == 0
     [(traces, layout)] = plotted(out.read_text())
     sagittal, horizontal, coronal, three_d = region_traces(traces)
     assert sagittal["text"] == ["ca1", "prefrontal"]
@@ -100,6 +104,19 @@ def test_lesions_are_drawn_as_the_connectome_states_them(lesioned_run, plotted, 
     assert style["amygdala.valence -> prefrontal.valence"]["dash"] == "dash"  # from a silenced region
     assert "dash" not in style["ca3.state -> ca1.ca3"]
     assert set(LESIONS) <= set(bicamon.recorded_connectome(open_run(lesioned_run)).lesions)
+
+
+def test_a_space_not_known_here_and_missing_positions_still_draw():
+    connectome = Connectome.from_tree(parse_yaml(
+        "name: x\nspace: my_mm\ninputs: {rgb: [3, 8, 8]}\npolicy: a.logits\nvalue: b.value\nregions:\n"
+        "  a: {type: prefrontal, position: [0, 0, 0]}\n  b: {type: basal_ganglia, position: [10, 20, 0]}\n"
+        "  c: {type: ca3}\n", "x.yaml"))
+    positions, unplaced = region_positions(connectome, ["a", "b", "c"])
+    assert unplaced == ["c"] and positions.shape == (3, 3) and np.isfinite(positions).all()
+    space, order = space_of(connectome, positions)
+    assert space.name == "my_mm" and [v.name for v in space.views][0] == "axis 1 - axis 2" and order == (0, 1, 2)
+    inside = ((positions - space.centre) / space.radii) ** 2
+    assert (inside.sum(axis=1) <= 1).all()  # the outline holds every region
 
 
 def test_long_episodes_are_subsampled_to_the_frame_budget():
