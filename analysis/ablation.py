@@ -7,8 +7,10 @@ rule). One table and grouped bar charts, one colour per run.
 
 Extension point: a :data:`Measure` maps (run, task) to named values. :func:`summarise` runs every
 measure it is given and the table shows all their columns; :func:`bar_figure` draws the
-:class:`Panel` s it is given. Cell-level effects of lesions (the share of grid, place and
-head-direction units in a run's recordings) join as one more measure and its panels.
+:class:`Panel` s it is given. :func:`cells` is such a measure: where a run directory holds a
+recording, the share of place, grid and head-direction units among the task's recorded
+episodes (:mod:`analysis.cellstats`), so lesions are compared at the cell level too
+(``--no-cells`` leaves it out; it costs seconds to minutes per run, mostly gridness shuffles).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.report import positive_int, run_colour, run_command, write_html
+from analysis.cellstats import CELL_TYPES, MEASURES, MIN_STEPS, Settings, cell_fractions
+from analysis.report import float_range, positive_int, run_colour, run_command, write_html
 from analysis.runs import Run, load_runs, trailing_mean
+from brain.recording import RECORDING_FILE, open_run
 from brain.trainer import WINDOW
 
 Value = float | int | None
@@ -96,6 +100,32 @@ def behaviour_panels(window: int, criterion: float) -> tuple[Panel, ...]:
     return (Panel(f"success over the last {window} episodes (Wilson 95 % interval)", "success",
                   "success_low", "success_high"),
             Panel(f"environment steps to {criterion:.0%} success", "steps_to_criterion", missing="not reached"))
+
+
+def cells(settings: Settings) -> Measure:
+    """Share of units of each classic cell type (``cellstats.CELL_TYPES``) in the task's recorded episodes.
+
+    None where the run has no recording, the task too few recorded steps, or the type's port was
+    not recorded (a removed region); a silenced region's units count, and none is significant.
+    """
+    unknown = dict.fromkeys((cell.name for cell in CELL_TYPES), None)
+
+    def measure(run: Run, task: str) -> dict[str, Value]:
+        if not (run.path / RECORDING_FILE).is_file():
+            return dict(unknown)
+        with open_run(run.path) as recording:
+            episodes = recording.select(task=task)
+            if int(recording.index["length"][episodes].sum()) < MIN_STEPS:
+                return dict(unknown)
+            return dict(cell_fractions(recording, episodes, settings))
+
+    return measure
+
+
+def cell_panels(settings: Settings) -> tuple[Panel, ...]:
+    return tuple(Panel(f"share of {cell.name.replace('_', ' ')}: {cell.port} units whose {MEASURES[cell.measure]} "
+                       f"beats the {settings.percentile:g}th percentile of shuffles", cell.name, missing="not measured")
+                 for cell in CELL_TYPES)
 
 
 def summarise(runs: Sequence[Run], measures: Sequence[Measure]) -> list[Row]:
@@ -169,25 +199,23 @@ def bar_figure(rows: Sequence[Row], panels: Sequence[Panel]) -> go.Figure:
     return figure
 
 
-def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float) -> str:
-    """Write the ablation page; the message repeats the table for the terminal."""
-    rows = summarise(load_runs(run_dirs), [behaviour(window, criterion)])
-    write_html([bar_figure(rows, behaviour_panels(window, criterion)), table_figure(rows)], out, "ablation")
+def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float, cell_settings: Settings | None) -> str:
+    """Write the ablation page; the message repeats the table for the terminal.
+
+    ``cell_settings`` None leaves the cell measure out; its bars appear when some run has values.
+    """
+    measures, panels = [behaviour(window, criterion)], list(behaviour_panels(window, criterion))
+    if cell_settings is not None:
+        measures.append(cells(cell_settings))
+    rows = summarise(load_runs(run_dirs), measures)
+    if cell_settings is not None:
+        panels += [panel for panel in cell_panels(cell_settings)
+                   if any(row.values.get(panel.column) is not None for row in rows)]
+    write_html([bar_figure(rows, panels), table_figure(rows)], out, "ablation")
     header, body = table_cells(rows)
     widths = [max(map(len, column)) for column in zip(header, *body)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
     return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows", *lines])
-
-
-def _fraction(text: str) -> float:
-    """argparse type for ``--criterion``: a success rate in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a success rate in (0, 1], got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,14 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="HTML page to write (default ablation.html)")
     parser.add_argument("--window", type=positive_int, default=WINDOW,
                         help=f"episodes in the success rate and the criterion (default {WINDOW}, as the trainer)")
-    parser.add_argument("--criterion", type=_fraction, default=0.8,
+    parser.add_argument("--criterion", type=float_range(0, 1), default=0.8,
                         help="success rate that counts as learned (default 0.8)")
+    parser.add_argument("--cell-shuffles", type=positive_int, default=Settings().shuffles, metavar="N",
+                        help="shuffles of the cell measure on runs with a recording (default %(default)s)")
+    parser.add_argument("--no-cells", action="store_true", help="leave the cell measure out")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion))
+    cell_settings = None if args.no_cells else Settings(shuffles=args.cell_shuffles)
+    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion, cell_settings))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
-"""Cell metrics of recorded units: rate maps, gridness, spatial information, head-direction tuning.
+"""Cell metrics of recorded units: rate maps, gridness, spatial information, head-direction tuning, sparseness.
 
 Pure numpy, so that the measures behave the same wherever the recordings are read. Conventions
 follow ``docs/interfaces.md``: positions are ``(x, z)`` in metres (x east, z north); headings
 are radians in (-pi, pi] (0 = north, +pi/2 = east). Maps are indexed ``[..., z bin, x bin]``
 so that row 0 is the southern edge and a map can be drawn as a heatmap as it is.
 
-Every measure takes one unit or a population: activity ``[T]`` gives one map or number,
-``[T, N]`` gives ``N`` of them (leading axis).
+Every measure but population sparseness takes one unit or a population: activity ``[T]`` gives
+one map or number, ``[T, N]`` gives ``N`` of them (leading axis).
 
 References for the measures (definitions only): Skaggs et al. 1993 (spatial information),
 Sargolini et al. 2006 and Langston et al. 2010 (gridness from the autocorrelogram with an
-expanding annulus), Banino et al. 2018 (the same scores on artificial units).
+expanding annulus), Banino et al. 2018 (the same scores on artificial units), Treves and Rolls 1991
+and Vinje and Gallant 2000 (sparseness).
 """
 
 from __future__ import annotations
@@ -286,6 +287,26 @@ def preferred_direction(tuning: np.ndarray) -> float | np.ndarray:
     """Direction of the Rayleigh vector in radians, in the headings' convention (0 = north)."""
     angle = np.angle(_resultant(tuning))
     return float(angle) if angle.ndim == 0 else angle
+
+
+def population_sparseness(activity: np.ndarray) -> float:
+    """Mean population sparseness of ``[T, N]`` activity: 0 when all units are equally active, 1 when one is.
+
+    Per step, Treves and Rolls' ``a = mean(r)^2 / mean(r^2)`` over the units, rescaled as
+    ``(1 - a) / (1 - 1 / N)`` (Vinje and Gallant 2000) so that it does not depend on ``N``; steps
+    with no activity at all are left out. Rates must not be negative; NaN when no step counts.
+    """
+    rates = np.asarray(activity, dtype=float)
+    if rates.ndim != 2 or rates.shape[1] < 2:
+        raise ValueError(f"population sparseness needs activity [T, N] with N >= 2 units, got shape {rates.shape}")
+    if np.nanmin(rates, initial=0.0) < 0:
+        raise ValueError("population sparseness needs non-negative activity; rectify or shift the activity first")
+    square = (rates ** 2).mean(axis=1)
+    active = square > 0
+    if not active.any():
+        return float("nan")
+    a = rates[active].mean(axis=1) ** 2 / square[active]
+    return float(((1 - a) / (1 - 1 / rates.shape[1])).mean())
 
 
 @dataclass(frozen=True)

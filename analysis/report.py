@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import math
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,11 +17,15 @@ from typing import Callable, Sequence
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from brain.recording.spec import RecordingError
 from brain.rundir import RunDirError
 
 
 class AnalysisError(Exception):
-    """Input an analysis cannot use (empty data, an unknown region, ...); printed without a traceback."""
+    """Input an analysis cannot use (empty data, an unknown region, ...); printed without a traceback.
+
+    :func:`run_command` prints recording and run-directory errors the same way.
+    """
 
 
 def run_colour(index: int) -> str:
@@ -30,19 +35,30 @@ def run_colour(index: int) -> str:
 
 
 def write_html(figures: Sequence[go.Figure], out: Path, title: str) -> Path:
-    """Write ``figures`` one below the other into one self-contained HTML page."""
-    parts = [figure.to_html(full_html=False, include_plotlyjs=index == 0) for index, figure in enumerate(figures)]
+    """Write ``figures`` one below the other into one self-contained HTML page.
+
+    Animations wait for their play button (plotly would start them on load).
+    """
+    parts = [figure.to_html(full_html=False, include_plotlyjs=index == 0, auto_play=False)
+             for index, figure in enumerate(figures)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
                    f"</head><body>\n{''.join(parts)}\n</body></html>\n")
     return out
 
 
+def equal_aspect(figure: go.Figure, row: int, col: int) -> None:
+    """One unit as long on the y axis as on the x axis of subplot ``(row, col)``: maps and brains keep their shape."""
+    anchor = figure.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
+    figure.update_xaxes(constrain="domain", row=row, col=col)
+    figure.update_yaxes(scaleanchor=anchor, scaleratio=1, constrain="domain", row=row, col=col)
+
+
 def run_command(body: Callable[[], str]) -> int:
     """Run a command's ``body``; print its message and return 0, or print a user error alone and return 2."""
     try:
         message = body()
-    except (AnalysisError, RunDirError, OSError) as error:
+    except (AnalysisError, RecordingError, RunDirError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(message)
@@ -58,3 +74,27 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def name_list(text: str) -> list[str]:
+    """argparse type for ``--regions a,b``: the names, checked against the recording later."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def float_range(low: float, high: float = math.inf, low_inclusive: bool = False) -> Callable[[str], float]:
+    """argparse type for a number in ``(low, high]`` (``[low, high]`` with ``low_inclusive``)."""
+    opening = "[" if low_inclusive else "("
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low <= value if low_inclusive else low < value) or not value <= high:
+            raise argparse.ArgumentTypeError(f"must be in {opening}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse

@@ -85,3 +85,27 @@ def test_unreadable_config_is_a_clear_error(make_run, tmp_path, capsys):
     (run / "config.yaml").write_text("task: [unclosed\n")
     assert ablation.main([str(run), "--out", str(tmp_path / "a.html")]) == 2
     assert "config.yaml" in capsys.readouterr().err
+
+
+def test_runs_with_recordings_are_compared_at_the_cell_level(recorded_run, lesioned_run, make_run, plotted, tmp_path,
+                                                            capsys):
+    fake = make_run("fake", {"3-1": [True, False]})
+    out = tmp_path / "ablation.html"
+    assert ablation.main([str(recorded_run), str(lesioned_run), str(fake), "--out", str(out), "--cell-shuffles",
+                          "3"]) == 0
+    (bar_traces, layout), (table_traces, _) = plotted(out.read_text())
+    header = table_traces[0]["header"]["values"]
+    assert header[-3:] == ["place cells", "grid cells", "head direction cells"]
+    place = table_traces[0]["cells"]["values"][header.index("place cells")]
+    assert place[0] != "-" and place[1] != "-" and place[2] == "-"  # the fake run has no recording
+    titles = [a["text"] for a in layout["annotations"]]
+    assert any(t.startswith("share of place cells: ca1.place_cells") for t in titles)
+    assert not any(t.startswith("share of grid cells") for t in titles)  # no run has a gridness in the cross maze
+    assert "place cells" in capsys.readouterr().out
+
+
+def test_no_cells_leaves_the_cell_measure_out(recorded_run, plotted, tmp_path):
+    out = tmp_path / "ablation.html"
+    assert ablation.main([str(recorded_run), "--out", str(out), "--no-cells"]) == 0
+    (_, _), (table_traces, _) = plotted(out.read_text())
+    assert "place cells" not in table_traces[0]["header"]["values"]

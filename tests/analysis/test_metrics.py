@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.metrics import (autocorrelogram, direction_tuning, gridness, mean_vector_length, preferred_direction,
-                              rate_map, shuffled_baseline, spatial_information)
+from analysis.metrics import (autocorrelogram, direction_tuning, gridness, mean_vector_length, population_sparseness,
+                              preferred_direction, rate_map, shuffled_baseline, spatial_information)
 
 ARENA = (0.0, 1.0, 0.0, 1.0)
 
@@ -170,6 +170,24 @@ def test_tuning_bins_follow_the_heading_convention():
     centres, tuning = direction_tuning(np.array([0.01, np.pi / 2]), np.array([1.0, 5.0]), bins=4)
     np.testing.assert_allclose(centres, [-3 * np.pi / 4, -np.pi / 4, np.pi / 4, 3 * np.pi / 4])
     np.testing.assert_array_equal(tuning, [np.nan, np.nan, 1.0, 5.0])
+
+
+# sparseness
+
+def test_one_active_unit_is_fully_sparse_and_equal_activity_not_at_all():
+    one_hot = np.eye(8)[np.random.default_rng(10).integers(0, 8, 50)]
+    assert population_sparseness(one_hot) == pytest.approx(1.0)
+    assert population_sparseness(np.full((50, 8), 0.3)) == pytest.approx(0.0)
+    half = np.tile([1.0, 1.0, 0.0, 0.0], (10, 1))  # a = 1/2 of 4 units: (1 - 1/2) / (1 - 1/4)
+    assert population_sparseness(half) == pytest.approx(2 / 3)
+
+
+def test_sparseness_leaves_silent_steps_out_and_refuses_negative_activity():
+    rates = np.vstack([np.zeros((5, 4)), np.eye(4)])
+    assert population_sparseness(rates) == pytest.approx(1.0)
+    assert np.isnan(population_sparseness(np.zeros((5, 4))))
+    with pytest.raises(ValueError, match="non-negative"):
+        population_sparseness(-np.ones((3, 4)))
 
 
 # shuffled baselines

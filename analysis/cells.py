@@ -1,0 +1,210 @@
+"""Place, grid and head-direction cells in a recording: ``python -m analysis.cells RUN_DIR_or_H5 [--out cells.html]``.
+
+Pools the recorded episodes of one maze (``--maze``, default: the one with the most recorded
+steps) and measures every unit of the chosen ports (``--ports``; default the entorhinal grid,
+head-direction and place outputs, CA1's place cells and CA3's state, those recorded) against
+time-shifted shuffles (:mod:`analysis.cellstats` says how, including the per-unit shift of
+signed activity to a zero minimum). The page shows:
+
+* the 2017 team's neuroscience checklist with the values measured here (:mod:`analysis.checklist`);
+* per port: the share of units beating the shuffles for each measure, and its sparseness;
+* rate maps of the top units by spatial information, gridness and head-direction vector length;
+* spatial autocorrelograms of the top grid units and polar tuning curves of the top
+  head-direction units.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis.cellstats import MEASURES, PortCells, Settings, measure_units, pool, pooled_activity, top_units
+from analysis.checklist import Findings, checklist_rows
+from analysis.metrics import autocorrelogram, direction_centres
+from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
+from analysis.report import AnalysisError, equal_aspect, float_range, name_list, positive_int, run_command, write_html
+
+DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
+PANEL_PX = 240
+#: Characters of table text per line across the page width; pixels of a table row and of each extra line.
+LINE_CHARS, ROW_PX, LINE_PX = 190, 24, 16
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], title: str, widths: Sequence[float]) -> go.Figure:
+    """A table tall enough for its wrapped rows (about ``LINE_CHARS`` characters per line at full width)."""
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in header]
+    figure = go.Figure(go.Table(columnwidth=list(widths), header=dict(values=list(header), align="left"),
+                                cells=dict(values=columns, align="left", height=24)))
+    share = [width / sum(widths) for width in widths]
+    lines = [max(math.ceil(len(cell) / max(LINE_CHARS * part, 1)) for cell, part in zip(row, share)) for row in rows]
+    figure.update_layout(title=title, height=110 + sum(ROW_PX + LINE_PX * (count - 1) for count in lines),
+                         margin=dict(l=20, r=20, t=60, b=10))
+    return figure
+
+
+def checklist_figure(findings: Findings) -> go.Figure:
+    return _table(["item", "2017 team", "measured here"], checklist_rows(findings),
+                  "The 2017 neuroscience checklist, measured", [1.2, 0.7, 6])
+
+
+def _fraction_text(port: PortCells, measure: str) -> str:
+    if measure in port.skipped:
+        return "not measured"
+    threshold = port.thresholds[measure]
+    return f"{port.fraction(measure):.0%} " + (f"(above {threshold:.3f})" if np.isfinite(threshold) else "(silent)")
+
+
+def summary_figure(ports: Sequence[PortCells], findings: Findings) -> go.Figure:
+    """Per port: units, the share beating the shuffles for each measure (and the threshold), sparseness."""
+    header = ["port", "units", *(f"significant: {MEASURES[m]}" for m in MEASURES), "population sparseness"]
+    rows = [[port.key, str(port.units), *(_fraction_text(port, m) for m in MEASURES), f"{port.sparseness:.3f}"]
+            for port in ports]
+    pooled = findings.pooled
+    title = (f"Units beating the {findings.percentile:g}th percentile of time-shifted shuffles: maze {pooled.maze}, "
+             f"{len(pooled.episodes)} episodes, {pooled.steps} steps")
+    return _table(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
+
+
+def _unit_title(port: PortCells, unit: int, measure: str) -> str:
+    value = port.scores[measure].observed[unit]
+    mark = " *" if port.significant(measure)[unit] else ""
+    return f"{port.key} #{unit}<br>{value:.3f}{mark}"
+
+
+def rate_map_figure(ports: Sequence[PortCells], top: int) -> go.Figure:
+    """One row per measure: the rate maps of its ``top`` units (``*``: beats the shuffles)."""
+    rows = [(measure, top_units(ports, measure, top)) for measure in MEASURES]
+    rows = [(measure, units) for measure, units in rows if units]
+    if not rows:
+        raise AnalysisError("no unit has a finite measure (silent ports?); nothing to draw")
+    titles = [title for measure, units in rows
+              for title in [_unit_title(port, unit, measure) for port, unit in units] + [""] * (top - len(units))]
+    figure = make_subplots(rows=len(rows), cols=top, subplot_titles=titles, horizontal_spacing=0.03,
+                           vertical_spacing=min(0.3 / len(rows), 0.15), row_titles=[MEASURES[m] for m, _ in rows])
+    for row, (_, units) in enumerate(rows, start=1):
+        for col, (port, unit) in enumerate(units, start=1):
+            maps = port.maps
+            figure.add_trace(go.Heatmap(z=maps.rates[unit], x=maps.x_centres, y=maps.z_centres, showscale=False,
+                                        colorscale="Jet", hovertemplate="x %{x:.1f} m, z %{y:.1f} m: %{z:.3f}"
+                                                                        "<extra></extra>"), row=row, col=col)
+            equal_aspect(figure, row, col)
+    figure.update_annotations(font_size=10)
+    figure.update_layout(title=f"Rate maps of the top units per measure (activity shifted to a zero minimum; "
+                               f"* beats the shuffles; x east, z north, metres)",
+                         height=PANEL_PX * len(rows) + 120)
+    return figure
+
+
+def autocorrelogram_figure(ports: Sequence[PortCells], top: int) -> go.Figure | None:
+    """Spatial autocorrelograms of the ``top`` units by gridness (None when gridness was not taken)."""
+    units = top_units(ports, "gridness", top)
+    if not units:
+        return None
+    figure = make_subplots(rows=1, cols=len(units), subplot_titles=[_unit_title(p, u, "gridness") for p, u in units],
+                           horizontal_spacing=0.03)
+    for col, (port, unit) in enumerate(units, start=1):
+        figure.add_trace(go.Heatmap(z=autocorrelogram(port.maps.rates[unit]), zmin=-1, zmax=1, colorscale="RdBu_r",
+                                    showscale=col == len(units), hovertemplate="r %{z:.2f}<extra></extra>"),
+                         row=1, col=col)
+        equal_aspect(figure, 1, col)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_yaxes(showticklabels=False)
+    figure.update_annotations(font_size=10)
+    figure.update_layout(title="Spatial autocorrelograms of the top grid units (lag 0 in the centre)",
+                         height=PANEL_PX + 140)
+    return figure
+
+
+def tuning_figure(ports: Sequence[PortCells], top: int) -> go.Figure | None:
+    """Polar head-direction tuning of the ``top`` units by vector length (north up, east to the right)."""
+    units = top_units(ports, "direction", top)
+    if not units:
+        return None
+    figure = make_subplots(rows=1, cols=len(units), specs=[[{"type": "polar"}] * len(units)],
+                           subplot_titles=[_unit_title(p, u, "direction") for p, u in units])
+    for col, (port, unit) in enumerate(units, start=1):
+        curve = port.tuning[unit]
+        degrees = np.degrees(direction_centres(len(curve)))
+        figure.add_trace(go.Scatterpolar(r=np.append(curve, curve[0]), theta=np.append(degrees, degrees[0]),
+                                         mode="lines", fill="toself", showlegend=False), row=1, col=col)
+    figure.update_polars(angularaxis=dict(rotation=90, direction="clockwise"), radialaxis=dict(showticklabels=False))
+    figure.update_annotations(font_size=10, yshift=20)
+    figure.update_layout(title="Head-direction tuning of the top units (mean shifted activity per heading)",
+                         height=PANEL_PX + 160)
+    return figure
+
+
+def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: Settings,
+                 top: int) -> tuple[list[go.Figure], Findings]:
+    """The page's figures and what they show; ``ports`` empty means the recorded default ports."""
+    with open_recording(path) as recording:
+        connectome = recorded_connectome(recording)
+        if ports:
+            keys = resolve_ports(recording, connectome, ports)
+        else:
+            keys = [key for key in DEFAULT_PORTS if key in recording.ports]
+            if not keys:
+                raise AnalysisError(f"{recording.path}: none of the default ports ({', '.join(DEFAULT_PORTS)}) is "
+                                    f"recorded; choose some with --ports (recorded: {', '.join(recording.ports)})")
+        maze, episodes = episodes_in_maze(recording, maze)
+        pooled = pool(recording, episodes)
+        measured = [measure_units(key, pooled_activity(recording, pooled, key), pooled, settings) for key in keys]
+        findings = Findings(measured, pooled, connectome, settings.percentile)
+        figures = [checklist_figure(findings), summary_figure(measured, findings), rate_map_figure(measured, top),
+                   autocorrelogram_figure(measured, top), tuning_figure(measured, top)]
+        return [figure for figure in figures if figure is not None], findings
+
+
+def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int) -> str:
+    """Write the page; the message repeats the per-port shares for the terminal."""
+    figures, findings = cell_figures(path, ports, maze, settings, top)
+    write_html(figures, out, f"cells: {path.name}")
+    pooled = findings.pooled
+    lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, {pooled.steps} steps, "
+             f"{settings.shuffles} shuffles; share of units beating the {settings.percentile:g}th percentile:"]
+    for port in findings.ports:
+        shares = ", ".join(f"{MEASURES[m]} {port.fraction(m):.0%}" if m in port.scores else f"{MEASURES[m]} -"
+                           for m in MEASURES)
+        lines.append(f"  {port.key} ({port.units} units): {shares}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(prog="python -m analysis.cells", description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
+    parser.add_argument("--out", type=Path, default=Path("cells.html"), help="HTML page (default cells.html)")
+    parser.add_argument("--ports", type=name_list, default=[], metavar="A.P,B",
+                        help="comma-separated region.port (or region: all its ports) to analyse "
+                             f"(default: {', '.join(DEFAULT_PORTS)}, those recorded)")
+    parser.add_argument("--maze", default=None, help="maze whose episodes are pooled: onedim, onedim_colourless, "
+                                                     "arrow, cross (default: the most recorded)")
+    parser.add_argument("--bin-size", type=float_range(0), default=defaults.bin_size, metavar="M",
+                        help=f"rate-map bin in metres (default {defaults.bin_size:g})")
+    parser.add_argument("--smoothing", type=float_range(0, low_inclusive=True), default=defaults.smoothing,
+                        metavar="M", help=f"Gaussian smoothing sigma in metres, 0 = none (default "
+                                          f"{defaults.smoothing:g})")
+    parser.add_argument("--shuffles", type=positive_int, default=defaults.shuffles,
+                        help=f"time-shifted shuffles per measure (default {defaults.shuffles})")
+    parser.add_argument("--percentile", type=float_range(0, 100), default=defaults.percentile,
+                        help=f"percentile of the pooled shuffles a unit must beat (default {defaults.percentile:g})")
+    parser.add_argument("--top", type=positive_int, default=6, help="units shown per measure (default 6)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the shuffles (default 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed)
+    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The BiCAMON-style page from small real recordings: regions, edges, lesions, animation, errors, a screenshot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plotly.colors import sample_colorscale, unlabel_rgb
+
+from analysis import bicamon
+from analysis.anatomy import region_positions, space_of
+from brain.connectome import Connectome
+from brain.yamlmarks import parse_yaml
+from brain.recording import open_run
+from conftest import LESIONS, animation_frames, decoded
+from recorded import empty_recording
+from screenshot import chromium, read_png, screenshot
+from tasks.png import write_png
+
+
+def scaled_magnitude(episode, region: str) -> np.ndarray:
+    """The page's region activity, computed here from the recording: mean |a| over the ports, min to max."""
+    values = np.abs(np.concatenate(list(episode.region(region).values()), axis=1)).mean(axis=1)
+    return (values - values.min()) / np.ptp(values)
+
+
+def region_traces(traces: list[dict]) -> list[dict]:
+    return [t for t in traces if t.get("name") == "regions"]
+
+
+def test_page_animates_region_activity_through_the_last_episode(recorded_run, plotted, tmp_path, capsys):
+    out = tmp_path / "bicamon.html"
+    assert bicamon.main([str(recorded_run), "--out", str(out), "--max-frames", "30"]) == 0
+    assert "episode 2" in capsys.readouterr().out
+    page = out.read_text()
+    [(traces, layout)] = plotted(page)
+    frames = animation_frames(page)
+    with open_run(recorded_run) as recording:
+        episode = recording.episode(-1)
+        expected = scaled_magnitude(episode, "ca1")
+        names = list(recording.regions)
+    steps = bicamon.frame_steps(150, 30)
+    assert len(frames) == 30 and [f["name"] for f in frames] == [str(s) for s in steps]
+    assert len(layout["sliders"][0]["steps"]) == 30 and layout["updatemenus"][0]["buttons"][0]["label"] == "play"
+    views = region_traces(traces)
+    assert [t["type"] for t in views] == ["scatter"] * 3 + ["scatter3d"]  # sagittal, horizontal, coronal, 3-D
+    column = views[0]["text"].index("ca1")
+    index = [i for i, t in enumerate(traces) if t.get("name") == "regions"][0]
+    frame = frames[7]
+    colours = frame["data"][frame["traces"].index(index)]["marker"]["color"]
+    assert colours[column] == pytest.approx(expected[steps[7]], abs=1e-3)
+    heatmap = next(t for t in traces if t["type"] == "heatmap")
+    rows = layout[heatmap["yaxis"].replace("y", "yaxis")]["ticktext"]
+    assert sorted(rows) == sorted(names)
+    np.testing.assert_allclose(decoded(heatmap["z"])[rows.index("ca1")], expected, atol=1e-3)
+    assert len(out.read_bytes()) < 8e6
+
+
+def test_regions_sit_at_their_connectome_positions_in_each_view(recorded_run, plotted, tmp_path):
+    out = tmp_path / "bicamon.html"
+    h5 = recorded_run / "recording.h5"  # a recording file works as well as its run directory
+    assert bicamon.main([str(h5), "--out", str(out), "--regions", "ca1,prefrontal", "--episode", "0"]) == 0
+    [(traces, layout)] = plotted(out.read_text())
+    sagittal, horizontal, coronal, three_d = region_traces(traces)
+    assert sagittal["text"] == ["ca1", "prefrontal"]
+    ca1, prefrontal = (7514, 2452, 7392), (2980, 3120, 5850)  # Allen CCFv3 (AP, DV, LR) from wba.yaml
+    at = lambda trace, axis: decoded(trace[axis]).tolist()
+    assert (at(sagittal, "x"), at(sagittal, "y")) == ([ca1[0], prefrontal[0]], [ca1[1], prefrontal[1]])
+    assert (at(coronal, "x"), at(coronal, "y")) == ([ca1[2], prefrontal[2]], [ca1[1], prefrontal[1]])
+    assert at(horizontal, "y") == [ca1[2], prefrontal[2]]
+    assert at(three_d, "z") == [ca1[1], prefrontal[1]] and layout["scene"]["zaxis"]["autorange"] == "reversed"
+    assert layout["yaxis"]["range"][0] > layout["yaxis"]["range"][1]  # dorsal up: DV grows downwards
+    assert "episode 0" in layout["title"]["text"]
+    edges = [t for t in traces if t.get("hovertext") == "ca1.code -> prefrontal.state"]
+    assert len(edges) == 4  # one per view
+
+
+def test_edge_strength_follows_the_connectome_weight_and_traffic_its_source_port(recorded_run):
+    with open_run(recorded_run) as recording:
+        connectome = bicamon.recorded_connectome(recording)
+        episode = recording.episode(0)
+        nodes, _ = bicamon.build_nodes(recording, episode, connectome, list(connectome.regions))
+        edges = {edge.label.split(",")[0]: edge for edge in bicamon.build_edges(recording, episode, connectome, nodes)}
+        source = np.abs(episode.activity("ca3", "state")).mean(axis=1)
+    assert edges["ca3.state -> ca1.ca3"].strength == 1.0  # weight 2.3, the largest
+    assert edges["entorhinal.grid -> ca3.ec"].strength == pytest.approx(np.sqrt(0.14 / 2.3))
+    assert edges["ca1.code -> prefrontal.state"].strength == bicamon.DEFAULT_STRENGTH
+    np.testing.assert_allclose(edges["ca3.state -> ca1.ca3"].traffic, source / source.max(), rtol=1e-5)
+    assert not any(label.startswith("env.") for label in edges)
+
+
+def test_lesions_are_drawn_as_the_connectome_states_them(lesioned_run, plotted, tmp_path):
+    out = tmp_path / "bicamon.html"
+    assert bicamon.main([str(lesioned_run), "--out", str(out)]) == 0
+    [(traces, _)] = plotted(out.read_text())
+    removed = next(t for t in traces if t.get("name") == "removed")
+    silenced = next(t for t in traces if t.get("name") == "silenced")
+    assert removed["text"] == ["hippocampus (removed)"] and removed["marker"]["symbol"] == "x"
+    assert silenced["text"] == ["amygdala (silenced)"] and silenced["marker"]["symbol"] == "circle-open"
+    assert "entorhinal (50% silenced)" in region_traces(traces)[0]["text"]
+    style = {t["hovertext"].split(",")[0]: t["line"] for t in traces if t.get("mode") == "lines" and
+             isinstance(t.get("hovertext"), str) and "->" in t["hovertext"]}
+    assert style["ca1.code -> hippocampus.key"]["dash"] == "dot"  # into a removed region
+    assert style["ca3.state -> ca3.previous"]["dash"] == "dot"  # a removed connection
+    assert style["amygdala.valence -> prefrontal.valence"]["dash"] == "dash"  # from a silenced region
+    assert "dash" not in style["ca3.state -> ca1.ca3"]
+    assert set(LESIONS) <= set(bicamon.recorded_connectome(open_run(lesioned_run)).lesions)
+
+
+def test_a_space_not_known_here_and_missing_positions_still_draw():
+    connectome = Connectome.from_tree(parse_yaml(
+        "name: x\nspace: my_mm\ninputs: {rgb: [3, 8, 8]}\npolicy: a.logits\nvalue: b.value\nregions:\n"
+        "  a: {type: prefrontal, position: [0, 0, 0]}\n  b: {type: basal_ganglia, position: [10, 20, 0]}\n"
+        "  c: {type: ca3}\n", "x.yaml"))
+    positions, unplaced = region_positions(connectome, ["a", "b", "c"])
+    assert unplaced == ["c"] and positions.shape == (3, 3) and np.isfinite(positions).all()
+    space, order = space_of(connectome, positions)
+    assert space.name == "my_mm" and [v.name for v in space.views][0] == "axis 1 - axis 2" and order == (0, 1, 2)
+    inside = ((positions - space.centre) / space.radii) ** 2
+    assert (inside.sum(axis=1) <= 1).all()  # the outline holds every region
+
+
+def test_long_episodes_are_subsampled_to_the_frame_budget():
+    steps = bicamon.frame_steps(1000, 200)
+    assert len(steps) == 200 and steps[0] == 0 and steps[-1] == 999
+    np.testing.assert_array_equal(bicamon.frame_steps(5, 200), np.arange(5))
+
+
+def test_bad_input_gives_one_line_and_exit_2(recorded_run, make_run, tmp_path, capsys):
+    out = tmp_path / "b.html"
+    cases = [
+        ([str(make_run("no-recording", {"1-1": [True]}))], "no recording.h5"),
+        ([str(recorded_run), "--regions", "ca1,cortex"], "unknown region 'cortex'"),
+        ([str(empty_recording(tmp_path / "empty"))], "no finished episode"),
+        ([str(recorded_run), "--episode", "99"], "no episode at position 99"),
+        ([str(tmp_path / "missing.h5")], "no such file"),
+    ]
+    for argv, message in cases:
+        assert bicamon.main([*argv, "--out", str(out)]) == 2, message
+        error = capsys.readouterr().err
+        assert message in error and "Traceback" not in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+def test_png_reader_reads_what_the_simulator_writes(tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    write_png(tmp_path / "x.png", image)
+    np.testing.assert_array_equal(read_png(tmp_path / "x.png"), image)
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs headless Chromium (Debian: apt-get install -y chromium)")
+def test_screenshot_shows_region_markers_in_their_activity_colours(lesioned_run, tmp_path):
+    out = tmp_path / "bicamon.html"
+    assert bicamon.main([str(lesioned_run), "--out", str(out), "--max-frames", "20"]) == 0
+    image = screenshot(out, tmp_path / "bicamon.png", bicamon.WIDTH, bicamon.HEIGHT).astype(int)
+    band = image[130:500]  # the sagittal, horizontal and coronal views; the heatmap lies far below
+    with open_run(lesioned_run) as recording:
+        episode = recording.episode(0)
+        live = [name for name in recording.regions if name != "amygdala"]  # amygdala is silenced: grey
+        values = [scaled_magnitude(episode, name)[0] for name in live]
+
+    def pixels(rgb: tuple[float, ...], tolerance: int) -> int:
+        return int((np.abs(band - np.array(rgb)) <= tolerance).all(axis=-1).sum())
+
+    for name, value in zip(live, values):
+        colour = unlabel_rgb(sample_colorscale(bicamon.COLOURSCALE, [value])[0])
+        assert pixels(colour, 6) >= 40, f"{name}: no marker of colour {colour} in the brain views"
+    assert pixels(unlabel_rgb(bicamon.LESIONED), 3) >= 30  # the removed and silenced regions, grey
+    write_png(tmp_path / "band.png", band.astype(np.uint8))

@@ -1,0 +1,139 @@
+"""Cell analyses: synthetic units whose type is known, the page from a small real recording, user errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis import cells
+from analysis.cellstats import (DIRECTION_BINS, MIN_GRID_BINS, Pooled, Settings, cell_fractions, measure_units, pool,
+                                pooled_activity)
+from analysis.checklist import NOT_DONE_2017, TICKED_2017
+from brain.recording import open_run
+from recorded import empty_recording
+from test_metrics import random_walk
+
+ARENA = 20.0  # metres
+FAST = Settings(bin_size=1.0, smoothing=1.0, shuffles=10)
+
+
+@pytest.fixture(scope="module")
+def arena() -> tuple[Pooled, np.ndarray]:
+    """A random walk in a 20 m square arena and signed units: grid, head-direction, place, then noise."""
+    positions, headings = random_walk(12_000, seed=11, step=0.01)
+    positions = positions * ARENA
+    pooled = Pooled("arena", [0], 0, positions, headings, (0.0, ARENA, 0.0, ARENA))
+    rng = np.random.default_rng(11)
+    x, z = positions[:, 0], positions[:, 1]
+    k = 2 * np.pi / 7.0  # a 7 m grid
+    grid = sum(np.cos(k * (np.cos(a) * x + np.sin(a) * z)) for a in np.deg2rad([10, 70, 130]))
+    head = np.exp(3 * np.cos(headings - 1.0))
+    place = np.exp(-((x - 5) ** 2 + (z - 14) ** 2) / (2 * 2.0 ** 2))
+    activity = np.column_stack([grid - 5, head, place, rng.normal(size=(len(x), 12))])  # signed, as a tanh unit
+    return pooled, activity - activity.min(axis=0)
+
+
+def test_planted_grid_head_direction_and_place_units_are_found(arena):
+    pooled, activity = arena
+    port = measure_units("ec.mixed", activity, pooled, FAST)
+    significant = {measure: port.significant(measure) for measure in cells.MEASURES}
+    assert significant["gridness"][0] and significant["direction"][1] and significant["information"][2]
+    assert significant["gridness"][3:].mean() < 0.2 and significant["direction"][3:].mean() < 0.2
+    assert np.nanargmax(port.scores["gridness"].observed) == 0
+    assert port.scores["direction"].observed[1] > 0.5
+    assert port.maps.rates.shape == (15, 20, 20) and port.tuning.shape == (15, DIRECTION_BINS)
+
+
+def test_top_unit_figures_show_the_planted_cells(arena):
+    pooled, activity = arena
+    port = measure_units("ec.mixed", activity, pooled, FAST)
+    autocorrelograms = cells.autocorrelogram_figure([port], top=2)
+    assert autocorrelograms.layout.annotations[0].text.startswith("ec.mixed #0<br>")
+    assert np.asarray(autocorrelograms.data[0].z).shape == (39, 39)
+    tuning = cells.tuning_figure([port], top=1)
+    assert tuning.data[0].type == "scatterpolar" and tuning.layout.annotations[0].text.startswith("ec.mixed #1<br>")
+    assert tuning.layout.polar.angularaxis.rotation == 90 and tuning.layout.polar.angularaxis.direction == "clockwise"
+    maps = cells.rate_map_figure([port], top=3)
+    assert len(maps.data) == 9  # three measures, three units each
+    assert {"gridness", "spatial information (bits)"} <= {a.text for a in maps.layout.annotations}
+
+
+def test_a_corridor_is_too_narrow_for_gridness_and_says_so(arena):
+    pooled, activity = arena
+    corridor = Pooled("onedim", [0], 0, pooled.positions * [0.035, 1], pooled.headings, (0.0, 0.7, 0.0, ARENA))
+    port = measure_units("ec.mixed", activity, corridor, FAST)
+    assert "gridness" not in port.scores and f"needs {MIN_GRID_BINS}" in port.skipped["gridness"]
+    assert port.fraction("gridness") is None and port.fraction("information") is not None
+
+
+def test_a_silenced_port_has_no_significant_units_rather_than_no_answer(arena):
+    pooled, _ = arena
+    port = measure_units("amygdala.valence", np.zeros((pooled.steps, 4)), pooled, FAST)
+    assert [port.fraction(m) for m in cells.MEASURES] == [0.0, 0.0, 0.0]
+
+
+def test_pooled_activity_is_each_units_activity_shifted_to_a_zero_minimum(recorded_run):
+    with open_run(recorded_run) as recording:
+        pooled = pool(recording, [0, 1, 2])
+        shifted = pooled_activity(recording, pooled, "ca1.place_cells")
+        raw = np.concatenate([recording.episode(i).activity("ca1", "place_cells") for i in range(3)])
+        first = recording.episode(0).pose[:3, :2]
+    assert pooled.maze == "cross" and pooled.steps == 450 and shifted.shape == (450, 32)
+    np.testing.assert_allclose(shifted.min(axis=0), 0.0)
+    np.testing.assert_allclose(shifted, raw - raw.min(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(pooled.positions[:3], first)
+
+
+def test_page_fills_the_checklist_and_shows_rate_maps_and_tuning(recorded_run, plotted, tmp_path, capsys):
+    out = tmp_path / "cells.html"
+    argv = [str(recorded_run), "--out", str(out), "--bin-size", "2", "--smoothing", "2", "--shuffles", "5"]
+    assert cells.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "maze cross, 3 episodes, 450 steps" in printed and "ca1.place_cells (32 units)" in printed
+    figures = plotted(out.read_text())
+    checklist, summary = figures[0][0][0], figures[1][0][0]
+    items, claimed, measured = checklist["cells"]["values"]
+    assert items == list(TICKED_2017 + NOT_DONE_2017)
+    row = dict(zip(items, measured))
+    assert "ca1.place_cells: " in row["place cells"] and "/32 (" in row["place cells"]
+    assert row["navigation"] == "0 of 3 recorded episodes in maze cross ended in success"
+    assert row["replay"].startswith("not measured") and row["path integration"] == "not measured"
+    assert row["sparse representation"].startswith("mean population sparseness")
+    assert claimed[items.index("replay")] == "ticked" and claimed[items.index("subiculum")] == "not done"
+    assert summary["cells"]["values"][0] == list(cells.DEFAULT_PORTS)
+    kinds = {trace["type"] for traces, _ in figures[2:] for trace in traces}
+    assert {"heatmap", "scatterpolar"} <= kinds
+
+
+def test_fractions_of_the_classic_cell_types_for_the_ablation_table(recorded_run, lesioned_run):
+    with open_run(recorded_run) as recording:
+        shares = cell_fractions(recording, [0, 1, 2], Settings(bin_size=2.0, shuffles=3))
+    assert set(shares) == {"place_cells", "grid_cells", "head_direction_cells"}
+    assert 0 <= shares["place_cells"] <= 1 and shares["grid_cells"] is None  # the cross maze's arms are 1 bin wide
+    with open_run(lesioned_run) as recording:
+        assert cell_fractions(recording, [0], Settings(bin_size=2.0, shuffles=3))["place_cells"] is not None
+
+
+def test_bad_input_gives_one_line_and_exit_2(recorded_run, lesioned_run, make_run, tmp_path, capsys):
+    out = tmp_path / "c.html"
+    cases = [
+        ([str(make_run("no-recording", {"1-1": [True]}))], "no recording.h5"),
+        ([str(empty_recording(tmp_path / "empty"))], "no finished episode"),
+        ([str(recorded_run), "--ports", "ca1,cortex"], "unknown region 'cortex'"),
+        ([str(recorded_run), "--ports", "ca1.nope"], "no port 'ca1.nope' recorded"),
+        ([str(lesioned_run), "--ports", "hippocampus"], "removed by a lesion"),
+        ([str(recorded_run), "--maze", "arrow"], "no recorded episode in maze 'arrow'"),
+    ]
+    for argv, message in cases:
+        assert cells.main([*argv, "--out", str(out)]) == 2, message
+        error = capsys.readouterr().err
+        assert message in error and "Traceback" not in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flag", [["--bin-size", "0"], ["--percentile", "101"], ["--shuffles", "0"],
+                                  ["--smoothing", "-1"]])
+def test_bad_flags_are_refused_by_argparse(flag, recorded_run):
+    with pytest.raises(SystemExit) as exit_:
+        cells.main([str(recorded_run), *flag])
+    assert exit_.value.code == 2
