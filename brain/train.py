@@ -68,8 +68,9 @@ def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
         f"  python -m brain.evaluate {run_dir} --episodes 100   (success rate of the trained brain)",
         f"  python -m brain.run --out {run_dir} --resume --steps {cfg.steps * 2}   (train on)",
     ]
+    lines.append(f"  python -m analysis.curves {run_dir}   (learning curves and every loss)")
     if cfg.record_every:
-        lines.append(f"  python -c \"from brain.recording import open_run; print(open_run('{run_dir}'))\"   "
-                     f"(recorded activity, docs/recording.md)")
+        lines += [f"  python -m analysis.bicamon {run_dir}   (region activity replayed on the brain, beside the path)",
+                  f"  python -m analysis.cells {run_dir}   (place, grid and head-direction cells against shuffles)"]
     return "\n".join(lines)
 
