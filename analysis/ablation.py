@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.cellstats import CELL_TYPES, MEASURES, MIN_STEPS, Settings, cell_fractions
-from analysis.report import float_range, positive_int, run_colour, run_command, write_html
+from analysis.report import add_png_argument, float_range, positive_int, run_colour, run_command, write_html
 from analysis.runs import Run, load_runs, trailing_mean
 from brain.recording import RECORDING_FILE, open_run
 from brain.trainer import WINDOW
@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories to compare")
     parser.add_argument("--out", type=Path, default=Path("ablation.html"),
                         help="HTML page to write (default ablation.html)")
+    add_png_argument(parser)
     parser.add_argument("--window", type=positive_int, default=WINDOW,
                         help=f"episodes in the success rate and the criterion (default {WINDOW}, as the trainer)")
     parser.add_argument("--criterion", type=float_range(0, 1), default=0.8,
@@ -236,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cell_settings = None if args.no_cells else Settings(shuffles=args.cell_shuffles)
-    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion, cell_settings))
+    png_of = args.out if args.png else None
+    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion, cell_settings), png_of)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from plotly.subplots import make_subplots
 from analysis.anatomy import Space, View, outline_2d, outline_3d, region_positions, space_of
 from analysis.mazemap import map_image
 from analysis.recordings import check_regions, open_recording, pick_episode, recorded_connectome
-from analysis.report import equal_aspect, name_list, positive_int, run_command, write_html
+from analysis.report import add_png_argument, equal_aspect, name_list, positive_int, run_command, write_html
 from brain.connectome import Connectome
 from brain.recording import Episode, Recording
 
@@ -421,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.bicamon", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
     parser.add_argument("--out", type=Path, default=Path("bicamon.html"), help="HTML page (default bicamon.html)")
+    add_png_argument(parser)
     parser.add_argument("--episode", type=int, default=None, metavar="N",
                         help="position in the recording's episode index, negative from the end (default: the last)")
     parser.add_argument("--regions", type=name_list, default=[], metavar="A,B",
@@ -432,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(lambda: report(args.path, args.out, args.episode, args.regions, args.max_frames))
+    png_of = args.out if args.png else None
+    return run_command(lambda: report(args.path, args.out, args.episode, args.regions, args.max_frames), png_of)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from analysis.cellstats import MEASURES, PortCells, Settings, measure_units, poo
 from analysis.checklist import Findings, checklist_rows
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
-from analysis.report import AnalysisError, equal_aspect, float_range, name_list, positive_int, run_command, write_html
+from analysis.report import add_png_argument, AnalysisError, equal_aspect, float_range, name_list, positive_int, run_command, write_html
 
 DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
 PANEL_PX = 240
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.cells", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
     parser.add_argument("--out", type=Path, default=Path("cells.html"), help="HTML page (default cells.html)")
+    add_png_argument(parser)
     parser.add_argument("--ports", type=name_list, default=[], metavar="A.P,B",
                         help="comma-separated region.port (or region: all its ports) to analyse "
                              f"(default: {', '.join(DEFAULT_PORTS)}, those recorded)")
@@ -203,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed)
-    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top))
+    png_of = args.out if args.png else None
+    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top), png_of)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.report import run_colour, run_command, positive_int, write_html
+from analysis.report import add_png_argument, run_colour, run_command, positive_int, write_html
 from analysis.runs import Episodes, Run, load_runs, task_order, trailing_mean
 from analysis.tfevents import Series, read_scalars
 
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.curves", description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories to overlay")
     parser.add_argument("--out", type=Path, default=Path("curves.html"), help="HTML page to write (default curves.html)")
+    add_png_argument(parser)
     parser.add_argument("--window", type=positive_int, default=100,
                         help="episodes (and logged points) in each trailing mean (default 100)")
     return parser
@@ -128,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(lambda: report(args.run_dirs, args.out, args.window))
+    png_of = args.out if args.png else None
+    return run_command(lambda: report(args.run_dirs, args.out, args.window), png_of)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """What every analysis command shares: standalone HTML output, run colours and user-error reporting.
 
-The pages carry plotly.js inline so that they open anywhere, offline, years later. PNG export
-is not offered: plotly's exporter (kaleido 1.x) needs a Chrome browser that it downloads on
-its own, which these machines cannot do.
+The pages carry plotly.js inline so that they open anywhere, offline, years later. ``--png``
+saves a screenshot of the page taken by headless Chromium (Debian's ``chromium``): plotly's own
+exporter (kaleido 1.x) needs a Chrome browser that it downloads by itself, which offline
+machines cannot do.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import argparse
 import html
 import math
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -54,10 +57,50 @@ def equal_aspect(figure: go.Figure, row: int, col: int) -> None:
     figure.update_yaxes(scaleanchor=anchor, scaleratio=1, constrain="domain", row=row, col=col)
 
 
-def run_command(body: Callable[[], str]) -> int:
-    """Run a command's ``body``; print its message and return 0, or print a user error alone and return 2."""
+#: Milliseconds of page time Chromium lets pass (scripts, plotly's drawing) before a screenshot.
+SCREENSHOT_TIME_MS = 10_000
+
+
+def chromium() -> str | None:
+    """The Chromium executable, or None when it is not installed."""
+    return next((path for path in map(shutil.which, ("chromium", "chromium-browser")) if path), None)
+
+
+def screenshot(page: Path, png: Path, width: int = 1400, height: int = 1400, timeout: float = 120.0) -> Path:
+    """Render ``page`` in headless Chromium at ``width`` x ``height`` into ``png``.
+
+    Plotly draws after the page loads, so Chromium's virtual clock (``--virtual-time-budget``)
+    rather than wall time decides when the picture is taken.
+    """
+    browser = chromium()
+    if browser is None:
+        raise AnalysisError("--png needs Chromium, which is not installed; install it (Debian: apt-get install "
+                            "chromium) or open the HTML page and use plotly's camera button")
+    command = [browser, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", f"--screenshot={png}",
+               f"--window-size={width},{height}", f"--virtual-time-budget={SCREENSHOT_TIME_MS}",
+               page.resolve().as_uri()]
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        raise AnalysisError(f"Chromium could not screenshot {page}: {error}") from None
+    return png
+
+
+def add_png_argument(parser: argparse.ArgumentParser) -> None:
+    """``--png``: also save a screenshot of the page beside it (``page.png``)."""
+    parser.add_argument("--png", action="store_true",
+                        help="also save a PNG screenshot beside the HTML page (needs Chromium)")
+
+
+def run_command(body: Callable[[], str], png_of: Path | None = None) -> int:
+    """Run a command's ``body``; print its message and return 0, or print a user error alone and return 2.
+
+    With ``png_of`` (the page, when ``--png`` was given) a screenshot is saved beside it.
+    """
     try:
         message = body()
+        if png_of is not None:
+            message += f"\nwrote {screenshot(png_of, png_of.with_suffix('.png'))}"
     except (AnalysisError, RecordingError, RunDirError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,35 +1,21 @@
-"""Headless-Chromium screenshots of analysis pages, and a PNG reader (the project has no imaging package).
-
-CI installs Debian's ``chromium``; plotly draws after the page loads, so the screenshot waits
-on Chromium's virtual clock (``--virtual-time-budget``) rather than on wall time.
-"""
+"""Headless-Chromium screenshots of analysis pages as arrays (``analysis.report.screenshot``), and a PNG
+reader (the project has no imaging package). CI installs Debian's ``chromium``."""
 
 from __future__ import annotations
 
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-#: Milliseconds of page time Chromium lets pass (scripts, plotly's drawing) before the screenshot.
-VIRTUAL_TIME_MS = 10_000
+from analysis import report
+from analysis.report import chromium  # noqa: F401  (the tests skip without it)
 
 
-def chromium() -> str | None:
-    """The Chromium executable, or None when it is not installed."""
-    return next((path for path in map(shutil.which, ("chromium", "chromium-browser")) if path), None)
-
-
-def screenshot(page: Path, png: Path, width: int, height: int, timeout: float = 120.0) -> np.ndarray:
+def screenshot(page: Path, png: Path, width: int, height: int) -> np.ndarray:
     """Render ``page`` in headless Chromium at ``width`` x ``height`` and return the PNG as uint8 ``[H, W, 3]``."""
-    command = [chromium(), "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
-               f"--screenshot={png}", f"--window-size={width},{height}",
-               f"--virtual-time-budget={VIRTUAL_TIME_MS}", page.resolve().as_uri()]
-    subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-    return read_png(png)
+    return read_png(report.screenshot(page, png, width, height))
 
 
 def _paeth(a: int, b: int, c: int) -> int:

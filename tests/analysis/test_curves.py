@@ -10,6 +10,7 @@ import pytest
 from analysis import curves
 from analysis.runs import labels, load_runs
 from analysis.tfevents import read_scalars
+from screenshot import chromium, read_png
 
 LOSSES = {"global/loss/policy": [0.5, 0.3, 0.1, 0.1], "global/loss/value": [1.0, 2.0, 3.0, 4.0],
           "global/episode/return": [1.0, 2.0, 3.0, 4.0], "worker0/loss/policy": [9.0] * 4}
@@ -104,3 +105,20 @@ def test_the_same_run_twice_is_an_error(make_run, tmp_path, capsys):
     run = make_run("alpha", {"1-1": [True]})
     assert curves.main([str(run), str(tmp_path / "." / "alpha"), "--out", str(tmp_path / "c.html")]) == 2
     assert "given twice" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs headless Chromium (Debian: apt-get install -y chromium)")
+def test_png_flag_saves_a_screenshot_of_the_page_beside_it(make_run, tmp_path, capsys):
+    run = make_run("alpha", {"1-1": [False, True, True, True]}, losses=LOSSES)
+    out = tmp_path / "curves.html"
+    assert curves.main([str(run), "--out", str(out), "--png"]) == 0
+    image = read_png(out.with_suffix(".png"))
+    assert image.shape[1] == 1400 and (image < 250).any(axis=2).mean() > 0.02  # drawn, not a blank page
+    assert f"wrote {out.with_suffix('.png')}" in capsys.readouterr().out
+
+
+def test_png_without_chromium_is_a_clear_error(make_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser to be found
+    run = make_run("alpha", {"1-1": [True]}, losses=LOSSES)
+    assert curves.main([str(run), "--out", str(tmp_path / "c.html"), "--png"]) == 2
+    assert "--png needs Chromium" in capsys.readouterr().err
