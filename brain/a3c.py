@@ -180,7 +180,8 @@ class Worker:
     # --- the loop ------------------------------------------------------------------------------
     def _train(self) -> None:
         self._setup()
-        while not self.stop.is_set() and self.counters.steps() < self.cfg.steps:
+        master = os.getppid()  # a worker whose master died (SIGKILL) is re-parented: it stops, not trains on
+        while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
             self.brain.load_state_dict(self.shared_brain.state_dict())
             start_state = {k: v.detach().clone() for k, v in self.state.items()}
             rollout = self._act()

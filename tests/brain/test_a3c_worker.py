@@ -100,3 +100,11 @@ def test_a_non_finite_loss_skips_the_update_and_is_reported(worker, monkeypatch)
     assert [kind for kind, _ in events if kind in ("nan", "update")] == ["nan"]
     assert all(torch.equal(v, weights[k]) for k, v in worker.shared_brain.state_dict().items())
     assert sum(worker.memory.occupancy()) == 0, "a skipped update must not write the rollout into the memory"
+
+
+def test_a_worker_whose_master_died_stops_instead_of_training_on(worker, monkeypatch):
+    parents = iter([100, 100, 1])  # the master's pid at start, still alive after one rollout, then gone
+    monkeypatch.setattr(a3c.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(worker, "_setup", lambda: None)  # the fixture already set it up
+    worker._train()
+    assert worker.counters.steps() == worker.cfg.t_max  # one rollout, then it noticed
