@@ -27,8 +27,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.cellstats import CELL_TYPES, MEASURES, MIN_STEPS, Settings, cell_fractions
-from analysis.report import add_png_argument, float_range, positive_int, run_colour, run_command, write_html
+from analysis.report import add_png_argument, run_colour, run_command, write_html
 from analysis.runs import Run, load_runs, trailing_mean
+from brain.argtypes import number
 from brain.recording import RECORDING_FILE, open_run
 from brain.trainer import WINDOW
 
@@ -224,11 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("ablation.html"),
                         help="HTML page to write (default ablation.html)")
     add_png_argument(parser)
-    parser.add_argument("--window", type=positive_int, default=WINDOW,
+    parser.add_argument("--window", type=number(int, 1), default=WINDOW,
                         help=f"episodes in the success rate and the criterion (default {WINDOW}, as the trainer)")
-    parser.add_argument("--criterion", type=float_range(0, 1), default=0.8,
+    parser.add_argument("--criterion", type=number(float, 0, 1, low_inclusive=False), default=0.8,
                         help="success rate that counts as learned (default 0.8)")
-    parser.add_argument("--cell-shuffles", type=positive_int, default=Settings().shuffles, metavar="N",
+    parser.add_argument("--cell-shuffles", type=number(int, 1), default=Settings().shuffles, metavar="N",
                         help="shuffles of the cell measure on runs with a recording (default %(default)s)")
     parser.add_argument("--no-cells", action="store_true", help="leave the cell measure out")
     return parser

@@ -43,7 +43,8 @@ from plotly.subplots import make_subplots
 from analysis.anatomy import Space, View, outline_2d, outline_3d, region_positions, space_of
 from analysis.mazemap import map_image
 from analysis.recordings import check_regions, open_recording, pick_episode, recorded_connectome
-from analysis.report import add_png_argument, equal_aspect, name_list, positive_int, run_command, write_html
+from analysis.report import add_png_argument, equal_aspect, run_command, write_html
+from brain.argtypes import name_list, number
 from brain.connectome import Connectome
 from brain.recording import Episode, Recording
 
@@ -426,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="position in the recording's episode index, negative from the end (default: the last)")
     parser.add_argument("--regions", type=name_list, default=[], metavar="A,B",
                         help="comma-separated regions to draw (default: all)")
-    parser.add_argument("--max-frames", type=positive_int, default=200,
+    parser.add_argument("--max-frames", type=number(int, 1), default=200,
                         help="animation frames at most; longer episodes are subsampled (default 200)")
     return parser
 

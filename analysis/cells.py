@@ -29,7 +29,8 @@ from analysis.cellstats import MEASURES, PortCells, Settings, measure_units, poo
 from analysis.checklist import Findings, checklist_rows
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
-from analysis.report import add_png_argument, AnalysisError, equal_aspect, float_range, name_list, positive_int, run_command, write_html
+from analysis.report import AnalysisError, add_png_argument, equal_aspect, run_command, write_html
+from brain.argtypes import name_list, number
 
 DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
 PANEL_PX = 240
@@ -187,16 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default: {', '.join(DEFAULT_PORTS)}, those recorded)")
     parser.add_argument("--maze", default=None, help="maze whose episodes are pooled: onedim, onedim_colourless, "
                                                      "arrow, cross (default: the most recorded)")
-    parser.add_argument("--bin-size", type=float_range(0), default=defaults.bin_size, metavar="M",
+    parser.add_argument("--bin-size", type=number(float, 0, low_inclusive=False), default=defaults.bin_size, metavar="M",
                         help=f"rate-map bin in metres (default {defaults.bin_size:g})")
-    parser.add_argument("--smoothing", type=float_range(0, low_inclusive=True), default=defaults.smoothing,
+    parser.add_argument("--smoothing", type=number(float, 0), default=defaults.smoothing,
                         metavar="M", help=f"Gaussian smoothing sigma in metres, 0 = none (default "
                                           f"{defaults.smoothing:g})")
-    parser.add_argument("--shuffles", type=positive_int, default=defaults.shuffles,
+    parser.add_argument("--shuffles", type=number(int, 1), default=defaults.shuffles,
                         help=f"time-shifted shuffles per measure (default {defaults.shuffles})")
-    parser.add_argument("--percentile", type=float_range(0, 100), default=defaults.percentile,
+    parser.add_argument("--percentile", type=number(float, 0, 100, low_inclusive=False), default=defaults.percentile,
                         help=f"percentile of the pooled shuffles a unit must beat (default {defaults.percentile:g})")
-    parser.add_argument("--top", type=positive_int, default=6, help="units shown per measure (default 6)")
+    parser.add_argument("--top", type=number(int, 1), default=6, help="units shown per measure (default 6)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the shuffles (default 0)")
     return parser
 

@@ -18,9 +18,10 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.report import add_png_argument, run_colour, run_command, positive_int, write_html
+from analysis.report import add_png_argument, run_colour, run_command, write_html
 from analysis.runs import Episodes, Run, load_runs, task_order, trailing_mean
 from analysis.tfevents import Series, read_scalars
+from brain.argtypes import number
 
 #: Rows of the episode figure: title and ``Episodes`` column.
 EPISODE_ROWS = (("success rate", "success"), ("return", "returns"), ("episode length (steps)", "steps"))
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories to overlay")
     parser.add_argument("--out", type=Path, default=Path("curves.html"), help="HTML page to write (default curves.html)")
     add_png_argument(parser)
-    parser.add_argument("--window", type=positive_int, default=100,
+    parser.add_argument("--window", type=number(int, 1), default=100,
                         help="episodes (and logged points) in each trailing mean (default 100)")
     return parser
 

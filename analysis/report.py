@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import math
 import shutil
 import subprocess
 import sys
@@ -106,38 +105,3 @@ def run_command(body: Callable[[], str], png_of: Path | None = None) -> int:
         return 2
     print(message)
     return 0
-
-
-def positive_int(text: str) -> int:
-    """argparse type for counts such as ``--window`` (argparse turns the error into exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def name_list(text: str) -> list[str]:
-    """argparse type for ``--regions a,b``: the names, checked against the recording later."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
-    return names
-
-
-def float_range(low: float, high: float = math.inf, low_inclusive: bool = False) -> Callable[[str], float]:
-    """argparse type for a number in ``(low, high]`` (``[low, high]`` with ``low_inclusive``)."""
-    opening = "[" if low_inclusive else "("
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (low <= value if low_inclusive else low < value) or not value <= high:
-            raise argparse.ArgumentTypeError(f"must be in {opening}{low:g}, {high:g}], got {text}")
-        return value
-
-    return parse

@@ -21,6 +21,7 @@ from torch.distributions import Categorical
 from tqdm import tqdm
 
 from brain.a3c import attach_memory, observation_tensors
+from brain.argtypes import number
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
 from brain.rundir import RunDirError, load_checkpoint
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m brain.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="run directory written by python -m brain.run")
     parser.add_argument("--task", default=None, help="task id, e.g. 1-3 (default: the task the run trained on)")
-    parser.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
+    parser.add_argument("--episodes", type=number(int, 1), default=100, help="episodes to play (default 100)")
     parser.add_argument("--greedy", action="store_true", help="take the most probable action instead of sampling")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the first reset (default 12345)")
     parser.add_argument("--record", nargs="?", const="", default=None, type=str, metavar="PATH",
@@ -134,10 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.episodes < 1:
-        parser.error("--episodes must be at least 1")
+    args = build_parser().parse_args(argv)
     try:
         if not (args.run_dir / "config.yaml").is_file():
             raise RunDirError(f"{args.run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")

@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from brain.argtypes import name_list, number
 from brain.config import TrainConfig
 from brain.errors import ConnectomeError
 from brain.recording.spec import COMPRESSIONS, RecordingError
@@ -23,42 +24,12 @@ from brain.trainer import WorkerCrashLoop
 _DEFAULTS = TrainConfig()
 
 
-def _at_least(minimum: float, kind: Callable[[str], float]) -> Callable[[str], float]:
-    """argparse type: a number of ``kind`` that is >= ``minimum`` (argparse turns the error into exit 2)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a{'n integer' if kind is int else ' number'}, got {text!r}")
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
-        return value
-
-    return parse
-
-
 def _task_id(text: str) -> str:
     from tasks import TASK_IDS
 
     if text not in TASK_IDS:
         raise argparse.ArgumentTypeError(f"unknown task {text!r}; valid tasks: {', '.join(TASK_IDS)}")
     return text
-
-
-def _names(text: str) -> list[str]:
-    """argparse type: ``"ca1, ca3"`` -> ``["ca1", "ca3"]`` (names are checked against the connectome later)."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected comma-separated region names, got {text!r}")
-    return names
-
-
-def _fraction(text: str) -> float:
-    value = _at_least(0.0, float)(text)
-    if value > 1.0:
-        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,39 +59,39 @@ def build_parser() -> argparse.ArgumentParser:
                        help="WBAI 2017 task id, 1-1 ... 3-2 (default: %(default)s)")
     tasks.add_argument("--curriculum", action="store_true",
                        help="train through the tasks in 2017 order, moving on when one is complete")
-    run.add_argument("--workers", type=_at_least(1, int), default=_DEFAULTS.workers,
+    run.add_argument("--workers", type=number(int, 1), default=_DEFAULTS.workers,
                      help="A3C worker processes, one environment and one thread each (default: %(default)s)")
-    run.add_argument("--steps", type=_at_least(1, int), default=_DEFAULTS.steps,
+    run.add_argument("--steps", type=number(int, 1), default=_DEFAULTS.steps,
                      help="environment steps over all workers (default: %(default)s); with --resume, the new total")
     run.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="master seed (default: %(default)s)")
     run.add_argument("--out", default=None, metavar="RUN_DIR",
                      help="run directory (default: runs/<connectome>-<task>)")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out from its checkpoint (weights, optimizer, memory, counters)")
-    run.add_argument("--until-success", type=_fraction, default=_DEFAULTS.until_success, metavar="FRACTION",
+    run.add_argument("--until-success", type=number(float, 0, 1), default=_DEFAULTS.until_success, metavar="FRACTION",
                      help="stop once the success rate over the last 100 episodes reaches this (0 = never)")
-    run.add_argument("--max-minutes", type=_at_least(0, float), default=_DEFAULTS.max_minutes, metavar="M",
+    run.add_argument("--max-minutes", type=number(float, 0), default=_DEFAULTS.max_minutes, metavar="M",
                      help="stop after this much wall-clock time (0 = no limit)")
     record = parser.add_argument_group("recording (HDF5, RUN_DIR/recording.h5; docs/recording.md)")
-    record.add_argument("--record-every", type=_at_least(0, int), default=_DEFAULTS.record_every, metavar="K",
+    record.add_argument("--record-every", type=number(int, 0), default=_DEFAULTS.record_every, metavar="K",
                         help="record every K-th episode of each worker, all its steps (0 = off; default: "
                              "%(default)s)")
-    record.add_argument("--record-regions", type=_names, default=_DEFAULTS.record_regions, metavar="A,B",
+    record.add_argument("--record-regions", type=name_list, default=_DEFAULTS.record_regions, metavar="A,B",
                         help="comma-separated regions to record (default: all)")
     record.add_argument("--record-float16", action="store_true", help="store region activity as float16 (half size)")
     record.add_argument("--record-compression", choices=COMPRESSIONS, default=_DEFAULTS.record_compression,
                         help="HDF5 filter: gzip (any HDF5 tool reads it), lzf (faster, h5py only) or none "
                              "(default: %(default)s)")
-    record.add_argument("--record-flush-seconds", type=_at_least(0, float), default=_DEFAULTS.record_flush_seconds,
+    record.add_argument("--record-flush-seconds", type=number(float, 0), default=_DEFAULTS.record_flush_seconds,
                         metavar="S", help="longest wait of a recorded episode before it reaches the file "
                                           "(default: %(default)s)")
     a3c = parser.add_argument_group("A3C (defaults in brain/config.py)")
-    a3c.add_argument("--t-max", type=_at_least(1, int), default=_DEFAULTS.t_max, help="rollout length")
-    a3c.add_argument("--lr", type=_at_least(0, float), default=_DEFAULTS.lr, help="shared RMSProp learning rate")
-    a3c.add_argument("--gamma", type=_fraction, default=_DEFAULTS.gamma, help="discount per step")
-    a3c.add_argument("--gae-lambda", type=_fraction, default=_DEFAULTS.gae_lambda,
+    a3c.add_argument("--t-max", type=number(int, 1), default=_DEFAULTS.t_max, help="rollout length")
+    a3c.add_argument("--lr", type=number(float, 0), default=_DEFAULTS.lr, help="shared RMSProp learning rate")
+    a3c.add_argument("--gamma", type=number(float, 0, 1), default=_DEFAULTS.gamma, help="discount per step")
+    a3c.add_argument("--gae-lambda", type=number(float, 0, 1), default=_DEFAULTS.gae_lambda,
                      help="1 = n-step returns (A3C), below 1 = GAE(lambda)")
-    a3c.add_argument("--entropy-coef", type=_at_least(0, float), default=_DEFAULTS.entropy_coef,
+    a3c.add_argument("--entropy-coef", type=number(float, 0), default=_DEFAULTS.entropy_coef,
                      help="entropy bonus weight")
     return parser
 

@@ -16,7 +16,7 @@ TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
     (["--task", "9-9"], "unknown task '9-9'; valid tasks: 1-1, 1-2"),
     (["--workers", "0"], "--workers: must be at least 1"),
     (["--steps", "many"], "--steps: expected an integer"),
-    (["--gamma", "1.5"], "--gamma: must be a fraction in [0, 1]"),
+    (["--gamma", "1.5"], "--gamma: must be in [0, 1]"),
     (["--task", "1-2", "--curriculum"], "not allowed with argument"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])

@@ -1,0 +1,41 @@
+"""argparse value types shared by the command lines (``brain.run``, ``brain.evaluate``, ``analysis.*``).
+
+A value that does not parse or is out of range raises ``argparse.ArgumentTypeError``, which
+argparse prints as one line naming the flag (``argument --workers: must be at least 1, got 0``)
+before exiting with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable
+
+
+def number(kind: type = float, low: float = -math.inf, high: float = math.inf,
+           low_inclusive: bool = True) -> Callable[[str], float]:
+    """A ``kind`` (int or float) in ``[low, high]``, or ``(low, high]`` with ``low_inclusive=False``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if (value < low if low_inclusive else value <= low) or value > high:
+            if high == math.inf:
+                bound = f"at least {low:g}" if low_inclusive else f"greater than {low:g}"
+                raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+            opening = "[" if low_inclusive else "("
+            raise argparse.ArgumentTypeError(f"must be in {opening}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+def name_list(text: str) -> list[str]:
+    """``"ca1, ca3"`` -> ``["ca1", "ca3"]``; the names are checked against the connectome or recording later."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
