@@ -61,10 +61,10 @@ class TrainConfig:
     """
 
     connectome: str = "wba"
-    task: str = "1-1"
+    task: str = "1-3"  # the default demo: stop at green for 2.4 s, then take the food (learned in minutes)
     curriculum: bool = False
     workers: int = 2
-    steps: int = 20_000
+    steps: int = 120_000
     seed: int = 0
     out: str = "runs/wba"
     lesions: dict[str, Any] = field(default_factory=dict)

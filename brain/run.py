@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m brain.run", description=__doc__.splitlines()[0],
         epilog="examples:\n"
-               "  python -m brain.run --connectome wba.yaml                       # demo: learn task 1-1\n"
+               "  python -m brain.run --connectome wba.yaml                       # demo: learn task 1-3\n"
                "  python -m brain.run --task 1-3 --workers 2 --steps 500000 --out runs/t13\n"
                "  python -m brain.run --connectome wba_no_memory --curriculum --out runs/nomem\n"
                "  python -m brain.run --out runs/t13 --resume --steps 1000000\n"
