@@ -84,7 +84,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     optimizer.step = timed(phases, "training: shared RMSProp step", optimizer.step)
     worker._reverse_replay = timed(phases, "training: memory write", worker._reverse_replay)
     act, learn = timed(phases, "acting (all)", worker._act), timed(phases, "training (all)", worker._learn)
-    copy = timed(phases, "weight copy", lambda: worker.brain.load_state_dict(worker.shared_brain.state_dict()))
+    copy = timed(phases, "weight copy", lambda: a3c.copy_weights(worker.shared_brain, worker.brain))
 
     def run(n: int) -> None:
         for _ in range(n):

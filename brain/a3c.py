@@ -23,6 +23,7 @@ Loss (means over the rollout's valid steps, never sums over T, never broadcast):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import traceback
@@ -182,10 +183,11 @@ class Worker:
         self._setup()
         master = os.getppid()  # a worker whose master died (SIGKILL) is re-parented: it stops, not trains on
         while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
-            self.brain.load_state_dict(self.shared_brain.state_dict())
+            copy_weights(self.shared_brain, self.brain)
             start_state = {k: v.detach().clone() for k, v in self.state.items()}
-            rollout = self._act()
-            self._learn(rollout, start_state)
+            with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
+                rollout = self._act()
+                self._learn(rollout, start_state)
 
     @torch.no_grad()
     def _act(self) -> Rollout:
@@ -286,6 +288,20 @@ class Worker:
     @property
     def memory_region(self) -> str | None:
         return memory_region_name(self.brain)
+
+
+def copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """Copy every parameter and buffer of ``source`` into ``target`` (same architecture) in one fused kernel.
+
+    ``load_state_dict`` does the same tensor by tensor with key checks; this runs before every rollout.
+    """
+    with torch.no_grad():
+        torch._foreach_copy_([*target.parameters(), *target.buffers()], [*source.parameters(), *source.buffers()])
+
+
+def reusing_searches(memory) -> contextlib.AbstractContextManager:
+    """``memory.reusing_searches()``, or nothing to do for a brain without an episodic memory."""
+    return contextlib.nullcontext() if memory is None else memory.reusing_searches()
 
 
 def memory_region_name(brain) -> str | None:

@@ -19,6 +19,7 @@ Backends, chosen by measurement on one core (``benchmarks/dnd_latency.py``, key_
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Protocol
 
 import torch
@@ -28,6 +29,8 @@ from regions._dnd_store import DNDStore
 BACKENDS = ("auto", "torch", "faiss")
 #: Batch size from which torch's matmul + topk beats faiss's flat scan (measured crossover at 100k entries).
 AUTO_TORCH_FROM_BATCH = 16
+#: Searches a process remembers (:class:`RecentSearches`): an A3C rollout of 20 steps re-reads its 21 keys.
+RECENT_SEARCHES = 64
 #: Largest distance matrix (queries x slots) torch builds at once, to bound memory for big batches.
 _CHUNK_ELEMENTS = 1 << 24
 
@@ -105,6 +108,30 @@ class ExactAutoSearch:
         if queries.shape[0] < AUTO_TORCH_FROM_BATCH:
             return self.faiss.search(action, queries, n, k)
         return self.torch.search(action, queries, n, k)
+
+
+class RecentSearches:
+    """A searcher that answers a query seen among its last ``size`` searches from memory
+    (:meth:`regions.dnd.DND.reusing_searches`).
+
+    A remembered answer is as safe as a slightly stale index: the DND recomputes every distance
+    from the keys stored now, so it can only miss entries written since the first search.
+    """
+
+    def __init__(self, inner: Searcher, size: int = RECENT_SEARCHES):
+        self.inner, self.size = inner, size
+        self._answers: OrderedDict[tuple[int, int, bytes], torch.Tensor] = OrderedDict()
+
+    def search(self, action: int, queries: torch.Tensor, n: int, k: int) -> torch.Tensor:
+        names = [(action, k, row.numpy().tobytes()) for row in queries]
+        missing = [i for i, name in enumerate(names) if name not in self._answers]
+        if missing:
+            found = self.inner.search(action, queries[missing], n, k)
+            for i, slots in zip(missing, found):
+                self._answers[names[i]] = slots
+                if len(self._answers) > self.size:
+                    self._answers.popitem(last=False)
+        return torch.stack([self._answers[name] for name in names])
 
 
 def make_searcher(backend: str, store: DNDStore, nprobe: int, ivf_min_size: int | None) -> Searcher:

@@ -24,11 +24,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 
-from regions._dnd_search import BACKENDS, Searcher, faiss_available, make_searcher
+from regions._dnd_search import BACKENDS, RecentSearches, Searcher, faiss_available, make_searcher
 from regions._dnd_store import DNDStore
 
 __all__ = ["DND", "inverse_distance_readout"]
@@ -157,6 +158,23 @@ class DND:
         neighbour_values = store.values.view(-1)[flat].to(keys)
         mask = None if bool(found.all()) else found.to(keys)
         return inverse_distance_readout(keys, neighbour_keys, neighbour_values, self.delta, mask).T
+
+    @contextmanager
+    def reusing_searches(self) -> Iterator[None]:
+        """Within the block, a key this process already looked up gets the neighbours found then.
+
+        For the A3C worker: its training pass replays the rollout with the acting weights, so it
+        reads the memory with bit-identical keys; searching again would double the memory's cost
+        (exact search is linear in the entries, ~8 ns per entry and query, and batching queries
+        does not amortise it). Distances are still computed from the keys stored now; only entries
+        written since a key's first search (by other processes) can be missed.
+        """
+        exact = self._searcher
+        self._searcher = RecentSearches(exact)
+        try:
+            yield
+        finally:
+            self._searcher = exact
 
     def neighbours(self, keys: torch.Tensor, action: int) -> torch.Tensor:
         """Slots ``[B, min(k, entries)]`` (unordered) of the entries of ``action`` that :meth:`lookup`

@@ -264,3 +264,23 @@ def test_lookups_during_concurrent_writes_stay_in_range(ivf_min_size):
     assert len(reads) > 16 and torch.isfinite(reads).all()
     assert reads.min() >= 0 and reads.max() <= 10
     assert dnd.occupancy() == [256, 256]
+
+
+def test_reusing_searches_answers_a_repeated_key_without_searching_again():
+    dnd = DND(n_actions=3, key_size=D, capacity=500, k=10, backend="torch")
+    keys, values = fill(dnd, [300, 300, 300])
+    queries = torch.from_numpy(np.random.default_rng(1).standard_normal((4, D)).astype(np.float32))
+    expected = brute_force_readout(keys, values, queries.numpy(), 10, dnd.delta)
+    searches = []
+    exact_search = dnd._searcher.search
+    dnd._searcher.search = lambda action, q, n, k: searches.append(len(q)) or exact_search(action, q, n, k)
+    with dnd.reusing_searches():
+        first = dnd.lookup(queries[:2])  # acting: one search per action
+        replay = dnd.lookup(queries[:3])  # replay: only the new key is searched
+    assert searches == [2, 2, 2, 1, 1, 1]
+    np.testing.assert_allclose(replay.numpy(), expected[:3], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(replay[:2], first)
+    fill(dnd, [50, 50, 50], seed=2)  # writes after the block are seen: the block's memory is gone
+    searches.clear()
+    dnd.lookup(queries[:2])
+    assert searches == [2, 2, 2]

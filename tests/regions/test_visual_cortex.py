@@ -66,3 +66,15 @@ def test_gradient_from_features_reaches_the_first_convolution():
     out["features"].sum().backward()
     assert region.rgb_stack[0].weight.grad.abs().sum() > 0
     assert region.depth_stack[0].weight.grad.abs().sum() > 0
+
+
+def test_kernels_and_strides_are_set_per_layer():
+    region = VisualCortex({"rgb": (3, 84, 84)}, channels=[16, 32, 32], kernels=[8, 4, 3], strides=[4, 2, 1])
+    convs = [layer for layer in region.rgb_stack if isinstance(layer, torch.nn.Conv2d)]
+    assert [(c.kernel_size, c.stride) for c in convs] == [((8, 8), (4, 4)), ((4, 4), (2, 2)), ((3, 3), (1, 1))]
+    assert region.project[0].in_features == 32 * 7 * 7  # 84 -> 20 -> 9 -> 7
+
+
+def test_a_kernel_list_of_the_wrong_length_names_the_parameter():
+    with pytest.raises(ValueError, match=r"params.kernels needs one entry per layer .*\(3\)"):
+        VisualCortex({"rgb": (3, 84, 84)}, channels=[16, 32, 32], kernels=[8, 4])
