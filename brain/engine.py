@@ -24,6 +24,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import networkx as nx
 import torch
 from torch import nn
 
@@ -57,6 +58,25 @@ class SequenceOutput(StepOutput):
 
 
 @dataclass(frozen=True)
+class _Segment:
+    """Consecutive calls that :meth:`Brain.rollout` runs together: folded over time, or step by step.
+
+    ``reads``: value keys it takes from earlier segments (or ``env``); ``writes``: the keys it
+    produces; ``state_keys``: its part of the state (region states and the delayed-edge buffers it
+    reads; a buffer read by two segments is kept by both, identically); ``buffers``: the delayed
+    sources whose buffers it shifts each step; ``zeros``: zero fills of unconnected optional ports.
+    """
+
+    calls: tuple[_Call, ...]
+    folded: bool
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    state_keys: tuple[str, ...]
+    buffers: tuple[str, ...]
+    zeros: dict[str, Shape]
+
+
+@dataclass(frozen=True)
 class _Call:
     """One entry of the schedule: run ``name`` on the values named in ``inputs``.
 
@@ -80,7 +100,8 @@ class Brain(nn.Module):
         input_shapes: environment port -> shape (the connectome's ``inputs:``).
         links: the connections that survived the lesions, ``(index in connectome.connections, connection)``.
         phases: execution phases, lists of region names (``nx.topological_generations``).
-        time_folded: regions that ``rollout`` runs once over ``[T * B, ...]`` (stateless, fed by env).
+        time_folded: regions that ``rollout`` runs once over ``[T * B, ...]``: stateless, read through no
+            delayed edge, and on no cycle of the graph.
         graph: the full connectome graph (:meth:`Connectome.graph`), lesioned nodes and edges marked.
     """
 
@@ -106,22 +127,9 @@ class Brain(nn.Module):
         self._delayed = {source: (f"{source}@delay", delay, self._output_shapes[source])
                          for source, delay in buffers.items()}
         self._calls = [self._compile_call(name, sources[name]) for phase in self.phases for name in phase]
-        folded: set[str] = set()
-        for call in self._calls:  # stateless, fed only by env (or zeros) and by other folded regions, no delays
-            keys = [key for _, port_keys in call.inputs for key in port_keys]
-            if not call.state_keys and all((key.split(".")[0] in ("env", *folded) and "@t-" not in key)
-                                           or key.startswith("zeros->") for key in keys):
-                folded.add(call.name)
-        self.time_folded = tuple(call.name for call in self._calls if call.name in folded)
-        self._front = [call for call in self._calls if call.name in folded]
-        self._rest = [call for call in self._calls if call.name not in folded]
-        self._front_outputs = [key for key in self._output_shapes if key.split(".")[0] in folded]
-        # What the per-step part of a rollout reads: env ports and front outputs that its calls
-        # consume or that feed a delayed-edge buffer.
-        consumed = {key for call in self._rest for _, port_keys in call.inputs for key in port_keys}
-        consumed |= set(self._delayed)
-        self._rest_env = tuple(key for key in self.input_shapes if f"env.{key}" in consumed)
-        self._front_feeds = tuple(key for key in self._front_outputs if key in consumed)
+        self._segments = self._schedule()
+        self.time_folded = tuple(name for segment in self._segments if segment.folded
+                                 for name in (call.name for call in segment.calls))
         self._env_keys = tuple((key, f"env.{key}") for key in self.input_shapes)
         self._delayed_reads = tuple((key, tuple((d - 1, f"{source}@t-{d}") for d in range(1, delay + 1)))
                                     for source, (key, delay, _) in self._delayed.items())
@@ -168,10 +176,12 @@ class Brain(nn.Module):
         """One step for a batch: ``obs`` holds the ``env`` ports ``[B, ...]``; ``reset[b]`` restarts row b."""
         batch = next(iter(obs.values())).shape[0]
         state = self._reset(state, reset)
-        values = self._step_values(obs, state, batch)
+        values = {name: obs[key] for key, name in self._env_keys}
+        values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
+        self._read_buffers(values, state)
         next_state: Tensors = {}
         self._run(self._calls, values, state, next_state)
-        self._push_buffers(values, state, next_state)
+        self._push_buffers(values, state, next_state, tuple(self._delayed))
         activity = {key: values[key] for key in self._output_keys}
         return StepOutput(activity[self._policy], activity[self._value][..., 0], activity), next_state
 
@@ -179,44 +189,99 @@ class Brain(nn.Module):
                 resets: torch.Tensor | None = None) -> SequenceOutput:
         """``T`` steps at once (``obs_seq`` ``[T, B, ...]``, ``resets`` ``[T, B]``), equal to ``T`` calls of step.
 
-        The feed-forward front of the graph (stateless regions fed only by ``env`` and each other)
-        runs once with time folded into the batch axis; the rest runs step by step.
+        The schedule's segments run in order: a folded segment (stateless regions off every cycle)
+        once with time folded into the batch axis, a recurrent one step by step over its own part
+        of the state. Folding runs big layers as one batched call instead of ``T`` small ones.
         """
         steps, batch = next(iter(obs_seq.values())).shape[:2]
-        folded = self._step_values({key: value.flatten(0, 1) for key, value in obs_seq.items()}, {}, steps * batch)
-        self._run(self._front, folded, {}, {})
-        front = {key: folded[key].unflatten(0, (steps, batch)) for key in self._front_outputs}
-        per_step = []
-        for t in range(steps):
-            state = self._reset(state, None if resets is None else resets[t])
-            values = self._step_values({key: obs_seq[key][t] for key in self._rest_env}, state, batch,
-                                       self._rest_env)
-            for key in self._front_feeds:
-                values[key] = front[key][t]
-            next_state: Tensors = {}
-            self._run(self._rest, values, state, next_state)
-            self._push_buffers(values, state, next_state)
-            per_step.append(values)
-            state = next_state
-        activity = {key: front[key] if key in front else torch.stack([values[key] for values in per_step])
-                    for key in self._output_shapes}
-        return SequenceOutput(activity[self._policy], activity[self._value][..., 0], activity, state)
+        sequences: Tensors = {f"env.{key}": value for key, value in obs_seq.items()}
+        final_state: Tensors = {}
+        for segment in self._segments:
+            if segment.folded:
+                values = self._zeros(segment, steps * batch)
+                values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
+                self._run(segment.calls, values, {}, {})
+                sequences.update({key: values[key].unflatten(0, (steps, batch)) for key in segment.writes})
+                continue
+            own = {key: state[key] for key in segment.state_keys}
+            per_step = []
+            for t in range(steps):
+                own = self._reset(own, None if resets is None else resets[t])
+                values = self._zeros(segment, batch)
+                values.update({key: sequences[key][t] for key in segment.reads})
+                self._read_buffers(values, own)
+                next_own: Tensors = {}
+                self._run(segment.calls, values, own, next_own)
+                self._push_buffers(values, own, next_own, segment.buffers)
+                per_step.append(values)
+                own = next_own
+            sequences.update({key: torch.stack([values[key] for values in per_step]) for key in segment.writes})
+            final_state.update(own)
+        activity = {key: sequences[key] for key in self._output_keys}
+        return SequenceOutput(activity[self._policy], activity[self._value][..., 0], activity, final_state)
 
-    def _step_values(self, obs: Mapping[str, torch.Tensor], state: Tensors, batch: int,
-                     env: tuple[str, ...] | None = None) -> Tensors:
-        """The values a step starts from: env ports (all, or only ``env``), delayed-edge reads, zero fills."""
-        if env is None:
-            values = {name: obs[key] for key, name in self._env_keys}
-        else:
-            values = {f"env.{key}": obs[key] for key in env}
+    def _schedule(self) -> list[_Segment]:
+        """Group the calls into segments for :meth:`rollout`, in an order that respects every edge.
+
+        A region must run step by step if it keeps state, reads a delayed edge, or lies on a cycle
+        (a delayed edge closing a path back to its source); each strongly connected component of
+        the graph (zero-delay and delayed edges) stays in one segment. Consecutive regions of the same
+        kind share a segment.
+        """
+        graph = nx.DiGraph()
+        graph.add_nodes_from(call.name for call in self._calls)
+        delayed_targets = set()
+        for call in self._calls:
+            for _, keys in call.inputs:
+                for key in keys:
+                    if key.startswith("zeros->") or key.startswith("env."):
+                        continue
+                    graph.add_edge(key.split(".")[0], call.name)
+                    if "@t-" in key:
+                        delayed_targets.add(call.name)
+        order = {call.name: index for index, call in enumerate(self._calls)}
+        by_name = {call.name: call for call in self._calls}
+        condensed = nx.condensation(graph)
+        groups = [sorted(condensed.nodes[node]["members"], key=order.__getitem__)
+                  for node in nx.lexicographical_topological_sort(
+                      condensed, key=lambda node: min(order[m] for m in condensed.nodes[node]["members"]))]
+        segments: list[list[_Call]] = []
+        kinds: list[bool] = []
+        for members in groups:
+            folded = len(members) == 1 and not by_name[members[0]].state_keys and members[0] not in delayed_targets \
+                and not graph.has_edge(members[0], members[0])
+            if kinds and kinds[-1] == folded:
+                segments[-1].extend(by_name[m] for m in members)
+            else:
+                segments.append([by_name[m] for m in members])
+                kinds.append(folded)
+        return [self._segment(calls, folded) for calls, folded in zip(segments, kinds)]
+
+    def _segment(self, calls: list[_Call], folded: bool) -> _Segment:
+        names = {call.name for call in calls}
+        needed = {key for call in calls for _, keys in call.inputs for key in keys}
+        buffers = tuple(source for source in self._delayed if any(key.startswith(f"{source}@t-") for key in needed))
+        outside = {key for key in needed if not key.startswith("zeros->") and "@t-" not in key} | set(buffers)
+        return _Segment(
+            calls=tuple(calls), folded=folded,
+            reads=tuple(sorted(key for key in outside if key.split(".")[0] not in names)),
+            writes=tuple(key for call in calls for _, key in call.outputs),
+            state_keys=tuple(key for call in calls for key, _ in call.state_keys)
+            + tuple(self._delayed[source][0] for source in buffers),
+            buffers=buffers,
+            zeros={key: shape for key, shape in self._zero_fill.items() if key in needed})
+
+    @staticmethod
+    def _zeros(segment: _Segment, batch: int) -> Tensors:
+        return {key: torch.zeros(batch, *shape) for key, shape in segment.zeros.items()}
+
+    def _read_buffers(self, values: Tensors, state: Tensors) -> None:
+        """Delayed-edge reads, ``"source@t-d"``, from the buffers that ``state`` holds."""
         for key, reads in self._delayed_reads:
             if key in state:
                 buffer = state[key]
                 for index, name in reads:
                     values[name] = buffer.select(1, index)
-        if self._zero_fill:
-            values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
-        return values
 
     def _run(self, calls: list[_Call], values: Tensors, state: Tensors, next_state: Tensors) -> None:
         """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``."""
@@ -240,8 +305,10 @@ class Brain(nn.Module):
             return {port: torch.zeros_like(value) for port, value in outputs.items()}
         return {port: value * getattr(self, _mask_name(call.name, port)) for port, value in outputs.items()}
 
-    def _push_buffers(self, values: Tensors, state: Tensors, next_state: Tensors) -> None:
-        for source, (key, delay, _) in self._delayed.items():
+    def _push_buffers(self, values: Tensors, state: Tensors, next_state: Tensors, sources: tuple[str, ...]) -> None:
+        """Shift this step's value of each delayed source into its buffer."""
+        for source in sources:
+            key, delay, _ = self._delayed[source]
             newest = values[source].unsqueeze(1)
             next_state[key] = newest if delay == 1 else torch.cat([newest, state[key][:, :-1]], 1)
 

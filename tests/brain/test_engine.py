@@ -124,7 +124,7 @@ def tiny_wba_targets(brain: Brain, steps: int, batch: int, seed: int = 0) -> dic
 # --- step == rollout -----------------------------------------------------------------------------
 def test_tiny_brain_step_and_rollout_agree_from_a_saved_state_with_resets(tiny, tiny_obs):
     brain = build(tiny)
-    assert brain.time_folded == ("sense",), "the test needs a time-folded front"
+    assert brain.time_folded == ("sense", "actor"), "the test needs folded regions before and after the recurrence"
     assert "loop.y@delay" in brain.initial_state(1) and "memory/h" in brain.initial_state(1)
     T, B = 6, 3
     state = warm_state(brain, tiny_obs(3, B, seed=1), B)
@@ -146,7 +146,7 @@ def test_a_stateless_region_fed_through_a_delay_by_the_folded_front_runs_per_ste
     path, _ = broken("  - env.reward -> actor.bonus\n",
                      "  - env.reward -> actor.bonus\n  - {from: sense.y, to: loop.extra, delay: 1}\n")
     brain = build(path)
-    assert brain.time_folded == ("sense",)  # loop reads sense one step late: it cannot be folded
+    assert brain.time_folded == ("sense", "actor")  # loop reads sense one step late: loop runs per step
     obs, state = tiny_obs(5, 2, seed=5), brain.initial_state(2)
     with torch.no_grad():
         assert_same_run(run_steps(brain, obs, dict(state)), brain.rollout(obs, dict(state)))
@@ -169,7 +169,7 @@ def test_a_reset_restarts_its_row_from_the_initial_state(tiny, tiny_obs):
 
 def test_wba_step_and_rollout_agree_in_eval_mode_with_resets():
     brain = build(TINY_WBA).eval()
-    assert brain.time_folded == ("visual_cortex", "amygdala")
+    assert brain.time_folded == ("visual_cortex", "amygdala", "ca1", "hippocampus")  # ca1 folded after ca3
     T, B = 4, 2
     state = warm_state(brain, wba_obs(brain, 2, B, seed=1), B)
     obs = wba_obs(brain, T, B, seed=2)
@@ -452,3 +452,18 @@ def test_check_of_a_broken_connectome_exits_2_with_a_one_line_message_and_no_tra
     if case not in ("actor removed", "no such file"):
         assert str(path) in message
     assert "Fix: " in message
+
+
+def test_a_delayed_loop_through_a_stateless_region_keeps_it_per_step(broken, tiny_obs):
+    # actor feeds loop one step late: loop -> actor -> loop is a cycle, so actor cannot be folded
+    path, _ = broken("  - env.reward -> actor.bonus\n",
+                     "  - env.reward -> actor.bonus\n  - {from: actor.logits, to: loop.extra, delay: 1}\n")
+    brain = build(path)
+    assert brain.time_folded == ("sense",)
+    T, B = 5, 2
+    state = warm_state(brain, tiny_obs(3, B, seed=6), B)
+    resets = torch.zeros(T, B, dtype=torch.bool)
+    resets[3, 0] = True
+    obs = tiny_obs(T, B, seed=7)
+    with torch.no_grad():
+        assert_same_run(run_steps(brain, obs, dict(state), resets), brain.rollout(obs, dict(state), resets))
