@@ -40,13 +40,13 @@ def trainer_rate(cfg: TrainConfig, seconds: float) -> float:
     readings: list[tuple[float, int]] = []
 
     def sample() -> None:
-        while trainer.counters.steps() == 0:
+        while trainer.steps() == 0:
             time.sleep(0.1)
         deadline = time.time() + seconds
         while time.time() < deadline:
-            readings.append((time.time(), trainer.counters.steps()))
+            readings.append((time.time(), trainer.steps()))
             time.sleep(0.5)
-        trainer.stop.set()
+        trainer.backend.request_stop()
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -74,7 +74,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     memory = None if name is None else shared.regions[name].make_memory()
     a3c.attach_memory(shared, memory)
     optimizer = SharedRMSprop(shared.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
-    worker = a3c.Worker(0, 0, cfg, cfg.connectome, shared, optimizer, memory,
+    worker = a3c.Worker(0, 0, cfg, cfg.connectome, a3c.SharedParameters(shared, optimizer), memory,
                         Counters(mp.get_context("spawn")), queue.Queue(), threading.Event())
     worker._setup()
     phases: Counter = Counter()
@@ -84,7 +84,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     optimizer.step = timed(phases, "training: shared RMSProp step", optimizer.step)
     worker._reverse_replay = timed(phases, "training: memory write", worker._reverse_replay)
     act, learn = timed(phases, "acting (all)", worker._act), timed(phases, "training (all)", worker._learn)
-    copy = timed(phases, "weight copy", lambda: worker.brain.load_state_dict(worker.shared_brain.state_dict()))
+    copy = timed(phases, "weight copy", lambda: worker.parameters.pull(worker.brain))
 
     def run(n: int) -> None:
         for _ in range(n):

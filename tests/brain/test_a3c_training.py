@@ -61,7 +61,7 @@ def test_resume_restores_weights_optimizer_memory_and_counters(finished_run: Pat
     for index, state in enumerate(trainer.optimizer.state_dict()["state"].values()):
         torch.testing.assert_close(state["square_avg"], saved_state[index]["square_avg"])
     assert trainer.memory.occupancy() == load_memory_occupancy(trainer, payload)
-    assert trainer.counters.steps() == payload["steps"]
+    assert trainer.steps() == payload["steps"]
     assert trainer.progress.episodes == payload["episodes"]
 
 
@@ -95,9 +95,9 @@ def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path):
 
     def kill_first_worker_once_running() -> None:
         deadline = time.time() + 120
-        while time.time() < deadline and trainer.counters.steps() < 100:
+        while time.time() < deadline and trainer.steps() < 100:
             time.sleep(0.2)
-        process = trainer.processes[0]
+        process = trainer.backend.processes[0]
         if process is not None and process.is_alive():
             os.kill(process.pid, signal.SIGKILL)
             killed.append(process.pid)
@@ -108,7 +108,7 @@ def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path):
     killer.join()
     assert killed, "the worker was never seen running"
     assert progress.restarts >= 1
-    assert trainer.counters.steps() >= cfg.steps
+    assert trainer.steps() >= cfg.steps
     assert trainer.generations[0] >= 1
 
 
