@@ -7,7 +7,7 @@ from pathlib import Path
 
 from brain.config import TrainConfig
 from brain.rundir import RunDirError
-from brain.trainer import Trainer
+from brain.trainer import Trainer, ray_backend_module
 
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
@@ -45,6 +45,8 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Train the connectome's brain as ``cfg`` says, print a summary, and return the run directory."""
+    if cfg.backend == "ray":  # reach the cluster before the run directory is made: a bad --address leaves nothing
+        ray_backend_module().connect(cfg.address, cfg.workers)
     run_dir, cfg = prepare_run_dir(cfg, resume)
     trainer = Trainer(cfg, run_dir, run_dir / CONNECTOME_FILE, resume=resume)
     started = time.time()
