@@ -33,10 +33,12 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import ray
 import torch
 from ray.exceptions import RayActorError, RayTaskError
@@ -81,6 +83,18 @@ def connect(address: str, workers: int) -> None:
     except ConnectionError as error:
         raise BackendError(f"--address {address}: {error} Start a cluster with 'ray start --head', or drop --address "
                            f"to run Ray on this machine") from None
+
+
+def _arrays(tensors: list[torch.Tensor | None]) -> list[np.ndarray | None]:
+    """Tensors as numpy arrays for the wire: Ray moves numpy about 4x faster than torch tensors (measured)."""
+    return [None if tensor is None else tensor.detach().numpy() for tensor in tensors]
+
+
+def _tensors(arrays: list[np.ndarray | None]) -> list[torch.Tensor | None]:
+    """Back to tensors without a copy; Ray's arrays are read-only, and these are only ever read."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return [None if array is None else torch.from_numpy(array) for array in arrays]
 
 
 def _driver_node() -> NodeAffinitySchedulingStrategy:
@@ -145,13 +159,13 @@ class Learner:
         memory = None if self.memory is None else self.memory.state_dict()
         return {"memory_params": self.memory_params, "memory": memory, **self._reply(rank, self.sequence)}
 
-    def push(self, rank: int, grads: list[torch.Tensor | None] | None, steps: int, events: list, writes: list,
+    def push(self, rank: int, grads: list[np.ndarray | None] | None, steps: int, events: list, writes: list,
              seen: int) -> dict:
         """Apply one worker's clipped gradients (None: nothing to apply) and take its news; reply with the latest."""
         self.steps += steps
         self.events.extend(events)
         if grads is not None:
-            for parameter, grad in zip(self.brain.parameters(), grads):
+            for parameter, grad in zip(self.brain.parameters(), _tensors(grads)):
                 parameter.grad = grad
             self.optimizer.step()
         for keys, actions, values in writes:
@@ -162,7 +176,7 @@ class Learner:
 
     def _reply(self, rank: int, seen: int) -> dict:
         """Latest weights, counters, flags and the memory writes of other workers after ``seen``."""
-        reply = {"weights": self.brain.state_dict(), "steps": self.steps, "stop": self.stop,
+        reply = {"weights": _arrays(list(self.brain.state_dict().values())), "steps": self.steps, "stop": self.stop,
                  "recording": self.recording, "sequence": self.sequence, "writes": [], "reload": None}
         if self.memory is None or seen == self.sequence:
             return reply
@@ -219,13 +233,13 @@ class LearnerLink:
             if self._request is None:  # no push since the last pull (a skipped update): ask anyway
                 self._send(None)
             self._apply(ray.get(self._request))
-        brain.load_state_dict(self._reply["weights"])
+        brain.load_state_dict(dict(zip(brain.state_dict(), _tensors(self._reply["weights"]))))
         self._reply = None
 
     def push(self, brain: torch.nn.Module) -> None:
-        self._send([None if p.grad is None else p.grad.detach() for p in brain.parameters()])
+        self._send(_arrays([p.grad for p in brain.parameters()]))
 
-    def _send(self, grads: list[torch.Tensor | None] | None) -> None:
+    def _send(self, grads: list[np.ndarray | None] | None) -> None:
         if self._request is not None:  # one request in flight at a time: take the previous reply first
             self._apply(ray.get(self._request))
         writes = [] if self.memory is None else self.memory.take_outbox()
