@@ -18,16 +18,13 @@ pushed, weights back.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import threading
-from pathlib import Path
 
 import numpy as np
 import ray
 import torch
 from dnd_latency import K, KEY_SIZE, N_ACTIONS, make_keys, seconds_per_call
-from training_throughput import trainer_rate
+from training_throughput import measured_rate, trainer_parser
 
 from brain.config import TrainConfig
 from brain.engine import Brain
@@ -91,20 +88,11 @@ def learner_round_trip(cfg: TrainConfig) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connectome", default="wba")
-    parser.add_argument("--task", default="1-3")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=60.0, help="steady-state measuring time of each backend")
+    parser = trainer_parser(__doc__.splitlines()[0])
     parser.add_argument("--memory-size", type=int, default=20_000, help="DND entries per action in part 2")
     args = parser.parse_args()
     connect("", args.workers)
-    rates = {}
-    for backend in ("local", "ray"):
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=args.workers, steps=10**9,
-                              out=str(Path(tmp) / "run"), checkpoint_every=10**9, backend=backend)
-            rates[backend] = trainer_rate(cfg, args.seconds)
+    rates = {backend: measured_rate(args, backend=backend) for backend in ("local", "ray")}
     print(f"\n{args.connectome}, task {args.task}, {args.workers} workers, {args.seconds:.0f} s of steady state each:")
     print("  backend   environment steps/s")
     for backend, rate in rates.items():

@@ -56,6 +56,24 @@ def trainer_rate(cfg: TrainConfig, seconds: float) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
+def trainer_parser(description: str) -> argparse.ArgumentParser:
+    """The flags of the trainer measurements: what to train, how many workers, how long to measure."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--connectome", default="wba")
+    parser.add_argument("--task", default="1-3")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60.0, help="steady-state measuring time of each trainer")
+    return parser
+
+
+def measured_rate(args: argparse.Namespace, **overrides) -> float:
+    """:func:`trainer_rate` of the trainer ``args`` describe, into a temporary run directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=args.workers, steps=10**9,
+                          out=str(Path(tmp) / "run"), checkpoint_every=10**9, **overrides)
+        return trainer_rate(cfg, args.seconds)
+
+
 def timed(phases: Counter, name: str, fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         start = time.perf_counter()
@@ -100,17 +118,10 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connectome", default="wba")
-    parser.add_argument("--task", default="1-3")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=60.0, help="measuring time of the trainer (part 1)")
+    parser = trainer_parser(__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=100, help="rollouts timed in part 2")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=args.workers, steps=10**9,
-                          out=str(Path(tmp) / "run"), checkpoint_every=10**9)
-        rate = trainer_rate(cfg, args.seconds)
+    rate = measured_rate(args)
     print(f"\ntrainer: {rate:.0f} environment steps/s in total ({args.connectome}, task {args.task}, "
           f"{args.workers} workers, {args.seconds:.0f} s steady state; target >= 500 for wba with 2 workers)")
     cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -87,25 +85,19 @@ def test_a_new_run_refuses_to_overwrite_an_existing_one(finished_run: Path):
         prepare_run_dir(TrainConfig.from_yaml(finished_run / "config.yaml"), resume=False)
 
 
-def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path):
+def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path, train_killing_a_worker):
     cfg = tiny_config(tmp_path, workers=2, steps=1200)
     run_dir, cfg = prepare_run_dir(cfg, resume=False)
     trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
-    killed: list[int] = []
 
-    def kill_first_worker_once_running() -> None:
-        deadline = time.time() + 120
-        while time.time() < deadline and trainer.steps() < 100:
-            time.sleep(0.2)
+    def sigkill_first_worker() -> bool:
         process = trainer.backend.processes[0]
-        if process is not None and process.is_alive():
-            os.kill(process.pid, signal.SIGKILL)
-            killed.append(process.pid)
+        if process is None or not process.is_alive():
+            return False
+        os.kill(process.pid, signal.SIGKILL)
+        return True
 
-    killer = threading.Thread(target=kill_first_worker_once_running, daemon=True)
-    killer.start()
-    progress = trainer.train()
-    killer.join()
+    progress, killed = train_killing_a_worker(trainer, sigkill_first_worker)
     assert killed, "the worker was never seen running"
     assert progress.restarts >= 1
     assert trainer.steps() >= cfg.steps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -124,25 +123,16 @@ def test_each_worker_memory_receives_the_other_workers_writes_once():
     assert ray.get(learner.state.remote())["memory"]["sizes"].tolist() == [2, 2, 1]
 
 
-def test_a_killed_worker_actor_is_replaced_and_the_run_finishes(tmp_path: Path):
+def test_a_killed_worker_actor_is_replaced_and_the_run_finishes(tmp_path: Path, train_killing_a_worker):
     run_dir, cfg = prepare_run_dir(ray_config(tmp_path, steps=1200, record_every=0), resume=False)
     trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
-    killed: list[bool] = []
 
-    def kill_first_worker_once_running() -> None:
-        deadline = time.time() + 120
-        while time.time() < deadline and trainer.steps() < 100:
-            time.sleep(0.2)
-        actor = trainer.backend.actors[0]
-        if actor is not None:
-            ray.kill(actor)
-            killed.append(True)
+    def kill_first_actor() -> bool:
+        ray.kill(trainer.backend.actors[0])
+        return True
 
-    killer = threading.Thread(target=kill_first_worker_once_running, daemon=True)
-    killer.start()
-    progress = trainer.train()
-    killer.join()
-    assert killed, "the worker actor was never seen running"
+    progress, killed = train_killing_a_worker(trainer, kill_first_actor)
+    assert killed
     assert progress.restarts >= 1 and trainer.generations[0] >= 1
     assert trainer.steps() >= cfg.steps
     assert load_checkpoint(run_dir)["steps"] >= cfg.steps
