@@ -51,9 +51,9 @@ def test_the_training_pass_replays_the_rollout_from_its_saved_recurrent_state(wo
 
 def test_memory_is_written_after_the_update_never_before(worker, monkeypatch):
     occupancy_at_update = []
-    apply = worker.parameters.optimizer.step
-    monkeypatch.setattr(worker.parameters.optimizer, "step", lambda: occupancy_at_update.append(sum(worker.memory.occupancy()))
-                        or apply())
+    optimizer = worker.parameters.optimizer
+    apply = optimizer.step
+    monkeypatch.setattr(optimizer, "step", lambda: occupancy_at_update.append(sum(worker.memory.occupancy())) or apply())
     start_state = {k: v.clone() for k, v in worker.state.items()}
     worker.parameters.pull(worker.brain)
     before = sum(worker.memory.occupancy())
@@ -81,7 +81,8 @@ def test_the_update_changes_the_shared_weights(worker):
     start_state = {k: v.clone() for k, v in worker.state.items()}
     worker.parameters.pull(worker.brain)
     worker._learn(worker._act(), start_state)
-    changed = {k.split(".")[1] for k, v in worker.parameters.brain.state_dict().items() if not torch.equal(v, before[k])}
+    after = worker.parameters.brain.state_dict()
+    changed = {k.split(".")[1] for k, v in after.items() if not torch.equal(v, before[k])}
     assert {"visual_cortex", "entorhinal", "ca3", "ca1", "prefrontal", "basal_ganglia", "amygdala"} <= changed
 
 
