@@ -4,9 +4,10 @@ The master builds the global brain once (restored from the checkpoint on resume)
 to a :class:`Backend`: :class:`LocalBackend` moves its parameters, the RMSProp statistics and the
 hippocampal memory to shared memory and starts ``workers`` processes (:mod:`brain.a3c`); the Ray
 backend (:mod:`brain.ray_backend`) ships them to a learner actor. The master then only listens:
-workers send episode results, loss terms and errors through the backend, and the master writes TensorBoard events, the episode table and checkpoints (one writer, so files
-are never written by two processes). With recording on, a writer process of its own appends
-the recorded episodes, which workers send it directly, to ``recording.h5``
+workers send episode results, loss terms and errors through the backend, and the master
+writes TensorBoard events, the episode table and checkpoints (one writer, so files are never
+written by two processes). With recording on, a writer process of its own appends the
+recorded episodes, which workers send it (through a Ray queue on the Ray backend), to ``recording.h5``
 (:mod:`brain.recording.writer`). A worker that dies is restarted with a new seed generation;
 Ctrl-C stops every worker, lets the writer close the recording and writes a final checkpoint.
 """
