@@ -40,13 +40,13 @@ def trainer_rate(cfg: TrainConfig, seconds: float) -> float:
     readings: list[tuple[float, int]] = []
 
     def sample() -> None:
-        while trainer.counters.steps() == 0:
+        while trainer.steps() == 0:
             time.sleep(0.1)
         deadline = time.time() + seconds
         while time.time() < deadline:
-            readings.append((time.time(), trainer.counters.steps()))
+            readings.append((time.time(), trainer.steps()))
             time.sleep(0.5)
-        trainer.stop.set()
+        trainer.backend.request_stop()
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -54,6 +54,24 @@ def trainer_rate(cfg: TrainConfig, seconds: float) -> float:
     sampler.join()
     (t0, s0), (t1, s1) = readings[0], readings[-1]
     return (s1 - s0) / (t1 - t0)
+
+
+def trainer_parser(description: str) -> argparse.ArgumentParser:
+    """The flags of the trainer measurements: what to train, how many workers, how long to measure."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--connectome", default="wba")
+    parser.add_argument("--task", default="1-3")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60.0, help="steady-state measuring time of each trainer")
+    return parser
+
+
+def measured_rate(args: argparse.Namespace, **overrides) -> float:
+    """:func:`trainer_rate` of the trainer ``args`` describe, into a temporary run directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=args.workers, steps=10**9,
+                          out=str(Path(tmp) / "run"), checkpoint_every=10**9, **overrides)
+        return trainer_rate(cfg, args.seconds)
 
 
 def timed(phases: Counter, name: str, fn: Callable) -> Callable:
@@ -74,7 +92,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     memory = None if name is None else shared.regions[name].make_memory()
     a3c.attach_memory(shared, memory)
     optimizer = SharedRMSprop(shared.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
-    worker = a3c.Worker(0, 0, cfg, cfg.connectome, shared, optimizer, memory,
+    worker = a3c.Worker(0, 0, cfg, cfg.connectome, a3c.SharedParameters(shared, optimizer), memory,
                         Counters(mp.get_context("spawn")), queue.Queue(), threading.Event())
     worker._setup()
     phases: Counter = Counter()
@@ -84,7 +102,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     optimizer.step = timed(phases, "training: shared RMSProp step", optimizer.step)
     worker._reverse_replay = timed(phases, "training: memory write", worker._reverse_replay)
     act, learn = timed(phases, "acting (all)", worker._act), timed(phases, "training (all)", worker._learn)
-    copy = timed(phases, "weight copy", lambda: a3c.copy_weights(worker.shared_brain, worker.brain))
+    copy = timed(phases, "weight copy", lambda: worker.parameters.pull(worker.brain))
 
     def run(n: int) -> None:
         for _ in range(n):
@@ -100,17 +118,10 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connectome", default="wba")
-    parser.add_argument("--task", default="1-3")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=60.0, help="measuring time of the trainer (part 1)")
+    parser = trainer_parser(__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=100, help="rollouts timed in part 2")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=args.workers, steps=10**9,
-                          out=str(Path(tmp) / "run"), checkpoint_every=10**9)
-        rate = trainer_rate(cfg, args.seconds)
+    rate = measured_rate(args)
     print(f"\ntrainer: {rate:.0f} environment steps/s in total ({args.connectome}, task {args.task}, "
           f"{args.workers} workers, {args.seconds:.0f} s steady state; target >= 500 for wba with 2 workers)")
     cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-")

@@ -5,8 +5,9 @@ A worker owns one environment and a local copy of the brain. Each rollout it:
 1. copies the global weights, and saves the recurrent state it starts from;
 2. acts for ``t_max`` steps without gradients (policy = the connectome's ``policy:`` port);
 3. replays the rollout as a sequence from the saved state, with gradients (the same graph);
-4. computes the loss below, clips the global gradient norm, and applies the gradients to the
-   shared parameters with the shared RMSProp (Hogwild);
+4. computes the loss below, clips the global gradient norm, and pushes the gradients to the
+   global parameters (:class:`ParameterServer`: the shared RMSProp in shared memory, Hogwild, for
+   the local backend; the learner actor for the Ray backend, :mod:`brain.ray_backend`);
 5. only then writes the rollout's (key, action, return) triples into the hippocampal memory:
    reverse replay, with returns computed backwards. Writing after the update keeps a rollout's
    own returns out of the memory read-out it is trained on (the 2017 label leak).
@@ -28,7 +29,7 @@ import os
 import signal
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -117,14 +118,44 @@ def stack_observations(observations: list[dict[str, torch.Tensor]]) -> dict[str,
     return {key: torch.stack([o[key] for o in observations]) for key in observations[0]}
 
 
-class Worker:
-    """One A3C worker process: environment, local brain, rollout, update, reverse replay."""
+class ParameterServer(Protocol):
+    """Where a worker's weights come from and its gradients go: the backend's one transport of parameters."""
 
-    def __init__(self, rank: int, generation: int, cfg: TrainConfig, connectome_path: str, shared_brain, optimizer,
-                 memory, counters, events, stop, recording: RecordingSink | None = None):
+    def pull(self, brain: torch.nn.Module) -> None:
+        """Load the latest global weights into the worker's local ``brain``."""
+
+    def push(self, brain: torch.nn.Module) -> None:
+        """Apply the gradients held by the local ``brain`` (clipped) to the global weights."""
+
+
+class SharedParameters:
+    """The local backend's parameter server: the global brain and RMSProp in shared memory (Hogwild)."""
+
+    def __init__(self, brain: torch.nn.Module, optimizer: torch.optim.Optimizer):
+        self.brain, self.optimizer = brain, optimizer
+
+    def pull(self, brain: torch.nn.Module) -> None:
+        copy_weights(self.brain, brain)
+
+    def push(self, brain: torch.nn.Module) -> None:
+        for shared, local in zip(self.brain.parameters(), brain.parameters()):
+            shared.grad = None if local.grad is None else local.grad
+        self.optimizer.step()
+
+
+class Worker:
+    """One A3C worker: environment, local brain, rollout, update, reverse replay.
+
+    The backend supplies the transport: ``parameters`` (a :class:`ParameterServer`), ``memory``
+    (the DND this worker reads and writes), ``counters`` (global steps, episode numbers),
+    ``events`` (``put`` of ``(kind, data)`` for the master), ``stop`` (``is_set``) and ``recording``.
+    """
+
+    def __init__(self, rank: int, generation: int, cfg: TrainConfig, connectome_path: str,
+                 parameters: ParameterServer, memory, counters, events, stop, recording: RecordingSink | None = None):
         self.rank, self.generation, self.cfg = rank, generation, cfg
         self.connectome_path = connectome_path
-        self.shared_brain, self.optimizer, self.memory = shared_brain, optimizer, memory
+        self.parameters, self.memory = parameters, memory
         self.counters, self.events, self.stop = counters, events, stop
         self.recording = recording
 
@@ -183,7 +214,7 @@ class Worker:
         self._setup()
         master = os.getppid()  # a worker whose master died (SIGKILL) is re-parented: it stops, not trains on
         while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
-            copy_weights(self.shared_brain, self.brain)
+            self.parameters.pull(self.brain)
             start_state = {k: v.detach().clone() for k, v in self.state.items()}
             with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
                 rollout = self._act()
@@ -264,9 +295,7 @@ class Worker:
         self.brain.zero_grad(set_to_none=True)
         loss.backward()
         terms["grad/norm"] = float(torch.nn.utils.clip_grad_norm_(self.brain.parameters(), cfg.max_grad_norm))
-        for shared, local in zip(self.shared_brain.parameters(), self.brain.parameters()):
-            shared.grad = None if local.grad is None else local.grad
-        self.optimizer.step()
+        self.parameters.push(self.brain)
         self._reverse_replay(activity, actions, returns)
         terms["memory/occupancy"] = float(sum(self.memory.occupancy())) if self.memory is not None else 0.0
         self.events.put(("update", {"worker": self.rank, "step": self.counters.steps(), **terms}))

@@ -30,6 +30,10 @@ class TrainConfig:
         task: task id (e.g. ``"1-3"``), ignored when ``curriculum`` is set.
         curriculum: train through the 2017 task order, advancing when a task is complete.
         workers: A3C worker processes (one environment each, one thread each).
+        backend: where the workers run: ``local`` (processes sharing memory on this machine) or
+            ``ray`` (Ray actors, on one machine or a cluster; ``docs/training.md``, "Ray backend").
+        address: the Ray cluster to join (``auto``: the one started with ``ray start`` on this
+            node; ``HOST:PORT``: its head); empty: start a private Ray on this machine.
         steps: total environment steps over all workers.
         seed: master seed; worker ``i`` seeds with ``(seed, i, generation)``.
         out: run directory.
@@ -64,6 +68,8 @@ class TrainConfig:
     task: str = "1-3"  # the default demo: stop at green for 2.4 s, then take the food (learned in minutes)
     curriculum: bool = False
     workers: int = 2
+    backend: str = "local"
+    address: str = ""
     steps: int = 120_000
     seed: int = 0
     out: str = "runs/wba"

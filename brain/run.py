@@ -19,7 +19,7 @@ from brain.config import TrainConfig
 from brain.errors import ConnectomeError
 from brain.recording.spec import COMPRESSIONS, RecordingError
 from brain.rundir import RunDirError
-from brain.trainer import WorkerCrashLoop
+from brain.trainer import BackendError, WorkerCrashLoop
 
 _DEFAULTS = TrainConfig()
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m brain.run --task 1-3 --workers 2 --steps 500000 --out runs/t13\n"
                "  python -m brain.run --connectome wba_no_memory --curriculum --out runs/nomem\n"
                "  python -m brain.run --out runs/t13 --resume --steps 1000000\n"
+               "  python -m brain.run --task 1-3 --workers 16 --backend ray --address auto   # on a Ray cluster\n"
                "  python -m brain.run --task 1-3 --record-every 1 --record-regions ca1,entorhinal --out runs/rec\n"
                "  python -m brain.run --connectome wba.yaml --lesion ca3=silence --check",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="A3C worker processes, one environment and one thread each (default: %(default)s)")
     run.add_argument("--steps", type=number(int, 1), default=_DEFAULTS.steps,
                      help="environment steps over all workers (default: %(default)s); with --resume, the new total")
+    run.add_argument("--backend", choices=("local", "ray"), default=_DEFAULTS.backend,
+                     help="where the workers run: local processes, or Ray actors on this machine or a cluster "
+                          "(needs pip install -e \".[ray]\"; docs/training.md) (default: %(default)s)")
+    run.add_argument("--address", default=_DEFAULTS.address, metavar="ADDR",
+                     help="with --backend ray: the cluster to join, 'auto' (started with 'ray start' here) or "
+                          "HOST:PORT of its head (default: start Ray on this machine)")
     run.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="master seed (default: %(default)s)")
     run.add_argument("--out", default=None, metavar="RUN_DIR",
                      help="run directory (default: runs/<connectome>-<task>)")
@@ -128,6 +135,7 @@ def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> Train
     task = "curriculum" if args.curriculum else args.task
     out = args.out or str(Path("runs") / f"{Path(args.connectome).stem}-{task}")
     return TrainConfig(connectome=args.connectome, task=args.task, curriculum=args.curriculum, workers=args.workers,
+                       backend=args.backend, address=args.address,
                        steps=args.steps, seed=args.seed, out=out, lesions=lesions, t_max=args.t_max, lr=args.lr,
                        gamma=args.gamma, gae_lambda=args.gae_lambda, entropy_coef=args.entropy_coef,
                        until_success=args.until_success, max_minutes=args.max_minutes,
@@ -138,7 +146,10 @@ def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> Train
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, printed without traceback)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.address and args.backend != "ray":
+        parser.error(f"--address {args.address} needs --backend ray (the local backend runs on this machine only)")
     try:
         lesions = parse_lesions(args.lesion)
         if args.check:
@@ -146,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from brain.train import train
 
         train(config_from_args(args, lesions), resume=args.resume)
-    except (ConnectomeError, RunDirError, RecordingError) as error:
+    except (ConnectomeError, RunDirError, RecordingError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except WorkerCrashLoop as error:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from brain.config import TrainConfig
 from brain.rundir import RunDirError
-from brain.trainer import Trainer
+from brain.trainer import Trainer, ray_backend_module
 
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
@@ -16,7 +16,8 @@ CONFIG_FILE = "config.yaml"
 def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
     """Create (or reopen, with ``resume``) the run directory and store the resolved connectome there.
 
-    A resumed run keeps its stored connectome and config; only ``steps`` and ``workers`` may change.
+    A resumed run keeps its stored connectome and config; only ``steps``, ``workers`` and where they
+    run (``backend``, ``address``) may change.
     """
     from brain.connectome import load_connectome
     from brain.recording.spec import check_compression, check_regions
@@ -27,7 +28,7 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
             raise RunDirError(f"--resume: {run_dir} holds no run to resume (no {CONFIG_FILE}); "
                               f"drop --resume to start a new run there")
         stored = TrainConfig.from_yaml(run_dir / CONFIG_FILE)
-        stored.steps, stored.workers = cfg.steps, cfg.workers
+        stored.steps, stored.workers, stored.backend, stored.address = cfg.steps, cfg.workers, cfg.backend, cfg.address
         stored.to_yaml(run_dir / CONFIG_FILE)
         return run_dir, stored
     if (run_dir / CONFIG_FILE).exists():
@@ -44,6 +45,8 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Train the connectome's brain as ``cfg`` says, print a summary, and return the run directory."""
+    if cfg.backend == "ray":  # reach the cluster before the run directory is made: a bad --address leaves nothing
+        ray_backend_module().connect(cfg.address, cfg.workers)
     run_dir, cfg = prepare_run_dir(cfg, resume)
     trainer = Trainer(cfg, run_dir, run_dir / CONNECTOME_FILE, resume=resume)
     started = time.time()

@@ -1,11 +1,13 @@
-"""The A3C master: shared brain and memory, worker processes, logging, checkpoints, faults.
+"""The A3C master (logging, checkpoints, faults) over a backend, and the local backend.
 
-The master builds the global brain once, moves its parameters, the RMSProp statistics and the
-hippocampal memory to shared memory, and starts ``workers`` processes (:mod:`brain.a3c`). It
-then only listens: workers send episode results, loss terms and errors through one queue, and
-the master writes TensorBoard events, the episode table and checkpoints (one writer, so files
-are never written by two processes). With recording on, a writer process of its own appends
-the recorded episodes, which workers send it directly, to ``recording.h5``
+The master builds the global brain once (restored from the checkpoint on resume) and hands it
+to a :class:`Backend`: :class:`LocalBackend` moves its parameters, the RMSProp statistics and the
+hippocampal memory to shared memory and starts ``workers`` processes (:mod:`brain.a3c`); the Ray
+backend (:mod:`brain.ray_backend`) ships them to a learner actor. The master then only listens:
+workers send episode results, loss terms and errors through the backend, and the master
+writes TensorBoard events, the episode table and checkpoints (one writer, so files are never
+written by two processes). With recording on, a writer process of its own appends the
+recorded episodes, which workers send it (through a Ray queue on the Ray backend), to ``recording.h5``
 (:mod:`brain.recording.writer`). A worker that dies is restarted with a new seed generation;
 Ctrl-C stops every worker, lets the writer close the recording and writes a final checkpoint.
 """
@@ -18,6 +20,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -80,36 +83,150 @@ class Progress:
         return sum(window) / len(window) if window else 0.0
 
 
+class BackendError(RuntimeError):
+    """The chosen backend cannot run here (Ray missing, cluster unreachable): a usage error."""
+
+
+class Backend(Protocol):
+    """Where the workers run and how the master reaches them: :class:`LocalBackend` or the Ray backend.
+
+    The master (:class:`Trainer`) owns everything else: logs, episode table, checkpoints, restarts.
+    """
+
+    def start_worker(self, rank: int, generation: int) -> None: ...
+
+    def dead_workers(self) -> list[tuple[int, str]]:
+        """Ranks whose worker stopped while the run still needs it, each with how it ended."""
+
+    def any_alive(self) -> bool: ...
+
+    def steps(self) -> int:
+        """Global environment steps so far."""
+
+    def events(self, timeout: float) -> list[tuple[str, dict]]:
+        """The workers' (and the recording writer's) events that arrived, waiting up to ``timeout``."""
+
+    def open_recorder(self, path: Path, spec: RecordingSpec) -> Recorder:
+        """A recorder whose episodes come from this backend's workers (not started)."""
+
+    def state(self) -> dict:
+        """``brain``, ``optimizer`` and ``memory`` state dicts of the global copies, for a checkpoint."""
+
+    def request_stop(self) -> None: ...
+
+    def shutdown(self) -> None:
+        """Stop every worker (waiting for them to finish their rollout) and release the backend."""
+
+
+class LocalBackend:
+    """Worker processes on this machine: brain, RMSProp statistics and DND in shared memory (Hogwild)."""
+
+    def __init__(self, cfg: TrainConfig, connectome_path: Path, brain, optimizer: SharedRMSprop, memory,
+                 steps: int, episodes: int):
+        self.cfg, self.connectome_path = cfg, connectome_path
+        self.context = mp.get_context("spawn")
+        brain.share_memory()
+        optimizer.share_memory()
+        if memory is not None:
+            memory.share_memory_()
+        a3c.attach_memory(brain, memory)
+        self.brain, self.optimizer, self.memory = brain, optimizer, memory
+        self.parameters = a3c.SharedParameters(brain, optimizer)
+        self.counters = Counters(self.context, steps, episodes)
+        self.queue = self.context.Queue()
+        self.stop = self.context.Event()
+        self.processes: list = [None] * cfg.workers
+        self.sink = None
+
+    def start_worker(self, rank: int, generation: int) -> None:
+        args = (rank, generation, self.cfg, str(self.connectome_path), self.parameters, self.memory,
+                self.counters, self.queue, self.stop, self.sink)
+        process = self.context.Process(target=a3c.worker_main, args=args, name=f"a3c-worker-{rank}", daemon=True)
+        process.start()
+        self.processes[rank] = process
+
+    def dead_workers(self) -> list[tuple[int, str]]:
+        if self.stop.is_set():
+            return []
+        return [(rank, f"exit code {process.exitcode}") for rank, process in enumerate(self.processes)
+                if process is not None and not process.is_alive()]
+
+    def any_alive(self) -> bool:
+        return any(process.is_alive() for process in self.processes if process is not None)
+
+    def steps(self) -> int:
+        return self.counters.steps()
+
+    def events(self, timeout: float) -> list[tuple[str, dict]]:
+        try:
+            return [self.queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+
+    def open_recorder(self, path: Path, spec: RecordingSpec) -> Recorder:
+        recorder = Recorder(self.context, path, spec, self.cfg.record_every, self.queue, self.cfg.record_flush_seconds)
+        self.sink = recorder.sink
+        return recorder
+
+    def state(self) -> dict:
+        return {"brain": self.brain.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "memory": None if self.memory is None else self.memory.state_dict()}
+
+    def request_stop(self) -> None:
+        self.stop.set()
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for process in self.processes:
+            if process is not None:
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.terminate()
+
+
+def make_backend(cfg: TrainConfig, *args) -> Backend:
+    """The backend ``cfg.backend`` names; the Ray one is imported only when asked for."""
+    if cfg.backend == "ray":
+        return ray_backend_module().RayBackend(cfg, *args)
+    return LocalBackend(cfg, *args)
+
+
+def ray_backend_module():
+    """:mod:`brain.ray_backend`, or a :class:`BackendError` saying how to install Ray."""
+    try:
+        from brain import ray_backend
+    except ImportError as error:
+        raise BackendError(f"--backend ray needs Ray, which is not installed here ({error}); "
+                           f"install it with: pip install -e \".[ray]\"") from None
+    return ray_backend
+
+
 class Trainer:
-    """Runs A3C for a :class:`TrainConfig` into a run directory."""
+    """Runs A3C for a :class:`TrainConfig` into a run directory, on the backend ``cfg.backend``."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, connectome_path: Path, resume: bool = False):
         from brain.engine import Brain
 
         self.cfg, self.run_dir, self.connectome_path = cfg, run_dir, connectome_path
-        self.context = mp.get_context("spawn")
         torch.manual_seed(cfg.seed)
         self.brain = Brain.from_connectome(str(connectome_path))
-        self.brain.share_memory()
         self.optimizer = SharedRMSprop(self.brain.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
         self.memory = self._make_memory()
         self.progress = Progress()
         start_steps = 0
         if resume:
             start_steps = self._restore(load_checkpoint(run_dir))
-        self.optimizer.share_memory()
-        if self.memory is not None:
-            self.memory.share_memory_()
-        a3c.attach_memory(self.brain, self.memory)
-        self.counters = Counters(self.context, start_steps, self.progress.episodes)
-        self.events = self.context.Queue()
-        self.stop = self.context.Event()
+        self.backend = make_backend(cfg, connectome_path, self.brain, self.optimizer, self.memory, start_steps,
+                                    self.progress.episodes)
         self.generations = [0] * cfg.workers
-        self.processes: list = [None] * cfg.workers
         self._started_at_step = [0] * cfg.workers  # global steps when each worker was last started
         self._fruitless = [0] * cfg.workers  # consecutive deaths without any global progress
         self._last_traceback = ""
         self.recorder: Recorder | None = None
+
+    def steps(self) -> int:
+        """Global environment steps so far."""
+        return self.backend.steps()
 
     def _start_recorder(self) -> Recorder | None:
         """Prepare ``recording.h5`` (new, or appended to on resume) and start its writer; None when off."""
@@ -119,8 +236,8 @@ class Trainer:
         spec = RecordingSpec.for_brain(self.brain, cfg.record_regions, cfg.record_float16, cfg.record_compression)
         path = self.run_dir / RECORDING_FILE
         prepare(path, spec, self.brain.connectome.to_yaml(), self.brain.connectome.name,
-                {"kind": "train", "global_step": self.counters.steps(), "record_every": cfg.record_every})
-        recorder = Recorder(self.context, path, spec, cfg.record_every, self.events, cfg.record_flush_seconds)
+                {"kind": "train", "global_step": self.steps(), "record_every": cfg.record_every})
+        recorder = self.backend.open_recorder(path, spec)
         recorder.start()
         return recorder
 
@@ -131,10 +248,8 @@ class Trainer:
     # --- checkpoints -----------------------------------------------------------------------------
     def checkpoint(self) -> Path:
         payload = {
-            "brain": self.brain.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "memory": None if self.memory is None else self.memory.state_dict(),
-            "steps": self.counters.steps(),
+            **self.backend.state(),
+            "steps": self.steps(),
             "episodes": self.progress.episodes,
             "totals": dict(self.progress.totals),
             "recent": {task: list(window) for task, window in self.progress.recent.items()},
@@ -160,32 +275,26 @@ class Trainer:
 
     # --- workers ---------------------------------------------------------------------------------
     def _start_worker(self, rank: int) -> None:
-        args = (rank, self.generations[rank], self.cfg, str(self.connectome_path), self.brain, self.optimizer,
-                self.memory, self.counters, self.events, self.stop,
-                None if self.recorder is None else self.recorder.sink)
-        process = self.context.Process(target=a3c.worker_main, args=args, name=f"a3c-worker-{rank}", daemon=True)
-        process.start()
-        self.processes[rank] = process
-        self._started_at_step[rank] = self.counters.steps()
+        self.backend.start_worker(rank, self.generations[rank])
+        self._started_at_step[rank] = self.steps()
 
     def _restart_dead_workers(self, log) -> None:
-        for rank, process in enumerate(self.processes):
-            if process is not None and not process.is_alive() and not self.stop.is_set():
-                if self.counters.steps() >= self.cfg.steps:
-                    continue
-                progressed = self.counters.steps() > self._started_at_step[rank]
-                self._fruitless[rank] = 0 if progressed else self._fruitless[rank] + 1
-                if self._fruitless[rank] >= MAX_FRUITLESS_RESTARTS:
-                    raise WorkerCrashLoop(
-                        f"worker {rank} died {self._fruitless[rank]} times in a row before the run took a step "
-                        f"(exit code {process.exitcode}); the run stopped instead of restarting it again. "
-                        + (f"Its last error:\n{self._last_traceback}" if self._last_traceback else
-                           "It reported no Python error: look for a crash or the out-of-memory killer "
-                           "(dmesg), or run with --workers 1"))
-                log(f"worker {rank} died (exit code {process.exitcode}); restarting it")
-                self.progress.restarts += 1
-                self.generations[rank] += 1
-                self._start_worker(rank)
+        for rank, how in self.backend.dead_workers():
+            if self.steps() >= self.cfg.steps:
+                continue
+            progressed = self.steps() > self._started_at_step[rank]
+            self._fruitless[rank] = 0 if progressed else self._fruitless[rank] + 1
+            if self._fruitless[rank] >= MAX_FRUITLESS_RESTARTS:
+                raise WorkerCrashLoop(
+                    f"worker {rank} died {self._fruitless[rank]} times in a row before the run took a step "
+                    f"({how}); the run stopped instead of restarting it again. "
+                    + (f"Its last error:\n{self._last_traceback}" if self._last_traceback else
+                       "It reported no Python error: look for a crash or the out-of-memory killer "
+                       "(dmesg), or run with --workers 1"))
+            log(f"worker {rank} died ({how}); restarting it")
+            self.progress.restarts += 1
+            self.generations[rank] += 1
+            self._start_worker(rank)
 
     # --- the master loop -------------------------------------------------------------------------
     def train(self) -> Progress:
@@ -196,19 +305,19 @@ class Trainer:
         self.recorder = self._start_recorder()
         writer = SummaryWriter(str(self.run_dir / "tb"))
         table = EpisodeTable(self.run_dir / "episodes.csv")
-        bar = tqdm(total=self.cfg.steps, initial=self.counters.steps(), unit="step", dynamic_ncols=True,
+        bar = tqdm(total=self.cfg.steps, initial=self.steps(), unit="step", dynamic_ncols=True,
                    desc="training", mininterval=1.0)
-        started, start_steps = time.time(), self.counters.steps()
+        started, start_steps = time.time(), self.steps()
         next_checkpoint = start_steps + self.cfg.checkpoint_every
         try:
             for rank in range(self.cfg.workers):
                 self._start_worker(rank)
-            while not self._done(started) and any(p.is_alive() for p in self.processes):
+            while not self._done(started) and self.backend.any_alive():
                 self._drain_events(writer, table, bar)
                 self._restart_dead_workers(bar.write)
                 if self.recorder is not None:
                     self.recorder.check(bar.write)
-                steps = self.counters.steps()
+                steps = self.steps()
                 rate = (steps - start_steps) / max(time.time() - started, 1e-9)
                 bar.update(steps - bar.n)
                 bar.set_postfix(steps_s=f"{rate:.0f}", episodes=self.progress.episodes, task=self.progress.current_task,
@@ -220,27 +329,22 @@ class Trainer:
         except KeyboardInterrupt:
             bar.write("interrupted: stopping workers and writing a final checkpoint")
         finally:
-            self.stop.set()
-            for process in self.processes:
-                if process is not None:
-                    process.join(timeout=30)
-                    if process.is_alive():
-                        process.terminate()
+            self.backend.shutdown()
             if self.recorder is not None:
                 self.recorder.close(bar.write)
             self._drain_events(writer, table, bar)
-            bar.update(self.counters.steps() - bar.n)
+            bar.update(self.steps() - bar.n)
             bar.close()
             self.checkpoint()
             writer.close()
             table.close()
-        self.progress.steps = self.counters.steps()
+        self.progress.steps = self.steps()
         return self.progress
 
     def _done(self, started: float) -> bool:
         """Step budget spent, time limit reached, or the success criterion met."""
         cfg, progress = self.cfg, self.progress
-        if self.counters.steps() >= cfg.steps:
+        if self.steps() >= cfg.steps:
             return True
         if cfg.max_minutes and time.time() - started >= 60 * cfg.max_minutes:
             return True
@@ -251,28 +355,31 @@ class Trainer:
     def _drain_events(self, writer: SummaryWriter, table: EpisodeTable, bar) -> None:
         deadline = time.time() + 0.5
         while time.time() < deadline:
-            try:
-                kind, data = self.events.get(timeout=0.1)
-            except queue.Empty:
+            events = self.backend.events(timeout=0.1)
+            if not events:
                 return
-            step = self.counters.steps()
-            if kind == "episode":
-                self._record_episode(data, step, writer, table)
-            elif kind == "update":
-                self.progress.updates += 1
-                for name, value in data.items():
-                    if name not in ("worker", "step"):
-                        writer.add_scalar(f"worker{data['worker']}/{name}", value, data["step"])
-                        writer.add_scalar(f"global/{name}", value, data["step"])
-            elif kind == "nan":
-                self.progress.nan_skipped += 1
-                writer.add_scalar("global/nan_updates_skipped", self.progress.nan_skipped, step)
-                bar.write(f"worker {data['worker']}: non-finite loss, update skipped ({data['terms']})")
-            elif kind == "error":
-                self._last_traceback = data["traceback"]
-                bar.write(f"worker {data['worker']} crashed:\n{data['traceback']}")
-            elif kind == "recording" and self.recorder is not None:
-                self.recorder.on_event(data, bar.write)
+            for kind, data in events:
+                self._on_event(kind, data, writer, table, bar)
+
+    def _on_event(self, kind: str, data: dict, writer: SummaryWriter, table: EpisodeTable, bar) -> None:
+        step = self.steps()
+        if kind == "episode":
+            self._record_episode(data, step, writer, table)
+        elif kind == "update":
+            self.progress.updates += 1
+            for name, value in data.items():
+                if name not in ("worker", "step"):
+                    writer.add_scalar(f"worker{data['worker']}/{name}", value, data["step"])
+                    writer.add_scalar(f"global/{name}", value, data["step"])
+        elif kind == "nan":
+            self.progress.nan_skipped += 1
+            writer.add_scalar("global/nan_updates_skipped", self.progress.nan_skipped, step)
+            bar.write(f"worker {data['worker']}: non-finite loss, update skipped ({data['terms']})")
+        elif kind == "error":
+            self._last_traceback = data["traceback"]
+            bar.write(f"worker {data['worker']} crashed:\n{data['traceback']}")
+        elif kind == "recording" and self.recorder is not None:
+            self.recorder.on_event(data, bar.write)
 
     def _record_episode(self, data: dict, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:
         progress = self.progress

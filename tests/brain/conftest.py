@@ -8,6 +8,8 @@ and an optional port fed by the environment (``actor.bonus``).
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -162,6 +164,29 @@ def broken(write) -> Callable[..., tuple[Path, str]]:
         return write(text, name), text
 
     return _broken
+
+
+@pytest.fixture
+def train_killing_a_worker() -> Callable:
+    """``train_killing_a_worker(trainer, kill)`` -> (progress, killed): trains, calling ``kill()`` once the run
+    has 100 steps (it returns whether it found a worker to kill)."""
+
+    def _train(trainer, kill: Callable[[], bool]):
+        killed: list[bool] = []
+
+        def kill_once_running() -> None:
+            deadline = time.time() + 120
+            while time.time() < deadline and trainer.steps() < 100:
+                time.sleep(0.2)
+            killed.append(kill())
+
+        killer = threading.Thread(target=kill_once_running, daemon=True)
+        killer.start()
+        progress = trainer.train()
+        killer.join()
+        return progress, bool(killed and killed[0])
+
+    return _train
 
 
 @pytest.fixture

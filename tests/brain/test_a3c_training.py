@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -61,7 +59,7 @@ def test_resume_restores_weights_optimizer_memory_and_counters(finished_run: Pat
     for index, state in enumerate(trainer.optimizer.state_dict()["state"].values()):
         torch.testing.assert_close(state["square_avg"], saved_state[index]["square_avg"])
     assert trainer.memory.occupancy() == load_memory_occupancy(trainer, payload)
-    assert trainer.counters.steps() == payload["steps"]
+    assert trainer.steps() == payload["steps"]
     assert trainer.progress.episodes == payload["episodes"]
 
 
@@ -87,28 +85,22 @@ def test_a_new_run_refuses_to_overwrite_an_existing_one(finished_run: Path):
         prepare_run_dir(TrainConfig.from_yaml(finished_run / "config.yaml"), resume=False)
 
 
-def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path):
+def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path, train_killing_a_worker):
     cfg = tiny_config(tmp_path, workers=2, steps=1200)
     run_dir, cfg = prepare_run_dir(cfg, resume=False)
     trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
-    killed: list[int] = []
 
-    def kill_first_worker_once_running() -> None:
-        deadline = time.time() + 120
-        while time.time() < deadline and trainer.counters.steps() < 100:
-            time.sleep(0.2)
-        process = trainer.processes[0]
-        if process is not None and process.is_alive():
-            os.kill(process.pid, signal.SIGKILL)
-            killed.append(process.pid)
+    def sigkill_first_worker() -> bool:
+        process = trainer.backend.processes[0]
+        if process is None or not process.is_alive():
+            return False
+        os.kill(process.pid, signal.SIGKILL)
+        return True
 
-    killer = threading.Thread(target=kill_first_worker_once_running, daemon=True)
-    killer.start()
-    progress = trainer.train()
-    killer.join()
+    progress, killed = train_killing_a_worker(trainer, sigkill_first_worker)
     assert killed, "the worker was never seen running"
     assert progress.restarts >= 1
-    assert trainer.counters.steps() >= cfg.steps
+    assert trainer.steps() >= cfg.steps
     assert trainer.generations[0] >= 1
 
 

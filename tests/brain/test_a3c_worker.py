@@ -28,7 +28,8 @@ def worker(tmp_path: Path) -> a3c.Worker:
     a3c.attach_memory(shared, memory)
     optimizer = SharedRMSprop(shared.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
     counters = Counters(mp.get_context("spawn"))
-    worker = a3c.Worker(0, 0, cfg, TINY, shared, optimizer, memory, counters, queue.Queue(), threading.Event())
+    worker = a3c.Worker(0, 0, cfg, TINY, a3c.SharedParameters(shared, optimizer), memory, counters, queue.Queue(),
+                        threading.Event())
     worker._setup()
     return worker
 
@@ -39,7 +40,7 @@ def test_the_training_pass_replays_the_rollout_from_its_saved_recurrent_state(wo
     monkeypatch.setattr(worker.brain, "step", lambda *a: acted.append(step(*a)) or acted[-1])
     monkeypatch.setattr(worker.brain, "rollout", lambda *a: replayed.append(rollout(*a)) or replayed[-1])
     for _ in range(3):  # later rollouts start mid-episode, from a non-zero recurrent state
-        worker.brain.load_state_dict(worker.shared_brain.state_dict())
+        worker.parameters.pull(worker.brain)
         start_state = {k: v.detach().clone() for k, v in worker.state.items()}
         acted.clear()
         worker._learn(worker._act(), start_state)
@@ -50,11 +51,11 @@ def test_the_training_pass_replays_the_rollout_from_its_saved_recurrent_state(wo
 
 def test_memory_is_written_after_the_update_never_before(worker, monkeypatch):
     occupancy_at_update = []
-    apply = worker.optimizer.step
-    monkeypatch.setattr(worker.optimizer, "step", lambda: occupancy_at_update.append(sum(worker.memory.occupancy()))
-                        or apply())
+    optimizer = worker.parameters.optimizer
+    apply = optimizer.step
+    monkeypatch.setattr(optimizer, "step", lambda: occupancy_at_update.append(sum(worker.memory.occupancy())) or apply())
     start_state = {k: v.clone() for k, v in worker.state.items()}
-    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker.parameters.pull(worker.brain)
     before = sum(worker.memory.occupancy())
     worker._learn(worker._act(), start_state)
     assert occupancy_at_update == [before], "the rollout's returns reached the memory before its own update"
@@ -63,7 +64,7 @@ def test_memory_is_written_after_the_update_never_before(worker, monkeypatch):
 
 def test_every_update_reports_each_loss_term_entropy_and_memory_occupancy(worker):
     start_state = {k: v.clone() for k, v in worker.state.items()}
-    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker.parameters.pull(worker.brain)
     worker._learn(worker._act(), start_state)
     kind, terms = worker.events.get_nowait()
     while kind != "update":
@@ -76,11 +77,12 @@ def test_every_update_reports_each_loss_term_entropy_and_memory_occupancy(worker
 
 
 def test_the_update_changes_the_shared_weights(worker):
-    before = {k: v.clone() for k, v in worker.shared_brain.state_dict().items()}
+    before = {k: v.clone() for k, v in worker.parameters.brain.state_dict().items()}
     start_state = {k: v.clone() for k, v in worker.state.items()}
-    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker.parameters.pull(worker.brain)
     worker._learn(worker._act(), start_state)
-    changed = {k.split(".")[1] for k, v in worker.shared_brain.state_dict().items() if not torch.equal(v, before[k])}
+    after = worker.parameters.brain.state_dict()
+    changed = {k.split(".")[1] for k, v in after.items() if not torch.equal(v, before[k])}
     assert {"visual_cortex", "entorhinal", "ca3", "ca1", "prefrontal", "basal_ganglia", "amygdala"} <= changed
 
 
@@ -92,13 +94,13 @@ def test_a_non_finite_loss_skips_the_update_and_is_reported(worker, monkeypatch)
         return total * float("nan"), terms
 
     monkeypatch.setattr(a3c, "a3c_loss", poisoned)
-    weights = {k: v.clone() for k, v in worker.shared_brain.state_dict().items()}
+    weights = {k: v.clone() for k, v in worker.parameters.brain.state_dict().items()}
     start_state = {k: v.clone() for k, v in worker.state.items()}
-    worker.brain.load_state_dict(worker.shared_brain.state_dict())
+    worker.parameters.pull(worker.brain)
     worker._learn(worker._act(), start_state)
     events = [worker.events.get_nowait() for _ in range(worker.events.qsize())]
     assert [kind for kind, _ in events if kind in ("nan", "update")] == ["nan"]
-    assert all(torch.equal(v, weights[k]) for k, v in worker.shared_brain.state_dict().items())
+    assert all(torch.equal(v, weights[k]) for k, v in worker.parameters.brain.state_dict().items())
     assert sum(worker.memory.occupancy()) == 0, "a skipped update must not write the rollout into the memory"
 
 

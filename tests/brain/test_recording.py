@@ -275,8 +275,8 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
     spec = RecordingSpec.for_brain(shared)
     sink = RecordingSink(queue.Queue(), threading.Event(), every=1, keys=spec.buffered_keys)
     sink.accepting.set()
-    worker = a3c.Worker(0, 0, cfg, TINY, shared, optimizer, memory, Counters(mp.get_context("spawn")),
-                        queue.Queue(), threading.Event(), sink)
+    worker = a3c.Worker(0, 0, cfg, TINY, a3c.SharedParameters(shared, optimizer), memory,
+                        Counters(mp.get_context("spawn")), queue.Queue(), threading.Event(), sink)
     worker._setup()
     seen = []  # (step output, pose of the observation it acted on)
     step = worker.brain.step

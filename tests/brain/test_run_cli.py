@@ -19,6 +19,8 @@ TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
     (["--gamma", "1.5"], "--gamma: must be in [0, 1]"),
     (["--task", "1-2", "--curriculum"], "not allowed with argument"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--backend", "spark"], "--backend: invalid choice: 'spark'"),
+    (["--address", "auto"], "--address auto needs --backend ray"),
 ])
 def test_bad_flags_exit_with_code_2_and_name_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -44,10 +46,12 @@ def test_an_unknown_lesion_is_refused_before_the_run_directory_exists(tmp_path: 
 
 def test_flags_reach_the_stored_config():
     args = run.build_parser().parse_args(["--task", "1-3", "--workers", "3", "--steps", "500", "--seed", "7",
-                                          "--gae-lambda", "0.95", "--until-success", "0.8"])
+                                          "--gae-lambda", "0.95", "--until-success", "0.8", "--backend", "ray",
+                                          "--address", "auto"])
     cfg = run.config_from_args(args, {"ca3": "silence"})
     assert (cfg.task, cfg.workers, cfg.steps, cfg.seed, cfg.gae_lambda, cfg.until_success) == \
         ("1-3", 3, 500, 7, 0.95, 0.8)
+    assert (cfg.backend, cfg.address) == ("ray", "auto")
     assert cfg.lesions == {"ca3": "silence"} and cfg.out == str(Path("runs") / "wba-1-3")
 
 
