@@ -151,7 +151,7 @@ class Worker:
         self.brain.train()
         attach_memory(self.brain, self.memory)
         self.input_keys = tuple(self.brain.input_shapes)
-        self.env = make_environment(self.cfg, self.brain.input_shapes, seed)
+        self.env = make_environment(self.cfg, self.brain.input_shapes, seed, self.rank)
         self.head_direction = HeadDirectionCells()
         self.place_cells: dict[str, Any] = {}
         self.obs, self.info = self.env.reset(seed=seed)
@@ -181,11 +181,14 @@ class Worker:
     def _train(self) -> None:
         self._setup()
         master = os.getppid()  # a worker whose master died (SIGKILL) is re-parented: it stops, not trains on
-        while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
-            self.brain.load_state_dict(self.shared_brain.state_dict())
-            start_state = {k: v.detach().clone() for k, v in self.state.items()}
-            rollout = self._act()
-            self._learn(rollout, start_state)
+        try:
+            while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
+                self.brain.load_state_dict(self.shared_brain.state_dict())
+                start_state = {k: v.detach().clone() for k, v in self.state.items()}
+                rollout = self._act()
+                self._learn(rollout, start_state)
+        finally:  # a Unity environment's process goes with its worker (atexit does not run in workers)
+            self.env.close()
 
     @torch.no_grad()
     def _act(self) -> Rollout:
