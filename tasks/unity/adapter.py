@@ -46,6 +46,27 @@ class UnityWorkerError(RuntimeError):
     """A Unity build that keeps failing, or that does not send what docs/unity.md asks for."""
 
 
+class UnityProcess(UnityEnvironment):
+    """``UnityEnvironment`` that cleans up when start-up fails.
+
+    mlagents-envs 0.28 leaves its gRPC server bound to the port (so the next start finds it "in
+    use") when the player exits during start-up, and registers an ``atexit`` close either way.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Close at once: stop the server, kill the player if it still runs, forget the ``atexit`` hook."""
+        if hasattr(self, "_communicator"):
+            self._close(timeout=0)
+        atexit.unregister(self._close)
+
+
 class UnityMazeEnv(gym.Env):
     """The WBAI task ``task`` played by the Unity build ``build`` (an executable; docs/unity.md).
 
@@ -90,7 +111,7 @@ class UnityMazeEnv(gym.Env):
         self.observation_space = spaces.Dict({k: v for k, v in space.observation_space.items()
                                               if k != "depth" or depth_size})
         self.action_space = spaces.Discrete(N_ACTIONS)
-        self._unity: UnityEnvironment | None = None
+        self._unity: UnityProcess | None = None
         self._wbai = JsonChannel()
         self._index: dict[str, int] = {}  # observation name -> position in the behaviour's observation specs
         self._seed = 0
@@ -136,7 +157,7 @@ class UnityMazeEnv(gym.Env):
         if self._unity is not None:
             unity, self._unity = self._unity, None
             unity.close()
-            atexit.unregister(unity._close)
+            unity.discard()
 
     @property
     def port(self) -> int:
@@ -186,29 +207,28 @@ class UnityMazeEnv(gym.Env):
         self._wbai = JsonChannel()
         start_task = None if self._last is None else self._last[1]["task"]  # a restarted curriculum goes on
         self._wbai.send({"options": {**self.options, "start_task": start_task}})
-        self._unity = UnityEnvironment(self.build, worker_id=self.worker_id, base_port=self.base_port, seed=self._seed,
-                                       no_graphics=self.no_graphics, timeout_wait=self.timeout,
-                                       side_channels=[engine, self._wbai],
-                                       log_folder=None if self.log_folder is None else str(self.log_folder))
+        self._unity = UnityProcess(self.build, worker_id=self.worker_id, base_port=self.base_port, seed=self._seed,
+                                   no_graphics=self.no_graphics, timeout_wait=self.timeout,
+                                   side_channels=[engine, self._wbai],
+                                   log_folder=None if self.log_folder is None else str(self.log_folder))
         return self._reset_exchange()
 
     def _kill(self) -> None:
         """Drop the current Unity process at once, without waiting for a process that may hang."""
         if self._unity is not None:
             unity, self._unity = self._unity, None
-            unity._close(timeout=0)  # kills the player if it has not exited
-            atexit.unregister(unity._close)
+            unity.discard()
 
     def _report(self, error: Exception, phase: str) -> str:
         what = (f"no answer within {self.timeout} s (hung?)" if isinstance(error, UnityTimeOutException)
-                else f"{type(error).__name__}: {str(error).strip()}")
+                else f"{type(error).__name__}: {str(error).strip().rstrip('.')}")
         where = f"log {self.log_file}" if self.log_file else "no log folder"
         tail = ""
         if self.log_file is not None and self.log_file.is_file():
             lines = self.log_file.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             tail = "; last log lines:\n    " + "\n    ".join(lines)
         return (f"Unity worker {self.worker_id} (build {self.build}, port {self.port}, pid {self.pid}, {where}): "
-                f"{what} during {phase}{tail}")
+                f"during {phase}: {what}{tail}")
 
     # --- exchanges -----------------------------------------------------------------------------
     def _reset_exchange(self) -> tuple[Observation, dict[str, Any]]:

@@ -241,6 +241,7 @@ def make_build(directory: Path) -> Path:
     path = directory / BUILD_NAME
     root = Path(__file__).resolve().parents[2]
     path.write_text("#!/bin/sh\n# A stand-in for a Unity build of the WBAI tasks (tasks/unity/peer.py).\n"
+                    "export GRPC_VERBOSITY=${GRPC_VERBOSITY:-ERROR}  # gRPC's own notices would reach the trainer's terminal\n"
                     f"PYTHONPATH='{root}'${{PYTHONPATH:+:$PYTHONPATH}} exec '{sys.executable}' -m tasks.unity.peer \"$@\"\n")
     path.chmod(0o755)
     return path
