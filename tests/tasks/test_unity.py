@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -199,3 +200,36 @@ def test_training_on_unity_workers_writes_a_run(build: Path, tmp_path: Path):
     assert (cfg.env, cfg.unity_build, cfg.unity_base_port, cfg.unity_no_graphics) == ("unity", str(build), port, True)
     for rank in (0, 1):
         assert f"connected on port {port + rank}" in (out / "unity" / f"Player-{rank}.log").read_text()
+
+
+def test_time_scale_paces_the_build_and_reaches_it_through_the_engine_channel(build: Path, tmp_path: Path):
+    adapter = unity(build, tmp_path, "1-3")
+    adapter.engine["time_scale"] = 4.0  # 10 ticks of 0.02 s per step: at most 4x real time = 50 ms per step
+    try:
+        adapter.reset(seed=0)
+        started = time.monotonic()
+        for _ in range(6):
+            adapter.step(0)
+        assert time.monotonic() - started >= 5 * 0.2 / 4.0  # the first step's pace counts from the reset's output
+    finally:
+        adapter.close()
+    assert "engine configuration: {'time_scale': 4.0}" in adapter.log_file.read_text()
+
+
+def test_a_build_whose_trainer_dies_exits_instead_of_lingering(build: Path, tmp_path: Path):
+    script = (f"import sys, time\nfrom tasks.unity.adapter import UnityMazeEnv\n"
+              f"env = UnityMazeEnv({str(build)!r}, base_port={free_base_port(1)}, no_graphics=True, "
+              f"log_folder={str(tmp_path)!r})\nenv.reset(seed=0)\nprint(env.pid, flush=True)\ntime.sleep(60)\n")
+    trainer = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        peer = int(trainer.stdout.readline())
+        trainer.kill()  # SIGKILL: no close(), no atexit
+        trainer.wait()
+        for _ in range(100):
+            if _state(peer) in ("", "Z"):
+                break
+            time.sleep(0.1)
+        assert _state(peer) in ("", "Z")
+        assert "the Python side went away" in (tmp_path / "Player-0.log").read_text()
+    finally:
+        trainer.kill()
