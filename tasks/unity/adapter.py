@@ -177,6 +177,7 @@ class UnityMazeEnv(gym.Env):
     def _with_restarts(self, phase: str, attempt: Callable[[], Any], first_error: tuple[Exception, str] | None = None):
         """``attempt()``, restarting the build after each failure, at most ``max_restarts`` in a row."""
         error = first_error
+        ending = "; the episode in progress ends truncated" if first_error else ""
         while True:
             if error is not None:
                 self._failures += 1
@@ -187,9 +188,8 @@ class UnityMazeEnv(gym.Env):
                                            f"(check the build and its log)") from error[0]
                 self.restarts += 1
                 self._seed = (self._seed + 1) % 2**31
-                log.warning("%s; restarting it (restart %d, %d of at most %d in a row, seed %d); the episode in "
-                            "progress ends truncated", report, self.restarts, self._failures, self.max_restarts,
-                            self._seed)
+                log.warning("%s; restarting it (restart %d, %d of at most %d in a row, seed %d)%s", report,
+                            self.restarts, self._failures, self.max_restarts, self._seed, ending)
                 self._kill()
                 attempt = self._start
             try:
