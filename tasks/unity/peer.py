@@ -82,9 +82,12 @@ class EngineSettings(SideChannel):
         if names is None:
             log.warning("engine configuration: unknown setting %d ignored", kind)
             return
-        for name in names:
-            self.values[name] = msg.read_float32() if name == "time_scale" else msg.read_int32()
-        log.info("engine configuration: %s", {n: self.values[n] for n in names})
+        values = {name: msg.read_float32() if name == "time_scale" else msg.read_int32() for name in names}
+        if values.get("time_scale", 1.0) <= 0:  # Unity would pause; a lock-step scene cannot
+            log.warning("engine configuration: time scale %s ignored (it must be positive)", values["time_scale"])
+            return
+        self.values.update(values)
+        log.info("engine configuration: %s", values)
 
 
 class TrainingAnalytics(SideChannel):

@@ -87,7 +87,9 @@ def test_two_workers_equal_the_embedded_simulator(build: Path, tmp_path: Path):
     ends = 0
     try:
         for (adapter, embedded), seed in zip(pairs, (3, 4)):
-            assert_same_reset(adapter.reset(seed=seed), embedded.reset(seed=seed))
+            obs, info = adapter.reset(seed=seed)
+            assert adapter.observation_space == embedded.observation_space and adapter.observation_space.contains(obs)
+            assert_same_reset((obs, info), embedded.reset(seed=seed))
         assert {adapter.port for adapter, _ in pairs} == {base, base + 1}
         assert pairs[0][0].pid != pairs[1][0].pid
         for _ in range(70):
@@ -203,10 +205,11 @@ def test_training_on_unity_workers_writes_a_run(build: Path, tmp_path: Path):
 
 
 def test_time_scale_paces_the_build_and_reaches_it_through_the_engine_channel(build: Path, tmp_path: Path):
-    adapter = unity(build, tmp_path, "1-3")
+    adapter = unity(build, tmp_path, "1-3", depth_size=0)  # and a build without a depth camera
     adapter.engine["time_scale"] = 4.0  # 10 ticks of 0.02 s per step: at most 4x real time = 50 ms per step
     try:
-        adapter.reset(seed=0)
+        obs, _ = adapter.reset(seed=0)
+        assert set(obs) == {"rgb", "odometry"} and adapter.observation_space.contains(obs)
         started = time.monotonic()
         for _ in range(6):
             adapter.step(0)
