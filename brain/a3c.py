@@ -183,7 +183,7 @@ class Worker:
         self.brain.train()
         attach_memory(self.brain, self.memory)
         self.input_keys = tuple(self.brain.input_shapes)
-        self.env = make_environment(self.cfg, self.brain.input_shapes, seed)
+        self.env = make_environment(self.cfg, self.brain.input_shapes, seed, self.rank)
         self.head_direction = HeadDirectionCells()
         self.place_cells: dict[str, Any] = {}
         self.obs, self.info = self.env.reset(seed=seed)
@@ -213,12 +213,15 @@ class Worker:
     def _train(self) -> None:
         self._setup()
         master = os.getppid()  # a worker whose master died (SIGKILL) is re-parented: it stops, not trains on
-        while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
-            self.parameters.pull(self.brain)
-            start_state = {k: v.detach().clone() for k, v in self.state.items()}
-            with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
-                rollout = self._act()
-                self._learn(rollout, start_state)
+        try:
+            while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
+                self.parameters.pull(self.brain)
+                start_state = {k: v.detach().clone() for k, v in self.state.items()}
+                with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
+                    rollout = self._act()
+                    self._learn(rollout, start_state)
+        finally:  # a Unity environment's process goes with its worker (atexit does not run in workers)
+            self.env.close()
 
     @torch.no_grad()
     def _act(self) -> Rollout:

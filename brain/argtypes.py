@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+from pathlib import Path
 from typing import Callable
 
 
@@ -39,3 +41,14 @@ def name_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
     return names
+
+
+def executable_file(text: str) -> str:
+    """The absolute path of an existing executable file (a Unity player, for instance)."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a file" + (" (it is a folder: give the executable in it)"
+                                                                     if path.is_dir() else ""))
+    if not os.access(path, os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text} is not executable: chmod +x {text}")
+    return str(path.resolve())

@@ -62,6 +62,17 @@ class TrainConfig:
         record_flush_seconds: longest time a recorded episode waits in the writer before it reaches the
             file (readers see it then; a run killed with SIGKILL loses at most these). Batches also
             go out once 1024 steps wait; writing each episode at once would waste file space.
+        env: ``embedded`` (the built-in simulator) or ``unity`` (a Unity build through ML-Agents,
+            one process per worker; docs/unity.md).
+        unity_build: the Unity player executable (``--env unity``).
+        unity_base_port: worker ``i`` talks to its Unity process on ``unity_base_port + i``
+            (5005 is ML-Agents' own default).
+        unity_timeout: seconds a Unity process may take to start or answer before it counts as hung
+            and is restarted.
+        unity_time_scale: Unity's time scale: simulated time runs at most this many times faster than
+            wall-clock time (ML-Agents trains at 20; 100 leaves the embedded peer unthrottled).
+        unity_no_graphics: start the players with ``-nographics -batchmode``; only for scenes whose
+            cameras render without graphics (Unity cameras usually do not).
     """
 
     connectome: str = "wba"
@@ -95,6 +106,12 @@ class TrainConfig:
     record_float16: bool = False
     record_compression: str = "gzip"
     record_flush_seconds: float = 30.0
+    env: str = "embedded"
+    unity_build: str = ""
+    unity_base_port: int = 5005
+    unity_timeout: int = 60
+    unity_time_scale: float = 100.0
+    unity_no_graphics: bool = False
 
     def to_yaml(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))

@@ -109,6 +109,7 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
                                                global_step=trained_steps))
             results.append(result)
     finally:
+        env.close()
         if recording is not None:
             recording.close()
     return results

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from brain.argtypes import name_list, number
+from brain.argtypes import executable_file, name_list, number
 from brain.config import TrainConfig
 from brain.errors import ConnectomeError
 from brain.recording.spec import COMPRESSIONS, RecordingError
@@ -22,6 +22,7 @@ from brain.rundir import RunDirError
 from brain.trainer import BackendError, WorkerCrashLoop
 
 _DEFAULTS = TrainConfig()
+ENVIRONMENTS = ("embedded", "unity")
 
 
 def _task_id(text: str) -> str:
@@ -92,6 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--record-flush-seconds", type=number(float, 0), default=_DEFAULTS.record_flush_seconds,
                         metavar="S", help="longest wait of a recorded episode before it reaches the file "
                                           "(default: %(default)s)")
+    unity = parser.add_argument_group("environment (Unity builds through ML-Agents: docs/unity.md)")
+    unity.add_argument("--env", choices=ENVIRONMENTS, default=_DEFAULTS.env,
+                       help="embedded simulator or a Unity build, one Unity process per worker (default: %(default)s)")
+    unity.add_argument("--unity-build", type=executable_file, metavar="PATH",
+                       help="Unity player executable (python -m tasks.unity.peer --make-build DIR writes a stand-in)")
+    unity.add_argument("--unity-base-port", type=number(int, 1, 65535), default=_DEFAULTS.unity_base_port,
+                       metavar="PORT", help="worker i uses PORT + i (default: %(default)s)")
+    unity.add_argument("--unity-timeout", type=number(int, 1), default=_DEFAULTS.unity_timeout, metavar="S",
+                       help="seconds before a silent Unity process counts as hung and is restarted "
+                            "(default: %(default)s)")
+    unity.add_argument("--unity-time-scale", type=number(float, 0, low_inclusive=False),
+                       default=_DEFAULTS.unity_time_scale, metavar="X",
+                       help="Unity time scale: at most X times real time (default: %(default)s)")
+    unity.add_argument("--unity-no-graphics", action="store_true",
+                       help="start the players with -nographics -batchmode (scenes whose cameras allow it)")
     a3c = parser.add_argument_group("A3C (defaults in brain/config.py)")
     a3c.add_argument("--t-max", type=number(int, 1), default=_DEFAULTS.t_max, help="rollout length")
     a3c.add_argument("--lr", type=number(float, 0), default=_DEFAULTS.lr, help="shared RMSProp learning rate")
@@ -141,7 +157,28 @@ def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> Train
                        until_success=args.until_success, max_minutes=args.max_minutes,
                        record_every=args.record_every, record_regions=args.record_regions,
                        record_float16=args.record_float16, record_compression=args.record_compression,
-                       record_flush_seconds=args.record_flush_seconds)
+                       record_flush_seconds=args.record_flush_seconds, env=args.env,
+                       unity_build=args.unity_build or "", unity_base_port=args.unity_base_port,
+                       unity_timeout=args.unity_timeout, unity_time_scale=args.unity_time_scale,
+                       unity_no_graphics=args.unity_no_graphics)
+
+
+def check_environment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flags that only make sense together; exits with code 2 naming the flag and the fix."""
+    if args.env != "unity":
+        if args.unity_build is not None:
+            parser.error("argument --unity-build: only used with --env unity")
+        return
+    try:
+        import mlagents_envs  # noqa: F401
+    except ImportError:
+        parser.error('argument --env: unity needs mlagents-envs; install it with pip install -e ".[unity]"')
+    if args.unity_build is None and not (args.resume or args.check):
+        parser.error("argument --unity-build: --env unity needs the Unity build to run (python -m tasks.unity.peer "
+                     "--make-build DIR writes a stand-in that serves the embedded tasks)")
+    if args.unity_base_port + args.workers - 1 > 65535:
+        parser.error(f"argument --unity-base-port: {args.workers} workers need ports {args.unity_base_port} to "
+                     f"{args.unity_base_port + args.workers - 1}, beyond 65535; choose a lower port")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.address and args.backend != "ray":
         parser.error(f"--address {args.address} needs --backend ray (the local backend runs on this machine only)")
+    check_environment(parser, args)
     try:
         lesions = parse_lesions(args.lesion)
         if args.check:

@@ -63,6 +63,19 @@ def encode_depth_unity8(depth_m: np.ndarray, sky: np.ndarray, version: str) -> n
     return np.where(sky, 255.0, code).astype(np.float32)
 
 
+def check_action(action: Any, n: int) -> int:
+    """``action`` as an int in ``[0, n)``, or ``ValueError`` naming the valid actions (every environment's rule)."""
+    try:
+        a = int(action)
+        ok = a == action and 0 <= a < n
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        valid = ", ".join(f"{k} = {v}" for k, v in ACTION_NAMES.items() if k < n)
+        raise ValueError(f"invalid action {action!r}; valid actions: {valid}")
+    return a
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -213,7 +226,7 @@ class MazeEnv(gym.Env):
         return self._observe(NOOP), self._info(task_complete=False)
 
     def step(self, action):
-        a = self._check_action(action)
+        a = check_action(action, self.action_space.n)
         trial = self.trial
         if trial is None or trial.done:
             raise RuntimeError("the trial is over (or never started): call reset() before step()")
@@ -248,17 +261,6 @@ class MazeEnv(gym.Env):
         self._renderers.clear()
 
     # --- internals -------------------------------------------------------------------------
-    def _check_action(self, action) -> int:
-        try:
-            a = int(action)
-            ok = a == action and 0 <= a < self.action_space.n
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            valid = ", ".join(f"{k} = {v}" for k, v in ACTION_NAMES.items() if k < self.action_space.n)
-            raise ValueError(f"invalid action {action!r}; valid actions: {valid}")
-        return a
-
     def _new_trial(self) -> None:
         spec = self.rules
         key = (spec.maze, spec.layout)
