@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from brain.argtypes import executable_file, name_list, number
 from brain.config import TrainConfig
