@@ -81,7 +81,7 @@ def connect(address: str, workers: int) -> None:
         ray.init(logging_level=logging.WARNING,
                  **({"address": address} if address else {"num_cpus": workers, "include_dashboard": False}))
     except ConnectionError as error:
-        raise BackendError(f"--address {address}: {error} Start a cluster with 'ray start --head', or drop --address "
+        raise BackendError(f"--address {address}: {str(error).rstrip('.')}. Start a cluster with 'ray start --head', or drop --address "
                            f"to run Ray on this machine") from None
 
 
