@@ -81,8 +81,9 @@ def connect(address: str, workers: int) -> None:
         ray.init(logging_level=logging.WARNING,
                  **({"address": address} if address else {"num_cpus": workers, "include_dashboard": False}))
     except ConnectionError as error:
-        raise BackendError(f"--address {address}: {str(error).rstrip('.')}. Start a cluster with 'ray start --head', or drop --address "
-                           f"to run Ray on this machine") from None
+        reason = str(error).rstrip(".")
+        raise BackendError(f"--address {address}: {reason}. Start a cluster with 'ray start --head', "
+                           f"or drop --address to run Ray on this machine") from None
 
 
 def _arrays(tensors: list[torch.Tensor | None]) -> list[np.ndarray | None]:
