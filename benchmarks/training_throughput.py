@@ -117,13 +117,36 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     return rollouts * cfg.t_max / (time.perf_counter() - start), phases
 
 
+def machine_reference_ms(repeats: int = 200) -> float:
+    """Median milliseconds of a fixed batch-1 workload (a 256 x 1024 matmul chain), one thread.
+
+    Printed beside the throughput so that figures from different times can be compared: the
+    shared VM's speed changes by about 2x from hour to hour, the code's cost does not.
+    """
+    torch.set_num_threads(1)
+    generator = torch.Generator().manual_seed(0)
+    weights = [torch.randn(256, 1024, generator=generator), torch.randn(1024, 256, generator=generator)]
+    x = torch.randn(1, 256, generator=generator)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            y = x
+            for _ in range(10):
+                y = torch.tanh(y @ weights[0]) @ weights[1]
+            times.append(time.perf_counter() - start)
+    return 1e3 * sorted(times)[len(times) // 2]
+
+
 def main() -> None:
     parser = trainer_parser(__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=100, help="rollouts timed in part 2")
     args = parser.parse_args()
+    reference = machine_reference_ms()
     rate = measured_rate(args)
     print(f"\ntrainer: {rate:.0f} environment steps/s in total ({args.connectome}, task {args.task}, "
-          f"{args.workers} workers, {args.seconds:.0f} s steady state; target >= 500 for wba with 2 workers)")
+          f"{args.workers} workers, {args.seconds:.0f} s steady state; target >= 500 for wba with 2 workers)\n"
+          f"machine reference workload: {reference:.3f} ms (before the run; {machine_reference_ms():.3f} ms after)")
     cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-")
     alone, phases = worker_phases(cfg, args.rollouts)
     steps = args.rollouts * cfg.t_max
