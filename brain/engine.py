@@ -248,8 +248,8 @@ class Brain(nn.Module):
         segments: list[list[_Call]] = []
         kinds: list[bool] = []
         for members in groups:
-            folded = len(members) == 1 and not by_name[members[0]].state_keys and members[0] not in delayed_targets \
-                and not graph.has_edge(members[0], members[0])
+            # a cycle has several members, or one reading itself through a delay (a delayed target)
+            folded = len(members) == 1 and not by_name[members[0]].state_keys and members[0] not in delayed_targets
             if kinds and kinds[-1] == folded:
                 segments[-1].extend(by_name[m] for m in members)
             else:
