@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from brain import evaluate, run
 from brain.config import TrainConfig
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -21,6 +23,16 @@ TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--backend", "spark"], "--backend: invalid choice: 'spark'"),
     (["--address", "auto"], "--address auto needs --backend ray"),
+    (["--env", "unity"], "--unity-build: --env unity needs the Unity build"),
+    (["--env", "unity", "--unity-build", "no/such/build.x86_64"], "--unity-build: no/such/build.x86_64 is not a file"),
+    (["--env", "unity", "--unity-build", str(ROOT / "README.md")], "README.md is not executable: chmod +x"),
+    (["--unity-build", sys.executable], "--unity-build: only used with --env unity"),
+    (["--env", "unity", "--unity-build", sys.executable, "--unity-base-port", "65535", "--workers", "2"],
+     "--unity-base-port: 2 workers need ports 65535 to 65536"),
+    (["--env", "unity", "--unity-build", sys.executable, "--unity-timeout", "0"], "--unity-timeout: must be at least 1"),
+    (["--env", "unity", "--unity-build", sys.executable, "--unity-time-scale", "0"],
+     "--unity-time-scale: must be greater than 0, got 0"),
+    (["--env", "unreal"], "--env: invalid choice: 'unreal'"),
 ])
 def test_bad_flags_exit_with_code_2_and_name_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -159,25 +159,6 @@ def test_a_build_that_keeps_failing_raises_a_clear_error(tmp_path: Path, caplog)
     assert "restart 1" in caplog.text and adapter.pid is None
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--env", "unity"], "--unity-build: --env unity needs the Unity build"),
-    (["--env", "unity", "--unity-build", "no/such/build.x86_64"], "--unity-build: no/such/build.x86_64 is not a file"),
-    (["--env", "unity", "--unity-build", str(ROOT / "README.md")], "README.md is not executable: chmod +x"),
-    (["--unity-build", sys.executable], "--unity-build: only used with --env unity"),
-    (["--env", "unity", "--unity-build", sys.executable, "--unity-base-port", "65535", "--workers", "2"],
-     "--unity-base-port: 2 workers need ports 65535 to 65536"),
-    (["--env", "unity", "--unity-build", sys.executable, "--unity-timeout", "0"], "--unity-timeout: must be at least 1"),
-    (["--env", "unity", "--unity-build", sys.executable, "--unity-time-scale", "0"],
-     "--unity-time-scale: must be greater than 0, got 0"),
-    (["--env", "unreal"], "--env: invalid choice: 'unreal'"),
-])
-def test_bad_unity_flags_exit_with_code_2_and_name_the_flag(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        run.main(argv)
-    assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
-
-
 def test_a_missing_mlagents_names_the_extra_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "mlagents_envs", None)  # what `import mlagents_envs` sees when it is absent
     with pytest.raises(SystemExit) as exit_:
