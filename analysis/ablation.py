@@ -238,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cell_settings = None if args.no_cells else Settings(shuffles=args.cell_shuffles)
-    png_of = args.out if args.png else None
-    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion, cell_settings), png_of)
+    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion, cell_settings),
+                       args.out, args.png)
 
 
 if __name__ == "__main__":

@@ -434,8 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    png_of = args.out if args.png else None
-    return run_command(lambda: report(args.path, args.out, args.episode, args.regions, args.max_frames), png_of)
+    return run_command(lambda: report(args.path, args.out, args.episode, args.regions, args.max_frames),
+                       args.out, args.png)
 
 
 if __name__ == "__main__":

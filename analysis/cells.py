@@ -205,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed)
-    png_of = args.out if args.png else None
-    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top), png_of)
+    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top),
+                       args.out, args.png)
 
 
 if __name__ == "__main__":

@@ -130,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    png_of = args.out if args.png else None
-    return run_command(lambda: report(args.run_dirs, args.out, args.window), png_of)
+    return run_command(lambda: report(args.run_dirs, args.out, args.window), args.out, args.png)
 
 
 if __name__ == "__main__":

@@ -91,15 +91,15 @@ def add_png_argument(parser: argparse.ArgumentParser) -> None:
                         help="also save a PNG screenshot beside the HTML page (needs Chromium)")
 
 
-def run_command(body: Callable[[], str], png_of: Path | None = None) -> int:
+def run_command(body: Callable[[], str], page: Path, png: bool = False) -> int:
     """Run a command's ``body``; print its message and return 0, or print a user error alone and return 2.
 
-    With ``png_of`` (the page, when ``--png`` was given) a screenshot is saved beside it.
+    ``body`` writes the HTML ``page``; with ``png`` (``--png``) a screenshot is saved beside it.
     """
     try:
         message = body()
-        if png_of is not None:
-            message += f"\nwrote {screenshot(png_of, png_of.with_suffix('.png'))}"
+        if png:
+            message += f"\nwrote {screenshot(page, page.with_suffix('.png'))}"
     except (AnalysisError, RecordingError, RunDirError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
