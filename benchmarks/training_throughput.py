@@ -101,14 +101,12 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     worker.brain.rollout = timed(phases, "training: Brain.rollout forward", worker.brain.rollout)
     optimizer.step = timed(phases, "training: shared RMSProp step", optimizer.step)
     worker._reverse_replay = timed(phases, "training: memory write", worker._reverse_replay)
-    act, learn = timed(phases, "acting (all)", worker._act), timed(phases, "training (all)", worker._learn)
-    copy = timed(phases, "weight copy", lambda: worker.parameters.pull(worker.brain))
+    worker._act, worker._learn = timed(phases, "acting (all)", worker._act), timed(phases, "training (all)", worker._learn)
+    worker.parameters.pull = timed(phases, "weight copy", worker.parameters.pull)
 
     def run(n: int) -> None:
         for _ in range(n):
-            copy()
-            start_state = {key: value.detach().clone() for key, value in worker.state.items()}
-            learn(act(), start_state)
+            worker.rollout()
 
     run(max(10, rollouts // 4))  # warm-up: allocator, memory filling
     phases.clear()

@@ -215,13 +215,16 @@ class Worker:
         master = os.getppid()  # a worker whose master died (SIGKILL) is re-parented: it stops, not trains on
         try:
             while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
-                self.parameters.pull(self.brain)
-                start_state = {k: v.detach().clone() for k, v in self.state.items()}
-                with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
-                    rollout = self._act()
-                    self._learn(rollout, start_state)
+                self.rollout()
         finally:  # a Unity environment's process goes with its worker (atexit does not run in workers)
             self.env.close()
+
+    def rollout(self) -> None:
+        """One rollout: pull the global weights, act ``t_max`` steps, learn from them, write the memory."""
+        self.parameters.pull(self.brain)
+        start_state = {k: v.detach().clone() for k, v in self.state.items()}
+        with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
+            self._learn(self._act(), start_state)
 
     @torch.no_grad()
     def _act(self) -> Rollout:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import zlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import networkx as nx
 import torch
@@ -64,7 +64,9 @@ class _Segment:
     ``reads``: value keys it takes from earlier segments (or ``env``); ``writes``: the keys it
     produces; ``state_keys``: its part of the state (region states and the delayed-edge buffers it
     reads; a buffer read by two segments is kept by both, identically); ``buffers``: the delayed
-    sources whose buffers it shifts each step; ``zeros``: zero fills of unconnected optional ports.
+    sources whose buffers it shifts each step; ``zeros``: zero fills of unconnected optional ports;
+    ``driven``: the calls of a step-by-step segment whose :meth:`~regions.base.Region.drive` runs
+    once over the whole rollout (every source of their ``drives`` ports lies in an earlier segment).
     """
 
     calls: tuple[_Call, ...]
@@ -74,6 +76,7 @@ class _Segment:
     state_keys: tuple[str, ...]
     buffers: tuple[str, ...]
     zeros: dict[str, Shape]
+    driven: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class _Call:
     name: str
     region: Region
     inputs: tuple[tuple[str, tuple[str, ...]], ...]  # (port, value keys concatenated in this order)
+    drive_inputs: tuple[tuple[str, tuple[str, ...]], ...]  # those of the region's ``drives`` ports
+    other_inputs: tuple[tuple[str, tuple[str, ...]], ...]  # the rest: what ``driven`` still reads per step
     state_keys: tuple[tuple[str, str], ...]  # (key in the brain's state, key in the region's state)
     lesion: str | float | None
     outputs: tuple[tuple[str, str], ...]  # (output port, its key in the values: "region.port")
@@ -152,9 +157,11 @@ class Brain(nn.Module):
                 self.register_buffer(_mask_name(name, port), _lesion_mask(f"{name}.{port}", shape, lesion),
                                      persistent=False)
         ports = tuple((port, tuple(keys)) for port, keys in sources.items())
+        drives = set(region.drives) if region.has_drive else set()
         state_keys = tuple((f"{name}/{key}", key) for key in region.initial_state(1))
         outputs = tuple((port, f"{name}.{port}") for port in region.output_shapes)
-        return _Call(name, region, ports, state_keys, lesion, outputs)
+        return _Call(name, region, ports, tuple(p for p in ports if p[0] in drives),
+                     tuple(p for p in ports if p[0] not in drives), state_keys, lesion, outputs)
 
     def output_shapes(self) -> dict[str, Shape]:
         """``"region.port" -> shape`` of every output in ``activity``."""
@@ -191,7 +198,9 @@ class Brain(nn.Module):
 
         The schedule's segments run in order: a folded segment (stateless regions off every cycle)
         once with time folded into the batch axis, a recurrent one step by step over its own part
-        of the state. Folding runs big layers as one batched call instead of ``T`` small ones.
+        of the state, with the state-free drive of its regions (their input-to-hidden terms)
+        computed folded beforehand. Folding runs big layers as one batched call instead of ``T``
+        small ones, forward and backward.
         """
         steps, batch = next(iter(obs_seq.values())).shape[:2]
         sequences: Tensors = {f"env.{key}": value for key, value in obs_seq.items()}
@@ -204,6 +213,7 @@ class Brain(nn.Module):
                 sequences.update({key: values[key].unflatten(0, (steps, batch)) for key in segment.writes})
                 continue
             own = {key: state[key] for key in segment.state_keys}
+            drives = self._drives(segment, sequences, steps, batch)
             per_step = []
             for t in range(steps):
                 own = self._reset(own, None if resets is None else resets[t])
@@ -211,7 +221,8 @@ class Brain(nn.Module):
                 values.update({key: sequences[key][t] for key in segment.reads})
                 self._read_buffers(values, own)
                 next_own: Tensors = {}
-                self._run(segment.calls, values, own, next_own)
+                self._run(segment.calls, values, own, next_own, {name: {key: parts[t] for key, parts in drive.items()}
+                                                                  for name, drive in drives.items()})
                 self._push_buffers(values, own, next_own, segment.buffers)
                 per_step.append(values)
                 own = next_own
@@ -262,6 +273,10 @@ class Brain(nn.Module):
         needed = {key for call in calls for _, keys in call.inputs for key in keys}
         buffers = tuple(source for source in self._delayed if any(key.startswith(f"{source}@t-") for key in needed))
         outside = {key for key in needed if not key.startswith("zeros->") and "@t-" not in key} | set(buffers)
+        writes = {key for call in calls for _, key in call.outputs}
+        driven = frozenset(
+            call.name for call in calls if not folded and call.drive_inputs
+            and not any("@t-" in key or key in writes for _, keys in call.drive_inputs for key in keys))
         return _Segment(
             calls=tuple(calls), folded=folded,
             reads=tuple(sorted(key for key in outside if key.split(".")[0] not in names)),
@@ -269,11 +284,25 @@ class Brain(nn.Module):
             state_keys=tuple(key for call in calls for key, _ in call.state_keys)
             + tuple(self._delayed[source][0] for source in buffers),
             buffers=buffers,
-            zeros={key: shape for key, shape in self._zero_fill.items() if key in needed})
+            zeros={key: shape for key, shape in self._zero_fill.items() if key in needed},
+            driven=driven)
 
     @staticmethod
     def _zeros(segment: _Segment, batch: int) -> Tensors:
         return {key: torch.zeros(batch, *shape) for key, shape in segment.zeros.items()}
+
+    def _drives(self, segment: _Segment, sequences: Tensors, steps: int, batch: int) -> dict[str, list[Tensors]]:
+        """The ``driven`` calls' drives over the rollout, time folded into the batch axis: name -> key -> T steps."""
+        if not segment.driven:
+            return {}
+        values = self._zeros(segment, steps * batch)
+        values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
+        drives = {}
+        for call in segment.calls:
+            if call.name in segment.driven:
+                drive = call.region.drive(self._inputs(call.drive_inputs, values))
+                drives[call.name] = {key: value.unflatten(0, (steps, batch)).unbind(0) for key, value in drive.items()}
+        return drives
 
     def _read_buffers(self, values: Tensors, state: Tensors) -> None:
         """Delayed-edge reads, ``"source@t-d"``, from the buffers that ``state`` holds."""
@@ -283,15 +312,26 @@ class Brain(nn.Module):
                 for index, name in reads:
                     values[name] = buffer.select(1, index)
 
-    def _run(self, calls: list[_Call], values: Tensors, state: Tensors, next_state: Tensors) -> None:
-        """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``."""
-        cat = torch.cat
+    @staticmethod
+    def _inputs(ports: tuple[tuple[str, tuple[str, ...]], ...], values: Tensors) -> Tensors:
+        """A call's input ports from the values: one key each, or several concatenated on the last axis."""
+        return {port: values[keys[0]] if len(keys) == 1 else torch.cat([values[key] for key in keys], -1)
+                for port, keys in ports}
+
+    def _run(self, calls: Sequence[_Call], values: Tensors, state: Tensors, next_state: Tensors,
+             drives: Mapping[str, Tensors] | None = None) -> None:
+        """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``.
+
+        A call named in ``drives`` (its drive computed beforehand) runs only the region's ``driven`` part.
+        """
         for call in calls:
-            inputs = {port: values[keys[0]] if len(keys) == 1 else cat([values[key] for key in keys], -1)
-                      for port, keys in call.inputs}
             state_keys = call.state_keys
-            outputs, region_state = call.region(inputs, {short: state[key] for key, short in state_keys}
-                                                if state_keys else {})
+            region_state = {short: state[key] for key, short in state_keys} if state_keys else {}
+            drive = drives.get(call.name) if drives else None
+            if drive is None:
+                outputs, region_state = call.region(self._inputs(call.inputs, values), region_state)
+            else:
+                outputs, region_state = call.region.driven(drive, self._inputs(call.other_inputs, values), region_state)
             if call.lesion is not None:
                 outputs = self._lesioned(call, outputs)
             for port, key in call.outputs:

@@ -19,7 +19,6 @@ Backends, chosen by measurement on one core (``benchmarks/dnd_latency.py``, key_
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Protocol
 
 import torch
@@ -31,6 +30,9 @@ BACKENDS = ("auto", "torch", "faiss")
 AUTO_TORCH_FROM_BATCH = 16
 #: Searches a process remembers (:class:`RecentSearches`): an A3C rollout of 20 steps re-reads its 21 keys.
 RECENT_SEARCHES = 64
+#: Largest coordinate difference at which :class:`RecentSearches` takes two keys for the same one
+#: (the acting and training passes compute a key with different float rounding, about 1e-6 apart).
+REUSE_TOLERANCE = 1e-4
 #: Largest distance matrix (queries x slots) torch builds at once, to bound memory for big batches.
 _CHUNK_ELEMENTS = 1 << 24
 
@@ -111,27 +113,41 @@ class ExactAutoSearch:
 
 
 class RecentSearches:
-    """A searcher that answers a query seen among its last ``size`` searches from memory
-    (:meth:`regions.dnd.DND.reusing_searches`).
+    """A searcher that answers a query equal, up to float rounding, to one of its last ``size``
+    searches with the slots found then (:meth:`regions.dnd.DND.reusing_searches`).
 
+    "Equal" means no coordinate differs by more than ``tolerance``: the A3C training pass
+    recomputes the acting keys in batches, whose matmuls round differently in the last bits.
     A remembered answer is as safe as a slightly stale index: the DND recomputes every distance
     from the keys stored now, so it can only miss entries written since the first search.
     """
 
-    def __init__(self, inner: Searcher, size: int = RECENT_SEARCHES):
-        self.inner, self.size = inner, size
-        self._answers: OrderedDict[tuple[int, int, bytes], torch.Tensor] = OrderedDict()
+    def __init__(self, inner: Searcher, size: int = RECENT_SEARCHES, tolerance: float = REUSE_TOLERANCE):
+        self.inner, self.size, self.tolerance = inner, size, tolerance
+        self._seen: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}  # (action, k) -> queries, slots
 
     def search(self, action: int, queries: torch.Tensor, n: int, k: int) -> torch.Tensor:
-        names = [(action, k, row.numpy().tobytes()) for row in queries]
-        missing = [i for i, name in enumerate(names) if name not in self._answers]
-        if missing:
-            found = self.inner.search(action, queries[missing], n, k)
-            for i, slots in zip(missing, found):
-                self._answers[names[i]] = slots
-                if len(self._answers) > self.size:
-                    self._answers.popitem(last=False)
-        return torch.stack([self._answers[name] for name in names])
+        seen = self._seen.get((action, k))
+        if seen is None:
+            slots = self.inner.search(action, queries, n, k)
+            self._remember(action, k, queries, slots)
+            return slots
+        seen_queries, seen_slots = seen
+        gap, nearest = (queries[:, None] - seen_queries[None]).abs().amax(-1).min(1)
+        missing = gap > self.tolerance
+        if not bool(missing.any()):
+            return seen_slots[nearest]
+        slots = seen_slots[nearest]
+        found = self.inner.search(action, queries[missing].contiguous(), n, k)
+        slots[missing] = found
+        self._remember(action, k, queries[missing], found)
+        return slots
+
+    def _remember(self, action: int, k: int, queries: torch.Tensor, slots: torch.Tensor) -> None:
+        seen = self._seen.get((action, k))
+        if seen is not None:
+            queries, slots = torch.cat([seen[0], queries]), torch.cat([seen[1], slots])
+        self._seen[(action, k)] = queries[-self.size:], slots[-self.size:]
 
 
 def make_searcher(backend: str, store: DNDStore, nprobe: int, ivf_min_size: int | None) -> Searcher:

@@ -58,8 +58,12 @@ class BasalGanglia(Region):
     def initial_state(self, batch_size: int) -> Tensors:
         return {"value": zeros_for(self, batch_size, 1), "has_previous": zeros_for(self, batch_size, 1)}
 
-    def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
-        value = self.critic(join_ports(inputs, self.drives))
+    def drive(self, inputs: Mapping[str, torch.Tensor]) -> Tensors:
+        return {"value": self.critic(join_ports(inputs, self.drives))}
+
+    def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
+               state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        value = drive["value"]
         current = value.detach()
         reward = inputs["reward"].reshape(-1, 1) if "reward" in inputs else torch.zeros_like(current)
         td_error = state["has_previous"] * (reward.to(current.dtype) + self.gamma * current - state["value"])

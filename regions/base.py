@@ -48,9 +48,10 @@ class Region(nn.Module):
 
     Subclasses set the class attribute ``inputs`` (name -> :class:`InputPort`), and in
     ``__init__`` set ``self.output_shapes`` (name -> shape without the batch axis).
-    They override :meth:`forward`, and optionally :meth:`initial_state` (recurrent regions)
-    and :meth:`auxiliary_losses` (regions trained by a teacher signal, listed in
-    ``auxiliary_targets``).
+    They override :meth:`forward` (or, for a region with state, optionally :meth:`drive` and
+    :meth:`driven` instead: its state-free input term, listed in ``drives``, and the rest of the
+    step), and optionally :meth:`initial_state` (recurrent regions) and :meth:`auxiliary_losses`
+    (regions trained by a teacher signal, listed in ``auxiliary_targets``).
 
     Args:
         input_shapes: resolved shape of every *connected* input port. Optional ports that
@@ -58,6 +59,8 @@ class Region(nn.Module):
     """
 
     inputs: ClassVar[dict[str, InputPort]] = {}
+    #: Input ports read only by :meth:`drive` (a region with state may split its step in two).
+    drives: ClassVar[tuple[str, ...]] = ()
     #: Teacher signals (keys of the ``targets`` mapping) that :meth:`auxiliary_losses` reads.
     auxiliary_targets: ClassVar[tuple[str, ...]] = ()
 
@@ -76,7 +79,29 @@ class Region(nn.Module):
         return {}
 
     def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
-        """One step: returns ``(outputs, next_state)``; outputs are keyed by output port."""
+        """One step: returns ``(outputs, next_state)``; outputs are keyed by output port.
+
+        A region that implements :meth:`drive` and :meth:`driven` gets this one for free.
+        """
+        if not self.has_drive:
+            raise NotImplementedError(f"{type(self).__name__} must implement forward, or drive and driven")
+        return self.driven(self.drive(inputs), inputs, state)
+
+    @property
+    def has_drive(self) -> bool:
+        """True when the region splits its step into :meth:`drive` and :meth:`driven`."""
+        return type(self).driven is not Region.driven
+
+    def drive(self, inputs: Mapping[str, torch.Tensor]) -> Tensors:
+        """The part of a step that reads only the ``drives`` ports and no state (e.g. a recurrent
+        cell's input-to-hidden term). It must treat every batch row on its own: the engine's rollout
+        calls it once with time folded into the batch axis, where the ports come from regions that
+        ran before this one's segment, instead of once per step (big weight matrices read once)."""
+        raise NotImplementedError
+
+    def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
+               state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        """The rest of a step given ``drive(inputs)``; ``inputs`` holds at least the ports not in ``drives``."""
         raise NotImplementedError
 
     def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
-from regions.functional import check_units, join_ports, port_width
+from regions.functional import check_units, gru_step, input_gates, join_ports, port_width
 
 
 @register("ca3")
@@ -55,9 +55,12 @@ class CA3(Region):
         self.cell = nn.GRUCell(port_width(input_shapes, self.drives), units)
         self.output_shapes = {"state": (units,)}
 
-    def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
-        x = join_ports(inputs, self.drives)
+    def drive(self, inputs: Mapping[str, torch.Tensor]) -> Tensors:
+        return {"gates": input_gates(self.cell, join_ports(inputs, self.drives))}
+
+    def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
+               state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        gates = drive["gates"]
         previous = inputs.get("previous")
-        if previous is None:
-            previous = x.new_zeros(x.shape[0], self.units)
-        return {"state": self.cell(x, previous.flatten(1))}, {}
+        previous = gates.new_zeros(gates.shape[0], self.units) if previous is None else previous.flatten(1)
+        return {"state": gru_step(self.cell, gates, previous)}, {}

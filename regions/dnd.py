@@ -125,6 +125,7 @@ class DND:
         self.k, self.delta, self.alpha, self.match_radius = k, float(delta), float(alpha), float(match_radius)
         self.backend, self.nprobe, self.ivf_min_size = backend, nprobe, ivf_min_size
         self._store = DNDStore.allocate(n_actions, capacity, key_size)
+        self._slot_offsets = torch.arange(n_actions).view(-1, 1, 1) * capacity  # [A, 1, 1]: slot -> flat index
         self._searcher: Searcher = make_searcher(backend, self._store, nprobe, ivf_min_size)
 
     # ------------------------------------------------------------------ read
@@ -143,20 +144,24 @@ class DND:
         if k == 0 or keys.shape[0] == 0:
             return keys.new_zeros(keys.shape[0], self.n_actions)
         queries = keys.detach().to("cpu", torch.float32).contiguous()
-        # Neighbours of every action side by side, [A, B, k]; actions with fewer than k entries are
-        # padded with slot 0 and masked out, so that the kernel runs once for all actions.
-        slots = torch.zeros(self.n_actions, keys.shape[0], k, dtype=torch.int64)
-        found = torch.zeros(self.n_actions, 1, k, dtype=torch.bool)
-        for action, n in enumerate(sizes):
-            if n > 0:
-                slots[action, :, : min(k, n)] = self._searcher.search(action, queries, n, min(k, n))
-                found[action, :, : min(k, n)] = True
-        flat = slots + torch.arange(self.n_actions).view(-1, 1, 1) * self.capacity
-        used = flat if bool(found.all()) else flat.masked_select(found)
+        if min(sizes) >= k:  # the usual case, every action holds k entries: no padding, no mask
+            slots = torch.stack([self._searcher.search(action, queries, n, k) for action, n in enumerate(sizes)])
+            flat, mask = slots + self._slot_offsets, None
+            used = flat
+        else:
+            # Neighbours of every action side by side, [A, B, k]; actions with fewer than k entries are
+            # padded with slot 0 and masked out, so that the kernel runs once for all actions.
+            slots = torch.zeros(self.n_actions, keys.shape[0], k, dtype=torch.int64)
+            found = torch.zeros(self.n_actions, 1, k, dtype=torch.bool)
+            for action, n in enumerate(sizes):
+                if n > 0:
+                    slots[action, :, : min(k, n)] = self._searcher.search(action, queries, n, min(k, n))
+                    found[action, :, : min(k, n)] = True
+            flat = slots + self._slot_offsets
+            used, mask = flat.masked_select(found), found.to(keys)
         store.last_used.view(-1).index_fill_(0, used.reshape(-1), store.tick())
         neighbour_keys = store.keys.view(-1, self.key_size)[flat].to(keys)
         neighbour_values = store.values.view(-1)[flat].to(keys)
-        mask = None if bool(found.all()) else found.to(keys)
         return inverse_distance_readout(keys, neighbour_keys, neighbour_values, self.delta, mask).T
 
     @contextmanager
@@ -164,7 +169,9 @@ class DND:
         """Within the block, a key this process already looked up gets the neighbours found then.
 
         For the A3C worker: its training pass replays the rollout with the acting weights, so it
-        reads the memory with bit-identical keys; searching again would double the memory's cost
+        reads the memory with the acting keys up to float rounding (its batched matmuls round
+        differently; :class:`~regions._dnd_search.RecentSearches` takes keys within 1e-4 of each
+        other in every coordinate for the same); searching again would double the memory's cost
         (exact search is linear in the entries, ~8 ns per entry and query, and batching queries
         does not amortise it). Distances are still computed from the keys stored now; only entries
         written since a key's first search (by other processes) can be missed.

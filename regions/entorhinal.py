@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
-from regions.functional import check_probability, check_target, check_units, soft_cross_entropy, zeros_for
+from regions.functional import (check_probability, check_target, check_units, input_gates, lstm_step,
+                                soft_cross_entropy, zeros_for)
 
 
 def encode_self_motion(odometry: torch.Tensor, turn_scale: float, move_scale: float) -> torch.Tensor:
@@ -64,6 +65,7 @@ class Entorhinal(Region):
         "self_motion": InputPort(shape=(2,), doc="odometry of the action just applied: (turn_deg, move_m)"),
         "visual": InputPort(required=False, doc="visual features that correct drift of the integrator"),
     }
+    drives = ("self_motion", "visual")
     auxiliary_targets = ("head_direction", "place_cells")
 
     def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 128, grid_units: int = 256,
@@ -89,11 +91,15 @@ class Entorhinal(Region):
     def initial_state(self, batch_size: int) -> Tensors:
         return {"h": zeros_for(self, batch_size, self.hidden), "c": zeros_for(self, batch_size, self.hidden)}
 
-    def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+    def drive(self, inputs: Mapping[str, torch.Tensor]) -> Tensors:
         x = encode_self_motion(inputs["self_motion"], self.turn_scale, self.move_scale)
         if self.visual is not None:
             x = torch.cat([x, self.visual(inputs["visual"].flatten(1))], dim=-1)
-        h, c = self.cell(x, (state["h"], state["c"]))
+        return {"gates": input_gates(self.cell, x)}
+
+    def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
+               state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        h, c = lstm_step(self.cell, drive["gates"], state["h"], state["c"])
         grid = self.bottleneck(h)
         dropped = self.dropout(grid)
         outputs = {

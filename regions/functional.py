@@ -9,6 +9,7 @@ import math
 from typing import Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from regions.base import Shape
@@ -34,6 +35,33 @@ def join_ports(inputs: Mapping[str, torch.Tensor], names: Sequence[str]) -> torc
     if not parts:
         raise ValueError(f"none of the input ports {list(names)} is connected; connect at least one of them")
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+
+def input_gates(cell: nn.LSTMCell | nn.GRUCell, x: torch.Tensor) -> torch.Tensor:
+    """A recurrent cell's input-to-hidden term ``W_ih x + b_ih``: it needs no state, so a whole
+    rollout's worth can be computed in one batched call (:meth:`regions.base.Region.drive`)."""
+    return F.linear(x, cell.weight_ih, cell.bias_ih)
+
+
+def lstm_step(cell: nn.LSTMCell, gates_in: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``cell(x, (h, c))`` given ``gates_in = input_gates(cell, x)``: the same maths as ``nn.LSTMCell``.
+
+    Written out so that the input term can come precomputed; it is also about twice as fast
+    forward and backward over a rollout as ``nn.LSTMCell`` step by step (fewer autograd nodes).
+    """
+    gates = gates_in + F.linear(h, cell.weight_hh, cell.bias_hh)
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = torch.addcmul(f.sigmoid() * c, i.sigmoid(), g.tanh())
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_step(cell: nn.GRUCell, gates_in: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``cell(x, h)`` given ``gates_in = input_gates(cell, x)``: the same maths as ``nn.GRUCell``."""
+    reset_in, update_in, new_in = gates_in.chunk(3, dim=-1)
+    reset_h, update_h, new_h = F.linear(h, cell.weight_hh, cell.bias_hh).chunk(3, dim=-1)
+    reset, update = (reset_in + reset_h).sigmoid(), (update_in + update_h).sigmoid()
+    new = torch.addcmul(new_in, reset, new_h).tanh()
+    return torch.addcmul(new, update, h - new)  # (1 - z) n + z h
 
 
 def zeros_for(module: nn.Module, *shape: int) -> torch.Tensor:

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
-from regions.functional import check_action_port, check_units, join_ports, port_width, zeros_for
+from regions.functional import (check_action_port, check_units, input_gates, join_ports, lstm_step, port_width,
+                                zeros_for)
 
 
 @register("prefrontal")
@@ -45,13 +46,14 @@ class Prefrontal(Region):
         "valence": InputPort(required=False, doc="predicted imminent reward from the amygdala"),
         "visual": InputPort(required=False, doc="visual features"),
     }
-    drives = ("state", "valence", "visual")
+    drives = ("state", "valence", "visual", "memory_values")
+    cell_inputs = ("state", "valence", "visual")
 
     def __init__(self, input_shapes: Mapping[str, Shape], working_memory: int = 128, actions: int = 3):
         super().__init__(input_shapes)
         self.units = check_units("prefrontal", "working_memory", working_memory)
         check_action_port("prefrontal", input_shapes, "memory_values", check_units("prefrontal", "actions", actions))
-        self.cell = nn.LSTMCell(port_width(input_shapes, self.drives), working_memory)
+        self.cell = nn.LSTMCell(port_width(input_shapes, self.cell_inputs), working_memory)
         self.readout = nn.Linear(working_memory, actions)
         nn.init.orthogonal_(self.readout.weight, gain=0.01)
         nn.init.zeros_(self.readout.bias)
@@ -64,9 +66,16 @@ class Prefrontal(Region):
     def initial_state(self, batch_size: int) -> Tensors:
         return {"h": zeros_for(self, batch_size, self.units), "c": zeros_for(self, batch_size, self.units)}
 
-    def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
-        h, c = self.cell(join_ports(inputs, self.drives), (state["h"], state["c"]))
-        logits = self.readout(h)
+    def drive(self, inputs: Mapping[str, torch.Tensor]) -> Tensors:
+        drive = {"gates": input_gates(self.cell, join_ports(inputs, self.cell_inputs))}
         if self.memory_gain is not None:
-            logits = logits + self.memory_gain(inputs["memory_values"].flatten(1))
+            drive["memory"] = self.memory_gain(inputs["memory_values"].flatten(1))
+        return drive
+
+    def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
+               state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
+        h, c = lstm_step(self.cell, drive["gates"], state["h"], state["c"])
+        logits = self.readout(h)
+        if "memory" in drive:
+            logits = logits + drive["memory"]
         return {"logits": logits, "working_memory": h}, {"h": h, "c": c}

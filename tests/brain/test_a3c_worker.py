@@ -49,6 +49,21 @@ def test_the_training_pass_replays_the_rollout_from_its_saved_recurrent_state(wo
     torch.testing.assert_close(replayed[-1].logits[:len(acted), 0], acting_logits)
 
 
+def test_the_training_pass_reuses_the_memory_searches_of_acting(worker, monkeypatch):
+    """Only the bootstrap observation's key is new to the replay: the others were searched while acting."""
+    searched = []
+    exact = worker.memory._searcher
+    search = exact.search
+    monkeypatch.setattr(exact, "search", lambda action, q, n, k: searched.append((torch.is_grad_enabled(), len(q)))
+                        or search(action, q, n, k))
+    for _ in range(3):
+        searched.clear()
+        worker.rollout()
+    actions, t_max = worker.memory.n_actions, worker.cfg.t_max
+    assert [size for grad, size in searched if not grad] == [1] * (t_max * actions)
+    assert [size for grad, size in searched if grad] == [1] * actions
+
+
 def test_memory_is_written_after_the_update_never_before(worker, monkeypatch):
     occupancy_at_update = []
     optimizer = worker.parameters.optimizer

@@ -183,6 +183,41 @@ def test_wba_step_and_rollout_agree_in_eval_mode_with_resets():
     assert (rolled.activity["basal_ganglia.td_error"][2, 0] == 0).all(), "a reset starts a new episode"
 
 
+def count_drives(brain: Brain, monkeypatch) -> dict[str, list[int]]:
+    """Rows of every ``drive`` call, by region (``monkeypatch`` wraps each region's ``drive``)."""
+    calls: dict[str, list[int]] = {}
+    for name, region in brain.regions.items():
+        if region.has_drive:
+            def counted(inputs, name=name, drive=region.drive):
+                calls.setdefault(name, []).append(next(iter(inputs.values())).shape[0])
+                return drive(inputs)
+            monkeypatch.setattr(region, "drive", counted)
+    return calls
+
+
+def test_a_rollout_runs_the_drive_of_each_recurrent_region_once_over_all_steps(monkeypatch):
+    """The input terms of entorhinal, CA3, prefrontal and basal ganglia need no state: one batched call."""
+    brain = build(TINY_WBA).eval()
+    T, B = 5, 2
+    calls = count_drives(brain, monkeypatch)
+    brain.rollout(wba_obs(brain, T, B), brain.initial_state(B))
+    assert calls == {name: [T * B] for name in ("entorhinal", "ca3", "prefrontal", "basal_ganglia")}
+
+
+def test_a_drive_port_read_through_a_delay_keeps_that_drive_per_step(monkeypatch, write):
+    """A drive that reads last step's CA3 state cannot be computed before the rollout's steps."""
+    text = TINY_WBA.read_text() + "connections+:\n  - {from: ca3.state, to: prefrontal.visual, delay: 1}\n"
+    brain = build(write(text, "delayed_drive.yaml")).eval()
+    T, B = 4, 2
+    obs, state = wba_obs(brain, T, B, seed=3), brain.initial_state(B)
+    with torch.no_grad():
+        stepped = run_steps(brain, obs, dict(state))
+        calls = count_drives(brain, monkeypatch)
+        rolled = brain.rollout(obs, dict(state))
+    assert calls["prefrontal"] == [B] * T and calls["ca3"] == [T * B]
+    assert_same_run(stepped, rolled)
+
+
 def test_wba_train_mode_dropout_changes_only_the_entorhinal_read_outs():
     """The trainer acts with step and replays with rollout, both in train mode: policy and value must agree."""
     brain = build(TINY_WBA).train()

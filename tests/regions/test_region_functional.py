@@ -1,11 +1,13 @@
-"""Shared region helpers: joining optional ports, mask-aware means, soft-label cross-entropy."""
+"""Shared region helpers: joining optional ports, mask-aware means, soft-label cross-entropy, cell steps."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
-from regions.functional import join_ports, masked_mean, port_width, soft_cross_entropy
+from regions.functional import (gru_step, input_gates, join_ports, lstm_step, masked_mean, port_width,
+                                soft_cross_entropy)
 
 
 def test_join_ports_concatenates_only_the_connected_ports_in_declared_order():
@@ -42,3 +44,20 @@ def test_soft_cross_entropy_stays_finite_when_a_probability_underflows():
     probs = torch.tensor([[[1.0, 0.0]]])
     loss = soft_cross_entropy(probs, torch.tensor([[[0.5, 0.5]]]), torch.ones(1, 1))
     assert torch.isfinite(loss) and loss > 10
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_cell_step_from_its_input_gates_equals_the_torch_cell_with_gradients(kind):
+    """The regions' written-out LSTM / GRU steps compute what nn.LSTMCell / nn.GRUCell compute."""
+    torch.manual_seed(0)
+    cell = nn.LSTMCell(6, 5) if kind == "lstm" else nn.GRUCell(6, 5)
+    x, h, c = torch.randn(3, 6, requires_grad=True), torch.randn(3, 5), torch.randn(3, 5)
+    if kind == "lstm":
+        ours, theirs = lstm_step(cell, input_gates(cell, x), h, c), cell(x, (h, c))
+    else:
+        ours, theirs = (gru_step(cell, input_gates(cell, x), h),), (cell(x, h),)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+    grads = [torch.autograd.grad(sum(o.square().sum() for o in out), [x, *cell.parameters()]) for out in (ours, theirs)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
