@@ -19,7 +19,7 @@ Backends, chosen by measurement on one core (``benchmarks/dnd_latency.py``, key_
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Hashable, Protocol
 
 import torch
 
@@ -113,8 +113,8 @@ class ExactAutoSearch:
 
 
 class RecentSearches:
-    """A searcher that answers a query equal, up to float rounding, to one of its last ``size``
-    searches with the slots found then (:meth:`regions.dnd.DND.reusing_searches`).
+    """The answers to the last ``size`` queries of a DND search, given again to a query equal to one
+    of them up to float rounding (:meth:`regions.dnd.DND.reusing_searches`).
 
     "Equal" means no coordinate differs by more than ``tolerance``: the A3C training pass
     recomputes the acting keys in batches, whose matmuls round differently in the last bits.
@@ -122,32 +122,38 @@ class RecentSearches:
     from the keys stored now, so it can only miss entries written since the first search.
     """
 
-    def __init__(self, inner: Searcher, size: int = RECENT_SEARCHES, tolerance: float = REUSE_TOLERANCE):
-        self.inner, self.size, self.tolerance = inner, size, tolerance
-        self._seen: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}  # (action, k) -> queries, slots
+    def __init__(self, size: int = RECENT_SEARCHES, tolerance: float = REUSE_TOLERANCE):
+        self.size, self.tolerance = size, tolerance
+        self._queries: torch.Tensor | None = None  # [m, D], m <= size
+        self._answers: torch.Tensor | None = None  # [m, ...]
+        self._context: Hashable = None
 
-    def search(self, action: int, queries: torch.Tensor, n: int, k: int) -> torch.Tensor:
-        seen = self._seen.get((action, k))
-        if seen is None:
-            slots = self.inner.search(action, queries, n, k)
-            self._remember(action, k, queries, slots)
-            return slots
-        seen_queries, seen_slots = seen
-        gap, nearest = (queries[:, None] - seen_queries[None]).abs().amax(-1).min(1)
-        missing = gap > self.tolerance
-        if not bool(missing.any()):
-            return seen_slots[nearest]
-        slots = seen_slots[nearest]
-        found = self.inner.search(action, queries[missing].contiguous(), n, k)
-        slots[missing] = found
-        self._remember(action, k, queries[missing], found)
-        return slots
+    def search(self, queries: torch.Tensor, search: Callable[[torch.Tensor], torch.Tensor],
+               context: Hashable = None) -> torch.Tensor:
+        """``search(queries)`` (an answer row per query), with remembered rows instead where they exist.
 
-    def _remember(self, action: int, k: int, queries: torch.Tensor, slots: torch.Tensor) -> None:
-        seen = self._seen.get((action, k))
-        if seen is not None:
-            queries, slots = torch.cat([seen[0], queries]), torch.cat([seen[1], slots])
-        self._seen[(action, k)] = queries[-self.size:], slots[-self.size:]
+        Answers are remembered per ``context`` (e.g. the number of neighbours): a new one forgets them.
+        """
+        if self._queries is None or context != self._context:
+            self._queries, self._context = None, context
+            return self._remember(queries, search(queries))
+        gap, nearest = (self._queries - queries[:, None]).abs_().amax(-1).min(1)
+        known = gap <= self.tolerance
+        if not bool(known.any()):
+            return self._remember(queries, search(queries))
+        answers = self._answers[nearest]
+        if not bool(known.all()):
+            missing = ~known
+            answers[missing] = self._remember(queries[missing], search(queries[missing].contiguous()))
+        return answers
+
+    def _remember(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
+        """Keep the newest ``size`` (query, answer) pairs; returns ``answers``."""
+        kept_queries, kept_answers = queries, answers
+        if self._queries is not None:
+            kept_queries, kept_answers = torch.cat([self._queries, queries]), torch.cat([self._answers, answers])
+        self._queries, self._answers = kept_queries[-self.size:], kept_answers[-self.size:]
+        return answers
 
 
 def make_searcher(backend: str, store: DNDStore, nprobe: int, ivf_min_size: int | None) -> Searcher:

@@ -127,6 +127,7 @@ class DND:
         self._store = DNDStore.allocate(n_actions, capacity, key_size)
         self._slot_offsets = torch.arange(n_actions).view(-1, 1, 1) * capacity  # [A, 1, 1]: slot -> flat index
         self._searcher: Searcher = make_searcher(backend, self._store, nprobe, ivf_min_size)
+        self._recent: RecentSearches | None = None  # set within reusing_searches()
 
     # ------------------------------------------------------------------ read
     def lookup(self, keys: torch.Tensor) -> torch.Tensor:
@@ -145,7 +146,7 @@ class DND:
             return keys.new_zeros(keys.shape[0], self.n_actions)
         queries = keys.detach().to("cpu", torch.float32).contiguous()
         if min(sizes) >= k:  # the usual case, every action holds k entries: no padding, no mask
-            slots = torch.stack([self._searcher.search(action, queries, n, k) for action, n in enumerate(sizes)])
+            slots = self._search_every_action(queries, sizes, k)
             flat, mask = slots + self._slot_offsets, None
             used = flat
         else:
@@ -164,6 +165,15 @@ class DND:
         neighbour_values = store.values.view(-1)[flat].to(keys)
         return inverse_distance_readout(keys, neighbour_keys, neighbour_values, self.delta, mask).T
 
+    def _search_every_action(self, queries: torch.Tensor, sizes: list[int], k: int) -> torch.Tensor:
+        """Slots ``[A, B, k]`` of each action's ``k`` nearest entries (remembered ones in a reusing block)."""
+        def search(rows: torch.Tensor) -> torch.Tensor:
+            return torch.stack([self._searcher.search(action, rows, n, k) for action, n in enumerate(sizes)], 1)
+
+        if self._recent is None:
+            return search(queries).transpose(0, 1)
+        return self._recent.search(queries, search, context=k).transpose(0, 1)
+
     @contextmanager
     def reusing_searches(self) -> Iterator[None]:
         """Within the block, a key this process already looked up gets the neighbours found then.
@@ -174,14 +184,14 @@ class DND:
         other in every coordinate for the same); searching again would double the memory's cost
         (exact search is linear in the entries, ~8 ns per entry and query, and batching queries
         does not amortise it). Distances are still computed from the keys stored now; only entries
-        written since a key's first search (by other processes) can be missed.
+        written since a key's first search (by other processes) can be missed. Searches are
+        remembered once every action holds ``k`` entries (before, lookups are cheap anyway).
         """
-        exact = self._searcher
-        self._searcher = RecentSearches(exact)
+        self._recent = RecentSearches()
         try:
             yield
         finally:
-            self._searcher = exact
+            self._recent = None
 
     def neighbours(self, keys: torch.Tensor, action: int) -> torch.Tensor:
         """Slots ``[B, min(k, entries)]`` (unordered) of the entries of ``action`` that :meth:`lookup`

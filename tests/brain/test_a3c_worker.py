@@ -51,6 +51,10 @@ def test_the_training_pass_replays_the_rollout_from_its_saved_recurrent_state(wo
 
 def test_the_training_pass_reuses_the_memory_searches_of_acting(worker, monkeypatch):
     """Only the bootstrap observation's key is new to the replay: the others were searched while acting."""
+    memory = worker.memory
+    generator = torch.Generator().manual_seed(0)
+    memory.write(torch.randn(30, memory.key_size, generator=generator), torch.arange(30) % memory.n_actions,
+                 torch.randn(30, generator=generator))  # every action holds k entries
     searched = []
     exact = worker.memory._searcher
     search = exact.search
