@@ -31,6 +31,7 @@ from torch import nn
 from brain.connectome import Connectome, load_connectome
 from brain.wiring import wire
 from regions.base import Region, Shape
+from regions.loop_weights import gradients_per_loop
 
 Tensors = dict[str, torch.Tensor]
 
@@ -66,7 +67,9 @@ class _Segment:
     reads; a buffer read by two segments is kept by both, identically); ``buffers``: the delayed
     sources whose buffers it shifts each step; ``zeros``: zero fills of unconnected optional ports;
     ``driven``: the calls of a step-by-step segment whose :meth:`~regions.base.Region.drive` runs
-    once over the whole rollout (every source of their ``drives`` ports lies in an earlier segment).
+    once over the whole rollout (every source of their ``drives`` ports lies in an earlier segment);
+    ``read_later``: those of them whose :meth:`~regions.base.Region.read_out` runs once after the
+    steps (no region of the segment reads its ports, none feeds a delayed edge, no lesion).
     """
 
     calls: tuple[_Call, ...]
@@ -77,6 +80,7 @@ class _Segment:
     buffers: tuple[str, ...]
     zeros: dict[str, Shape]
     driven: frozenset[str]
+    read_later: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -211,25 +215,45 @@ class Brain(nn.Module):
                 values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
                 self._run(segment.calls, values, {}, {})
                 sequences.update({key: values[key].unflatten(0, (steps, batch)) for key in segment.writes})
-                continue
-            own = {key: state[key] for key in segment.state_keys}
-            drives = self._drives(segment, sequences, steps, batch)
-            per_step = []
-            for t in range(steps):
-                own = self._reset(own, None if resets is None else resets[t])
-                values = self._zeros(segment, batch)
-                values.update({key: sequences[key][t] for key in segment.reads})
-                self._read_buffers(values, own)
-                next_own: Tensors = {}
-                self._run(segment.calls, values, own, next_own, {name: {key: parts[t] for key, parts in drive.items()}
-                                                                  for name, drive in drives.items()})
-                self._push_buffers(values, own, next_own, segment.buffers)
-                per_step.append(values)
-                own = next_own
-            sequences.update({key: torch.stack([values[key] for values in per_step]) for key in segment.writes})
-            final_state.update(own)
+            else:
+                with gradients_per_loop():  # weights used every step get one gradient matmul for the loop
+                    final_state.update(self._step_by_step(segment, sequences, state, resets, steps, batch))
         activity = {key: sequences[key] for key in self._output_keys}
         return SequenceOutput(activity[self._policy], activity[self._value][..., 0], activity, final_state)
+
+    def _step_by_step(self, segment: _Segment, sequences: Tensors, state: Tensors, resets: torch.Tensor | None,
+                      steps: int, batch: int) -> Tensors:
+        """Run a recurrent segment over the rollout; adds its outputs ``[T, B, ...]`` to ``sequences``
+        and returns its part of the state after the last step."""
+        own = {key: state[key] for key in segment.state_keys}
+        drives = self._drives(segment, sequences, steps, batch)
+        per_step = []
+        for t in range(steps):
+            own = self._reset(own, None if resets is None else resets[t])
+            values = self._zeros(segment, batch)
+            values.update({key: sequences[key][t] for key in segment.reads})
+            self._read_buffers(values, own)
+            next_own: Tensors = {}
+            self._run(segment.calls, values, own, next_own,
+                      {name: {key: parts[t] for key, parts in drive.items()} for name, drive in drives.items()},
+                      segment.read_later)
+            self._push_buffers(values, own, next_own, segment.buffers)
+            per_step.append(values)
+            own = next_own
+        sequences.update({key: torch.stack([values[key] for values in per_step])
+                          for key in segment.writes if key in per_step[0]})
+        for call in segment.calls:
+            if call.name in segment.read_later:
+                self._read_out(call, sequences, steps, batch)
+        return own
+
+    @staticmethod
+    def _read_out(call: _Call, sequences: Tensors, steps: int, batch: int) -> None:
+        """A call's ``readouts`` ports over the whole rollout, time folded into the batch axis."""
+        region = call.region
+        outputs = {port: sequences[key].flatten(0, 1) for port, key in call.outputs if port not in region.readouts}
+        read = region.read_out(outputs)
+        sequences.update({key: read[port].unflatten(0, (steps, batch)) for port, key in call.outputs if port in read})
 
     def _schedule(self) -> list[_Segment]:
         """Group the calls into segments for :meth:`rollout`, in an order that respects every edge.
@@ -277,6 +301,10 @@ class Brain(nn.Module):
         driven = frozenset(
             call.name for call in calls if not folded and call.drive_inputs
             and not any("@t-" in key or key in writes for _, keys in call.drive_inputs for key in keys))
+        read_later = frozenset(
+            call.name for call in calls if call.name in driven and call.region.readouts and call.lesion is None
+            and not any(f"{call.name}.{port}" in needed or f"{call.name}.{port}" in self._delayed
+                        for port in call.region.readouts))
         return _Segment(
             calls=tuple(calls), folded=folded,
             reads=tuple(sorted(key for key in outside if key.split(".")[0] not in names)),
@@ -285,7 +313,7 @@ class Brain(nn.Module):
             + tuple(self._delayed[source][0] for source in buffers),
             buffers=buffers,
             zeros={key: shape for key, shape in self._zero_fill.items() if key in needed},
-            driven=driven)
+            driven=driven, read_later=read_later)
 
     @staticmethod
     def _zeros(segment: _Segment, batch: int) -> Tensors:
@@ -319,10 +347,11 @@ class Brain(nn.Module):
                 for port, keys in ports}
 
     def _run(self, calls: Sequence[_Call], values: Tensors, state: Tensors, next_state: Tensors,
-             drives: Mapping[str, Tensors] | None = None) -> None:
+             drives: Mapping[str, Tensors] | None = None, read_later: frozenset[str] = frozenset()) -> None:
         """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``.
 
-        A call named in ``drives`` (its drive computed beforehand) runs only the region's ``driven`` part.
+        A call named in ``drives`` (its drive computed beforehand) runs only the region's ``driven``
+        part, and its ``read_out`` too unless it is named in ``read_later``.
         """
         for call in calls:
             state_keys = call.state_keys
@@ -331,11 +360,15 @@ class Brain(nn.Module):
             if drive is None:
                 outputs, region_state = call.region(self._inputs(call.inputs, values), region_state)
             else:
-                outputs, region_state = call.region.driven(drive, self._inputs(call.other_inputs, values), region_state)
+                region = call.region
+                outputs, region_state = region.driven(drive, self._inputs(call.other_inputs, values), region_state)
+                if region.readouts and call.name not in read_later:
+                    outputs = {**outputs, **region.read_out(outputs)}
             if call.lesion is not None:
                 outputs = self._lesioned(call, outputs)
             for port, key in call.outputs:
-                values[key] = outputs[port]
+                if port in outputs:  # all but the readouts read later
+                    values[key] = outputs[port]
             for key, short in state_keys:
                 next_state[key] = region_state[short]
 

@@ -61,6 +61,8 @@ class Region(nn.Module):
     inputs: ClassVar[dict[str, InputPort]] = {}
     #: Input ports read only by :meth:`drive` (a region with state may split its step in two).
     drives: ClassVar[tuple[str, ...]] = ()
+    #: Output ports that :meth:`read_out` computes, state-free, from the outputs of :meth:`driven`.
+    readouts: ClassVar[tuple[str, ...]] = ()
     #: Teacher signals (keys of the ``targets`` mapping) that :meth:`auxiliary_losses` reads.
     auxiliary_targets: ClassVar[tuple[str, ...]] = ()
 
@@ -81,11 +83,15 @@ class Region(nn.Module):
     def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         """One step: returns ``(outputs, next_state)``; outputs are keyed by output port.
 
-        A region that implements :meth:`drive` and :meth:`driven` gets this one for free.
+        A region that implements :meth:`drive` and :meth:`driven` (and :meth:`read_out`, if it
+        declares ``readouts``) gets this one for free.
         """
         if not self.has_drive:
             raise NotImplementedError(f"{type(self).__name__} must implement forward, or drive and driven")
-        return self.driven(self.drive(inputs), inputs, state)
+        outputs, state = self.driven(self.drive(inputs), inputs, state)
+        if self.readouts:
+            outputs = {**outputs, **self.read_out(outputs)}
+        return outputs, state
 
     @property
     def has_drive(self) -> bool:
@@ -101,7 +107,15 @@ class Region(nn.Module):
 
     def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
                state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
-        """The rest of a step given ``drive(inputs)``; ``inputs`` holds at least the ports not in ``drives``."""
+        """The rest of a step given ``drive(inputs)``; ``inputs`` holds at least the ports not in ``drives``.
+
+        Returns every output port except the ``readouts``, and the next state.
+        """
+        raise NotImplementedError
+
+    def read_out(self, outputs: Mapping[str, torch.Tensor]) -> Tensors:
+        """The ``readouts`` ports from the outputs of :meth:`driven` (e.g. a decoder trained by a teacher
+        signal); row by row, so that the engine's rollout can run it once over all steps."""
         raise NotImplementedError
 
     def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
+from regions.loop_weights import looped_linear
 from regions.functional import (check_probability, check_target, check_units, input_gates, lstm_step,
                                 soft_cross_entropy, zeros_for)
 
@@ -66,6 +67,7 @@ class Entorhinal(Region):
         "visual": InputPort(required=False, doc="visual features that correct drift of the integrator"),
     }
     drives = ("self_motion", "visual")
+    readouts = ("head_direction", "place")
     auxiliary_targets = ("head_direction", "place_cells")
 
     def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 128, grid_units: int = 256,
@@ -100,14 +102,12 @@ class Entorhinal(Region):
     def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
                state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         h, c = lstm_step(self.cell, drive["gates"], state["h"], state["c"])
-        grid = self.bottleneck(h)
-        dropped = self.dropout(grid)
-        outputs = {
-            "grid": grid,
-            "head_direction": self.head_readout(dropped).softmax(dim=-1),
-            "place": self.place_readout(dropped).softmax(dim=-1),
-        }
-        return outputs, {"h": h, "c": c}
+        return {"grid": looped_linear(h, self.bottleneck.weight)}, {"h": h, "c": c}
+
+    def read_out(self, outputs: Mapping[str, torch.Tensor]) -> Tensors:
+        dropped = self.dropout(outputs["grid"])
+        return {"head_direction": self.head_readout(dropped).softmax(dim=-1),
+                "place": self.place_readout(dropped).softmax(dim=-1)}
 
     def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:
         mask = targets.get("mask")

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from regions.base import Shape
+from regions.loop_weights import looped_linear
 
 
 def port_width(input_shapes: Mapping[str, Shape], names: Sequence[str]) -> int:
@@ -49,7 +50,7 @@ def lstm_step(cell: nn.LSTMCell, gates_in: torch.Tensor, h: torch.Tensor, c: tor
     Written out so that the input term can come precomputed; it is also about twice as fast
     forward and backward over a rollout as ``nn.LSTMCell`` step by step (fewer autograd nodes).
     """
-    gates = gates_in + F.linear(h, cell.weight_hh, cell.bias_hh)
+    gates = gates_in + looped_linear(h, cell.weight_hh, cell.bias_hh)
     i, f, g, o = gates.chunk(4, dim=-1)
     c = torch.addcmul(f.sigmoid() * c, i.sigmoid(), g.tanh())
     return o.sigmoid() * c.tanh(), c
@@ -58,7 +59,7 @@ def lstm_step(cell: nn.LSTMCell, gates_in: torch.Tensor, h: torch.Tensor, c: tor
 def gru_step(cell: nn.GRUCell, gates_in: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """``cell(x, h)`` given ``gates_in = input_gates(cell, x)``: the same maths as ``nn.GRUCell``."""
     reset_in, update_in, new_in = gates_in.chunk(3, dim=-1)
-    reset_h, update_h, new_h = F.linear(h, cell.weight_hh, cell.bias_hh).chunk(3, dim=-1)
+    reset_h, update_h, new_h = looped_linear(h, cell.weight_hh, cell.bias_hh).chunk(3, dim=-1)
     reset, update = (reset_in + reset_h).sigmoid(), (update_in + update_h).sigmoid()
     new = torch.addcmul(new_in, reset, new_h).tanh()
     return torch.addcmul(new, update, h - new)  # (1 - z) n + z h

@@ -183,25 +183,27 @@ def test_wba_step_and_rollout_agree_in_eval_mode_with_resets():
     assert (rolled.activity["basal_ganglia.td_error"][2, 0] == 0).all(), "a reset starts a new episode"
 
 
-def count_drives(brain: Brain, monkeypatch) -> dict[str, list[int]]:
-    """Rows of every ``drive`` call, by region (``monkeypatch`` wraps each region's ``drive``)."""
+def count_calls(brain: Brain, method: str, monkeypatch) -> dict[str, list[int]]:
+    """Rows of every call of ``method`` (``drive`` or ``read_out``), by region."""
     calls: dict[str, list[int]] = {}
     for name, region in brain.regions.items():
         if region.has_drive:
-            def counted(inputs, name=name, drive=region.drive):
-                calls.setdefault(name, []).append(next(iter(inputs.values())).shape[0])
-                return drive(inputs)
-            monkeypatch.setattr(region, "drive", counted)
+            def counted(tensors, name=name, original=getattr(region, method)):
+                calls.setdefault(name, []).append(next(iter(tensors.values())).shape[0])
+                return original(tensors)
+            monkeypatch.setattr(region, method, counted)
     return calls
 
 
-def test_a_rollout_runs_the_drive_of_each_recurrent_region_once_over_all_steps(monkeypatch):
-    """The input terms of entorhinal, CA3, prefrontal and basal ganglia need no state: one batched call."""
+def test_a_rollout_runs_drives_and_read_outs_once_over_all_steps(monkeypatch):
+    """The input terms of entorhinal, CA3, prefrontal and basal ganglia need no state, nor do the
+    entorhinal read-outs of its grid code: one batched call each per rollout."""
     brain = build(TINY_WBA).eval()
     T, B = 5, 2
-    calls = count_drives(brain, monkeypatch)
+    drives, read_outs = count_calls(brain, "drive", monkeypatch), count_calls(brain, "read_out", monkeypatch)
     brain.rollout(wba_obs(brain, T, B), brain.initial_state(B))
-    assert calls == {name: [T * B] for name in ("entorhinal", "ca3", "prefrontal", "basal_ganglia")}
+    assert drives == {name: [T * B] for name in ("entorhinal", "ca3", "prefrontal", "basal_ganglia")}
+    assert read_outs == {"entorhinal": [T * B]}
 
 
 def test_a_drive_port_read_through_a_delay_keeps_that_drive_per_step(monkeypatch, write):
@@ -212,7 +214,7 @@ def test_a_drive_port_read_through_a_delay_keeps_that_drive_per_step(monkeypatch
     obs, state = wba_obs(brain, T, B, seed=3), brain.initial_state(B)
     with torch.no_grad():
         stepped = run_steps(brain, obs, dict(state))
-        calls = count_drives(brain, monkeypatch)
+        calls = count_calls(brain, "drive", monkeypatch)
         rolled = brain.rollout(obs, dict(state))
     assert calls["prefrontal"] == [B] * T and calls["ca3"] == [T * B]
     assert_same_run(stepped, rolled)
