@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch.distributions import Categorical
 from tqdm import tqdm
 
-from brain.a3c import attach_memory, observation_tensors
+from brain.a3c import attach_memory, observation_tensors, sample_action
 from brain.argtypes import number
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
@@ -48,7 +47,7 @@ def play_episode(brain, env, seed: int | None, greedy: bool, buffer: EpisodeBuff
     while True:
         out, state = brain.step(observation_tensors(obs, previous_reward, keys), state, torch.tensor([reset]))
         logits = out.logits[0]
-        action = int(logits.argmax()) if greedy else int(Categorical(logits=logits).sample())
+        action = int(logits.argmax()) if greedy else sample_action(logits)
         pose = np.asarray(info["pose"], dtype=np.float32)
         obs, reward, terminated, truncated, info = env.step(action)
         if buffer is not None:

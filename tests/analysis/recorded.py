@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Mapping
 
 import torch
-from torch.distributions import Categorical
 
 import tasks
-from brain.a3c import observation_tensors
+from brain.a3c import observation_tensors, sample_action
 from brain.config import TrainConfig
 from brain.engine import Brain
 from brain.recording import RECORDING_FILE, EpisodeBuffer, RecordingFile, RecordingSpec, prepare
@@ -56,7 +55,7 @@ def _record(run_dir: Path, task: str, episodes: int, steps: int, lesions: Mappin
             state, reward, buffer = brain.initial_state(1), 0.0, EpisodeBuffer(spec.buffered_keys)
             for step in range(steps):
                 out, state = brain.step(observation_tensors(obs, reward, keys), state, torch.tensor([step == 0]))
-                action = int(Categorical(logits=out.logits[0]).sample())
+                action = sample_action(out.logits[0])
                 pose = info["pose"]
                 obs, reward, terminated, _, info = env.step(action)
                 buffer.add(out.activity, pose, action, float(reward))
