@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from regions.visual_cortex import VisualCortex
+from regions.visual_cortex import VisualCortex, onednn
 
 
 def images(batch: int, height: int, width: int) -> torch.Tensor:
@@ -78,3 +78,18 @@ def test_kernels_and_strides_are_set_per_layer():
 def test_a_kernel_list_of_the_wrong_length_names_the_parameter():
     with pytest.raises(ValueError, match=r"params.kernels needs one entry per layer .*\(3\)"):
         VisualCortex({"rgb": (3, 84, 84)}, channels=[16, 32, 32], kernels=[8, 4])
+
+
+def test_the_depth_stream_at_batch_one_gives_the_batched_result_and_leaves_onednn_as_it_was():
+    """Acting (batch 1) runs the depth convolutions without oneDNN; the global switch is restored."""
+    torch.manual_seed(0)
+    region = VisualCortex({"rgb": (3, 32, 32), "depth": (1, 16, 16)}, channels=(8,), features=16)
+    rgb, depth = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8), torch.rand(3, 1, 16, 16)
+    batched = region({"rgb": rgb, "depth": depth}, {})[0]["features"]
+    single = torch.cat([region({"rgb": rgb[i:i + 1], "depth": depth[i:i + 1]}, {})[0]["features"] for i in range(3)])
+    torch.testing.assert_close(single, batched)
+    assert torch.backends.mkldnn.enabled
+    with onednn(enabled=False):
+        with onednn(enabled=True):
+            assert not torch.backends.mkldnn.enabled, "an inner block never switches oneDNN back on"
+    assert torch.backends.mkldnn.enabled
