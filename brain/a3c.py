@@ -231,7 +231,7 @@ class Worker:
         rollout = Rollout.empty()
         for _ in range(self.cfg.t_max):
             ports = observation_tensors(self.obs, self.previous_reward, self.input_keys)
-            reset = torch.tensor([self.starts_episode])
+            reset = torch.tensor([True]) if self.starts_episode else None
             out, self.state = self.brain.step(ports, self.state, reset)
             action = sample_action(out.logits[0])
             rollout.observations.append(ports)
