@@ -319,8 +319,9 @@ class Brain(nn.Module):
     def _zeros(segment: _Segment, batch: int) -> Tensors:
         return {key: torch.zeros(batch, *shape) for key, shape in segment.zeros.items()}
 
-    def _drives(self, segment: _Segment, sequences: Tensors, steps: int, batch: int) -> dict[str, list[Tensors]]:
-        """The ``driven`` calls' drives over the rollout, time folded into the batch axis: name -> key -> T steps."""
+    def _drives(self, segment: _Segment, sequences: Tensors, steps: int,
+                batch: int) -> dict[str, dict[str, tuple[torch.Tensor, ...]]]:
+        """The ``driven`` calls' drives, computed with time folded into the batch axis: name -> key -> T steps."""
         if not segment.driven:
             return {}
         values = self._zeros(segment, steps * batch)
