@@ -146,9 +146,7 @@ class DND:
             return keys.new_zeros(keys.shape[0], self.n_actions)
         queries = keys.detach().to("cpu", torch.float32).contiguous()
         if min(sizes) >= k:  # the usual case, every action holds k entries: no padding, no mask
-            slots = self._search_every_action(queries, sizes, k)
-            flat, mask = slots + self._slot_offsets, None
-            used = flat
+            slots, found = self._search_every_action(queries, sizes, k), None
         else:
             # Neighbours of every action side by side, [A, B, k]; actions with fewer than k entries are
             # padded with slot 0 and masked out, so that the kernel runs once for all actions.
@@ -158,8 +156,8 @@ class DND:
                 if n > 0:
                     slots[action, :, : min(k, n)] = self._searcher.search(action, queries, n, min(k, n))
                     found[action, :, : min(k, n)] = True
-            flat = slots + self._slot_offsets
-            used, mask = flat.masked_select(found), found.to(keys)
+        flat = slots + self._slot_offsets
+        used, mask = (flat, None) if found is None else (flat.masked_select(found), found.to(keys))
         store.last_used.view(-1).index_fill_(0, used.reshape(-1), store.tick())
         neighbour_keys = store.keys.view(-1, self.key_size)[flat].to(keys)
         neighbour_values = store.values.view(-1)[flat].to(keys)

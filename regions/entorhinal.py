@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
-from regions.loop_weights import looped_linear
 from regions.functional import (check_probability, check_target, check_units, input_gates, lstm_step,
                                 soft_cross_entropy, zeros_for)
+from regions.loop_weights import looped_linear
 
 
 def encode_self_motion(odometry: torch.Tensor, turn_scale: float, move_scale: float) -> torch.Tensor:
