@@ -5,9 +5,10 @@ Run: ``python benchmarks/dnd_latency.py`` (about 2 minutes; ``--sizes 10000 1000
 Setup as the hippocampus uses it: 3 actions (one memory each), key_size 64, k 50, every memory
 filled to the stated size. "ms/query" is the time of ``lookup`` divided by the batch size: one
 query reads all 3 memories and returns 3 estimates; "ms/query/action" divides once more by 3
-(one kNN search + kernel over one memory of that size). ``auto`` (the default backend) is approximate from 50,000 entries per action: its recall@50
-against brute force is measured on 64 queries per action, and its index build (once per process,
-then incremental) is timed on the first lookup.
+(one kNN search + kernel over one memory of that size). ``auto`` (the default backend) is
+approximate from 10,000 entries per action (``--ivf-min-size``): its recall@50 against brute force
+is measured on 64 queries per action, and its index build (once per process, then incremental) is
+timed on the first lookup.
 
 Keys: ``--keys manifold`` (default) puts them on an 8-d manifold embedded in 64-d, as encoder
 codes of places are; ``--keys gaussian`` makes them isotropic, the worst case for IVF. Queries
@@ -86,12 +87,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 500_000], help="entries per action")
     parser.add_argument("--keys", choices=["manifold", "gaussian"], default="manifold")
     parser.add_argument("--nprobe", type=int, default=32)
+    parser.add_argument("--ivf-min-size", type=int, default=DND(1, 1, capacity=1, k=1).ivf_min_size,
+                        help="entries per action from which auto searches with IVF (default: the DND's)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # faiss follows torch's thread count inside the DND
     rng = np.random.default_rng(0)
 
     print(f"DND lookup, one core: {N_ACTIONS} actions, key_size {KEY_SIZE}, k {K}, keys {args.keys}, "
-          f"auto = exact below {DND(1, 1, capacity=1, k=1).ivf_min_size:,} entries, then faiss IVF with nprobe {args.nprobe}")
+          f"auto = exact below {args.ivf_min_size:,} entries, then faiss IVF with nprobe {args.nprobe}")
     print(f"{'backend':<10} {'entries/action':>14} {'batch':>5} {'ms/query':>9} {'ms/query/action':>15} {'recall@50':>9}")
     writes = []
     for size in args.sizes:
@@ -102,7 +105,8 @@ def main() -> None:
         state = exact.state_dict()
         for backend in BACKENDS:
             dnd = exact if backend == "torch" else DND(N_ACTIONS, KEY_SIZE, capacity=size, k=K,
-                                                       nprobe=args.nprobe, **BACKENDS[backend])
+                                                       nprobe=args.nprobe, ivf_min_size=args.ivf_min_size,
+                                                       **BACKENDS[backend])
             if dnd is not exact:
                 dnd.load_state_dict(state)
             build = ""

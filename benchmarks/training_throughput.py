@@ -8,6 +8,10 @@ and the last progress reading, so process start-up is left out. Part 2 runs one 
 process on one thread and times each phase of its rollouts per environment step: acting
 (``Brain.step`` and the simulator), the training pass (``Brain.rollout`` forward, then loss,
 backward and clipping), the shared RMSProp step, the weight copy and the memory write.
+Part 3 runs ``--workers`` such workers at once in separate processes that share nothing (each its
+own weights, optimizer and memory): their summed rate is what the machine gives that much
+per-step work, the ceiling of any trainer, so part 1 against part 3 is the cost of the trainer's
+sharing and logging.
 Target of the trainer issue: >= 500 steps/s in total for the full wba brain with 2 workers.
 """
 
@@ -115,6 +119,15 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     return rollouts * cfg.t_max / (time.perf_counter() - start), phases
 
 
+def side_by_side_rate(cfg: TrainConfig, rollouts: int, processes: int) -> list[float]:
+    """Steps/s of each of ``processes`` independent :func:`worker_phases` runs at once (spawned processes)."""
+    pool = mp.get_context("spawn").Pool(processes)
+    results = pool.starmap(worker_phases, [(cfg, rollouts)] * processes)
+    pool.close()  # let the processes exit on their own (terminate() would leak their semaphores)
+    pool.join()
+    return [rate for rate, _ in results]
+
+
 def machine_reference_ms(repeats: int = 200) -> float:
     """Median milliseconds of a fixed batch-1 workload (a 256 x 1024 matmul chain), one thread.
 
@@ -151,6 +164,9 @@ def main() -> None:
     print(f"one worker alone, one thread: {alone:.0f} steps/s; milliseconds per environment step:")
     for name, seconds in sorted(phases.items()):
         print(f"  {name:34} {1e3 * seconds / steps:6.3f}")
+    rates = side_by_side_rate(cfg, args.rollouts, args.workers)
+    print(f"{args.workers} such workers at once, sharing nothing: {sum(rates):.0f} steps/s in total "
+          f"({', '.join(f'{each:.0f}' for each in rates)}); the trainer above reached {rate:.0f}")
 
 
 if __name__ == "__main__":

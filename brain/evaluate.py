@@ -5,6 +5,9 @@ plays whole episodes without learning, and prints the success rate and the mean 
 with the policy sampled (default, as in training) or greedy (``--greedy``). ``--record`` records
 every step of every episode (all region activity, pose, action, reward, value, TD error) to
 ``RUN_DIR/eval-<task>.h5`` or a given path, appending to an existing file as a new session.
+A run trained on Unity evaluates on Unity, on the port of worker id ``--unity-worker-id`` (default:
+the run's worker count, the first port its training workers do not use, so an evaluation can run
+beside the training).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from brain.argtypes import number
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
 from brain.rundir import RunDirError, load_checkpoint
+from tasks.unity import UnityWorkerError
 
 if TYPE_CHECKING:
     from brain.engine import Brain
@@ -78,20 +82,21 @@ def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
 
 
 def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
-             record: Path | None = None) -> list[EpisodeResult]:
+             record: Path | None = None, unity_worker_id: int | None = None) -> list[EpisodeResult]:
     """Play ``episodes`` trials of ``task`` in a row with the run's brain; record them all to ``record``.
 
     Only the first reset is seeded: the trials then follow each other as in training, so that the
     tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles) evaluate
     the same thing that training measured. A recording stores the ports that the run's config
     selects (``record_regions``, ``record_float16``, ``record_compression``); its episodes' global
-    step is the checkpoint's (how long the brain had trained).
+    step is the checkpoint's (how long the brain had trained). ``unity_worker_id``: see the module
+    docstring (default ``cfg.workers``).
     """
     from brain.environment import make_environment
 
     brain, cfg, trained_steps = load_trained_brain(run_dir)
     cfg.task, cfg.curriculum = task, False
-    env = make_environment(cfg, brain.input_shapes, seed)
+    env = make_environment(cfg, brain.input_shapes, seed, cfg.workers if unity_worker_id is None else unity_worker_id)
     torch.manual_seed(seed)
     recording = None
     if record is not None:
@@ -131,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--record", nargs="?", const="", default=None, type=str, metavar="PATH",
                         help="record every step of every episode to PATH (default: RUN_DIR/eval-<task>.h5); "
                              "an existing recording gets the episodes appended as a new session")
+    parser.add_argument("--unity-worker-id", type=number(int, 0), default=None, metavar="N",
+                        help="a run trained on Unity: evaluate on port unity_base_port + N (default: the run's "
+                             "worker count, a port its training workers do not use)")
     return parser
 
 
@@ -141,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             raise RunDirError(f"{args.run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")
         task = args.task or TrainConfig.from_yaml(args.run_dir / "config.yaml").task
         record = None if args.record is None else Path(args.record or args.run_dir / f"eval-{task}.h5")
-        results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record)
-    except (RunDirError, RecordingError, FileNotFoundError, ValueError) as error:
+        results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record, args.unity_worker_id)
+    except (RunDirError, RecordingError, UnityWorkerError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     success = np.mean([r.success for r in results])

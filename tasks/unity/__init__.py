@@ -5,3 +5,10 @@
 simulator, so that everything can be run and tested without Unity. Contract: docs/unity.md.
 Needs the ``unity`` extra (``pip install -e ".[unity]"``).
 """
+
+
+class UnityWorkerError(RuntimeError):
+    """A Unity build that keeps failing, or that does not send what docs/unity.md asks for.
+
+    Defined here, without the ``unity`` extra's imports, so that the command-line tools can catch it.
+    """

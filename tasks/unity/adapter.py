@@ -31,6 +31,7 @@ from mlagents_envs.exception import (
 from mlagents_envs.side_channel.engine_configuration_channel import EngineConfigurationChannel
 
 from tasks.env import MazeEnv, check_action
+from tasks.unity import UnityWorkerError
 from tasks.unity.protocol import BEHAVIOR_NAME, DEPTH, N_ACTIONS, ODOMETRY, RGB, JsonChannel
 
 #: What a Unity process that died or hung raises inside mlagents-envs.
@@ -40,10 +41,6 @@ LOG_TAIL_LINES = 5
 log = logging.getLogger("tasks.unity")
 
 Observation = dict[str, np.ndarray]
-
-
-class UnityWorkerError(RuntimeError):
-    """A Unity build that keeps failing, or that does not send what docs/unity.md asks for."""
 
 
 class UnityProcess(UnityEnvironment):

@@ -12,7 +12,7 @@ import torch.multiprocessing as mp
 from regions._dnd_ivf import n_lists
 from regions.dnd import DND
 
-EXACT_BACKENDS = ["torch", "faiss", "auto"]  # "auto" is exact below ivf_min_size (50k) entries
+EXACT_BACKENDS = ["torch", "faiss", "auto"]  # "auto" is exact below ivf_min_size (10k) entries
 #: "auto" switched to its IVF index early; probing every inverted list makes IVF exact.
 EXHAUSTIVE_IVF = {"backend": "auto", "ivf_min_size": 100, "nprobe": 10_000}
 D = 8

@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("mlagents_envs", reason='the Unity path needs the unity extra: pip install -e ".[unity]"')
 
 import tasks  # noqa: E402
-from brain import run  # noqa: E402
+from brain import evaluate, run  # noqa: E402
 from brain.config import TrainConfig  # noqa: E402
 from tasks.unity.adapter import UnityMazeEnv, UnityWorkerError  # noqa: E402
 from tasks.unity.peer import make_build  # noqa: E402
@@ -167,9 +167,9 @@ def test_a_missing_mlagents_names_the_extra_to_install(monkeypatch, capsys):
     assert 'pip install -e ".[unity]"' in capsys.readouterr().err
 
 
-def test_training_on_unity_workers_writes_a_run(build: Path, tmp_path: Path):
+def test_training_on_unity_workers_writes_a_run_that_evaluates_beside_them(build: Path, tmp_path: Path, capsys):
     out = tmp_path / "run"
-    port = free_base_port(2)
+    port = free_base_port(3)
     result = subprocess.run(
         [sys.executable, "-m", "brain.run", "--connectome", "wba.yaml", "--env", "unity", "--unity-build", str(build),
          "--unity-no-graphics", "--unity-base-port", str(port), "--workers", "2", "--steps", "300", "--task", "1-2",
@@ -183,6 +183,17 @@ def test_training_on_unity_workers_writes_a_run(build: Path, tmp_path: Path):
     assert (cfg.env, cfg.unity_build, cfg.unity_base_port, cfg.unity_no_graphics) == ("unity", str(build), port, True)
     for rank in (0, 1):
         assert f"connected on port {port + rank}" in (out / "unity" / f"Player-{rank}.log").read_text()
+    # evaluation while the training workers' ports are still taken: it takes the next one
+    held = [socket.create_server(("localhost", port + rank)) for rank in (0, 1)]
+    try:
+        assert evaluate.main([str(out), "--episodes", "1", "--unity-worker-id", "1"]) == 2  # a port taken
+        assert f"port {port + 1}" in capsys.readouterr().err
+        assert evaluate.main([str(out), "--episodes", "1"]) == 0, capsys.readouterr().err
+    finally:
+        for server in held:
+            server.close()
+    assert "success" in capsys.readouterr().out
+    assert f"connected on port {port + 2}" in (out / "unity" / "Player-2.log").read_text()
 
 
 def test_time_scale_paces_the_build_and_reaches_it_through_the_engine_channel(build: Path, tmp_path: Path):
