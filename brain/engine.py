@@ -297,7 +297,7 @@ class Brain(nn.Module):
         needed = {key for call in calls for _, keys in call.inputs for key in keys}
         buffers = tuple(source for source in self._delayed if any(key.startswith(f"{source}@t-") for key in needed))
         outside = {key for key in needed if not key.startswith("zeros->") and "@t-" not in key} | set(buffers)
-        writes = {key for call in calls for _, key in call.outputs}
+        writes = tuple(key for call in calls for _, key in call.outputs)
         driven = frozenset(
             call.name for call in calls if not folded and call.drive_inputs
             and not any("@t-" in key or key in writes for _, keys in call.drive_inputs for key in keys))
@@ -308,7 +308,7 @@ class Brain(nn.Module):
         return _Segment(
             calls=tuple(calls), folded=folded,
             reads=tuple(sorted(key for key in outside if key.split(".")[0] not in names)),
-            writes=tuple(key for call in calls for _, key in call.outputs),
+            writes=writes,
             state_keys=tuple(key for call in calls for key, _ in call.state_keys)
             + tuple(self._delayed[source][0] for source in buffers),
             buffers=buffers,

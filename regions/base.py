@@ -50,8 +50,9 @@ class Region(nn.Module):
     ``__init__`` set ``self.output_shapes`` (name -> shape without the batch axis).
     They override :meth:`forward` (or, for a region with state, optionally :meth:`drive` and
     :meth:`driven` instead: its state-free input term, listed in ``drives``, and the rest of the
-    step, plus :meth:`read_out` for the output ports listed in ``readouts``), and optionally :meth:`initial_state` (recurrent regions) and :meth:`auxiliary_losses`
-    (regions trained by a teacher signal, listed in ``auxiliary_targets``).
+    step, plus :meth:`read_out` for the output ports listed in ``readouts``), and optionally
+    :meth:`initial_state` (recurrent regions) and :meth:`auxiliary_losses` (regions trained by a
+    teacher signal, listed in ``auxiliary_targets``).
 
     Args:
         input_shapes: resolved shape of every *connected* input port. Optional ports that

@@ -83,8 +83,9 @@ class DND:
         nprobe: ``"auto"`` with IVF: inverted lists scanned per query (more = better recall, slower).
         ivf_min_size: ``"auto"``: entries from which an action is searched approximately (IVF);
             ``None`` keeps ``"auto"`` exact. 10,000: from there IVF is the faster for single
-            queries (``benchmarks/dnd_latency.py --sizes 10000 20000 40000 --ivf-min-size 5000``: 0.32 / 0.42 / 0.57 ms
-            per acting lookup against 0.48 / 0.60 / 1.36 exact faiss, recall@50 0.994-0.995).
+            queries (``benchmarks/dnd_latency.py --sizes 10000 20000 40000 --ivf-min-size 5000``:
+            0.32 / 0.42 / 0.57 ms per acting lookup against 0.48 / 0.60 / 1.36 ms exact faiss,
+            recall@50 0.994-0.995).
 
     Processes. Call :meth:`share_memory_` before handing the DND to workers
     (``torch.multiprocessing`` with the spawn start method; pass it as a ``Process`` argument).
