@@ -104,6 +104,26 @@ def _clamp_row(a: float, n: int) -> int:
     return int(a)
 
 
+@njit(cache=True, inline="always")
+def _cut(num: float, den: float, k: int, t_in: float, t_out: float, enter: int):
+    """Clip the ray's span ``[t_in, t_out]`` by the half-space ``n . x <= c`` (``num = c - n . eye``,
+    ``den = n . direction``); ``enter`` is the face the ray last entered through. A ray parallel to
+    the face and outside it misses: ``t_in`` becomes ``_BIG``."""
+    if den == 0.0:
+        if num < 0.0:
+            t_in = _BIG
+    elif den < 0.0:
+        t = num / den
+        if t > t_in:
+            t_in = t
+            enter = k
+    else:
+        t = num / den
+        if t < t_out:
+            t_out = t
+    return t_in, t_out, enter
+
+
 @njit(cache=True)
 def _column_range(xs: np.ndarray, zs: np.ndarray, n: int, cx: float, cz: float, fx: float, fz: float,
                   rx: float, rz: float, f: float, half: float, size: int):
@@ -202,21 +222,10 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
                 base = P_VERT + k * V_FIELDS
                 nx = prisms[b, base + V_NX]
                 nz = prisms[b, base + V_NZ]
-                den = nx * dx + nz * dz
-                num = prisms[b, base + V_C] - (nx * cx + nz * cz)
-                if den == 0.0:
-                    if num < 0.0:
-                        t_in = _BIG
-                        break
-                elif den < 0.0:
-                    t = num / den
-                    if t > t_in:
-                        t_in = t
-                        enter = k
-                else:
-                    t = num / den
-                    if t < t_out:
-                        t_out = t
+                t_in, t_out, enter = _cut(prisms[b, base + V_C] - (nx * cx + nz * cz),
+                                          nx * dx + nz * dz, k, t_in, t_out, enter)
+                if t_in == _BIG:
+                    break
             if t_in > t_out or t_out <= NEAR:
                 continue
             if t_in >= NEAR and enter >= 0:  # the face the ray enters through
@@ -333,21 +342,10 @@ def _draw_solid(solids: np.ndarray, j: int, mats: np.ndarray, cx: float, cz: flo
                 nx = solids[j, base]
                 ny = solids[j, base + 1]
                 nz = solids[j, base + 2]
-                den = nx * dx + ny * dy + nz * dz
-                num = solids[j, base + 3] - (nx * cx + ny * eye + nz * cz)
-                if den == 0.0:
-                    if num < 0.0:
-                        t_in = _BIG
-                        break
-                elif den < 0.0:
-                    t = num / den
-                    if t > t_in:
-                        t_in = t
-                        enter = p
-                else:
-                    t = num / den
-                    if t < t_out:
-                        t_out = t
+                t_in, t_out, enter = _cut(solids[j, base + 3] - (nx * cx + ny * eye + nz * cz),
+                                          nx * dx + ny * dy + nz * dz, p, t_in, t_out, enter)
+                if t_in == _BIG:
+                    break
             if enter < 0 or t_in > t_out or t_in < NEAR or t_in >= zbuf[r, c]:
                 continue
             zbuf[r, c] = t_in
