@@ -18,6 +18,8 @@ Two clocks, for two jobs:
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.synchronize
+import threading
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -37,11 +39,15 @@ class DNDStore:
     key_writes: torch.Tensor  # int64 [A]: keys written so far per action (changed under the lock only)
     clock: torch.Tensor  # int64 [1]: use clock for last_used
     generation: torch.Tensor  # int64 [1]: bumped when the whole content is replaced (load_state_dict)
-    lock: Any  # multiprocessing RLock (spawn context): serialises writers across processes
+    lock: Any  # serialises writers: a threading RLock, a spawn-context one once shared across processes
 
     @classmethod
     def allocate(cls, n_actions: int, capacity: int, key_size: int) -> "DNDStore":
-        """Zero-filled store; the lock comes from the spawn context so it can travel to spawned workers."""
+        """Zero-filled store with a process-local lock (:meth:`share_memory_` makes it a process one).
+
+        A process lock is a named semaphore that ``multiprocessing``'s resource tracker follows;
+        memories that never leave their process (a Ray actor's copy, the learner's) need none.
+        """
 
         def ints(*shape: int) -> torch.Tensor:
             return torch.zeros(shape, dtype=torch.int64)
@@ -56,7 +62,7 @@ class DNDStore:
             key_writes=ints(n_actions),
             clock=ints(1),
             generation=ints(1),
-            lock=multiprocessing.get_context("spawn").RLock(),
+            lock=threading.RLock(),
         )
 
     @property
@@ -80,9 +86,12 @@ class DNDStore:
 
         The tensor objects stay the same but their storage moves, so nothing may cache a view
         of them across this call (the searchers index ``store.keys[a]`` afresh on every call).
+        The lock becomes a spawn-context one, which travels to spawned workers.
         """
         for tensor in self.tensors().values():
             tensor.share_memory_()
+        if not isinstance(self.lock, multiprocessing.synchronize.RLock):
+            self.lock = multiprocessing.get_context("spawn").RLock()
 
     def tick(self, n: int = 1) -> int:
         """Advance the use clock by ``n`` and return the first of the ``n`` new stamps."""

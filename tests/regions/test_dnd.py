@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -246,6 +249,24 @@ def test_write_from_spawned_child_is_seen_by_parent():
     assert child.exitcode == 0
     assert dnd.occupancy() == [0, 1]
     assert dnd.lookup(key)[0, 1].item() == pytest.approx(42.0)
+
+
+def test_a_memory_that_stays_in_its_process_starts_no_resource_tracker():
+    # A named semaphore starts multiprocessing's resource tracker; in a Ray actor that tracker
+    # died and its restart printed a KeyError traceback for every run. Only sharing needs one.
+    script = (
+        "import multiprocessing.resource_tracker as rt, torch\n"
+        "from regions.dnd import DND\n"
+        "dnd = DND(n_actions=2, key_size=4, capacity=8, k=1)\n"
+        "dnd.write(torch.randn(3, 4), torch.tensor([0, 1, 1]), torch.ones(3))\n"
+        "print(rt._resource_tracker._fd is None, end=' ')\n"
+        "dnd.share_memory_()\n"
+        "print(rt._resource_tracker._fd is None)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).parents[2])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]  # no tracker until shared
 
 
 @pytest.mark.parametrize("ivf_min_size", [None, 64], ids=["exact", "ivf"])
