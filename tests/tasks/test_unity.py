@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +35,20 @@ def build(tmp_path_factory) -> Path:
     return make_build(tmp_path_factory.mktemp("build"))
 
 
+_PORTS = random.Random(os.getpid())  # each pytest-xdist worker draws its own ports
+
+
 def free_base_port(n: int) -> int:
-    """A port p with p ... p + n - 1 free now (picked by the kernel, so parallel tests do not collide)."""
+    """A port p with p ... p + n - 1 free now, below the kernel's ephemeral range.
+
+    Ports the kernel hands out (``bind`` to port 0) are also those it gives outgoing connections
+    (the players', Ray's in a parallel test), which can take p + 1 before worker 1 binds it.
+    """
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")  # Linux; 32768 elsewhere is a safe bound
+    low = int(ephemeral.read_text().split()[0]) if ephemeral.exists() else 32768
     for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("localhost", 0))
-            base = probe.getsockname()[1]
-        if base + n <= 65536 and all(_free(base + i) for i in range(1, n)):
+        base = _PORTS.randrange(10_000, low - n)
+        if all(_free(base + i) for i in range(n)):
             return base
     raise RuntimeError("no free consecutive ports")
 
