@@ -329,6 +329,9 @@ class DND:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled for a worker process: the searcher (may hold per-process faiss indexes) is rebuilt there."""
+        if not self.is_shared():
+            raise TypeError("a DND reaches another process through shared memory: call share_memory_() "
+                            "before passing it (state_dict() / load_state_dict() copy one instead)")
         state = dict(self.__dict__)
         del state["_searcher"]
         return state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -267,6 +268,12 @@ def test_a_memory_that_stays_in_its_process_starts_no_resource_tracker():
                             cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False"]  # no tracker until shared
+
+
+def test_passing_an_unshared_memory_to_a_process_says_to_share_it():
+    dnd = DND(n_actions=2, key_size=D, capacity=10, k=1)
+    with pytest.raises(TypeError, match=r"call share_memory_\(\)"):
+        pickle.dumps(dnd)  # shared, it travels to a spawned child: test_write_from_spawned_child_is_seen_by_parent
 
 
 @pytest.mark.parametrize("ivf_min_size", [None, 64], ids=["exact", "ivf"])
