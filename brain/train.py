@@ -16,8 +16,8 @@ CONFIG_FILE = "config.yaml"
 def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
     """Create (or reopen, with ``resume``) the run directory and store the resolved connectome there.
 
-    A resumed run keeps its stored connectome and config; only ``steps``, ``workers`` and where they
-    run (``backend``, ``address``) may change.
+    A resumed run keeps its stored connectome and config; only ``steps``, ``workers``, ``envs_per_worker``
+    and where they run (``backend``, ``address``, ``device``) may change.
     """
     from brain.connectome import load_connectome
     from brain.recording.spec import check_compression, check_regions
@@ -28,7 +28,8 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
             raise RunDirError(f"--resume: {run_dir} holds no run to resume (no {CONFIG_FILE}); "
                               f"drop --resume to start a new run there")
         stored = TrainConfig.from_yaml(run_dir / CONFIG_FILE)
-        stored.steps, stored.workers, stored.backend, stored.address = cfg.steps, cfg.workers, cfg.backend, cfg.address
+        for name in ("steps", "workers", "envs_per_worker", "backend", "address", "device"):
+            setattr(stored, name, getattr(cfg, name))
         stored.to_yaml(run_dir / CONFIG_FILE)
         return run_dir, stored
     if (run_dir / CONFIG_FILE).exists():
