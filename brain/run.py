@@ -144,10 +144,12 @@ def parse_lesions(items: Sequence[str]) -> dict[str, str]:
 
 def check(connectome: str, lesions: dict[str, str]) -> int:
     """Build the brain and print its compiled graph; exit code 0."""
-    from brain.check import print_check
+    from brain.check import dry_run, print_check
     from brain.engine import Brain
 
-    print_check(Brain.from_connectome(connectome, lesions=lesions))
+    brain = Brain.from_connectome(connectome, lesions=lesions)
+    dry_run(brain)
+    print_check(brain)
     return 0
 
 
