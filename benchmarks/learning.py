@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brain.config import TrainConfig
+from brain.config import DEFAULT_ENVS_PER_WORKER, TrainConfig
 from brain.rundir import read_episodes
 from brain.train import train
 
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="1-1,1-2,1-3,1-4,1-5")
     parser.add_argument("--minutes", type=float, default=60.0, help="time budget per run")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--envs", default=str(TrainConfig.envs_per_worker),
+    parser.add_argument("--envs", default=str(DEFAULT_ENVS_PER_WORKER["embedded"]),
                         help="--envs-per-worker values, comma-separated (default: the trainer's default)")
     parser.add_argument("--seeds", default="0", help="seeds, comma-separated: one run per seed")
     parser.add_argument("--parallel", type=int, default=1, help="trainings at once (needs parallel x workers cores)")

@@ -21,6 +21,8 @@ import yaml
 #: weights and the place-field width belong to the regions now (``aux_weights:`` and ``params`` in the
 #: connectome), ``rgb_size`` to the connectome's ``inputs``.
 RETIRED_KEYS = ("aux_weights", "place_sigma", "rgb_size")
+#: Environments per worker when none is asked for, by environment (``docs/training.md``, "Batched acting").
+DEFAULT_ENVS_PER_WORKER = {"embedded": 16, "unity": 1}
 
 
 @dataclass
@@ -33,8 +35,9 @@ class TrainConfig:
         curriculum: train through the 2017 task order, advancing when a task is complete.
         workers: A3C worker processes (one thread each).
         envs_per_worker: environments each worker acts on at once, with one batched brain step (its
-            rollout trains as one ``[t_max, N]`` pass). 1 is the classic A3C worker; the default
-            is the measured best on 2 cores (``docs/training.md``, "Batched acting").
+            rollout trains as one ``[t_max, N]`` pass). 1 is the classic A3C worker. Default (None):
+            16 on the embedded simulator, the measured best on 2 cores (``docs/training.md``,
+            "Batched acting"); 1 on Unity, where each environment is a player process of its own.
         device: where each worker's brain acts and trains: ``cpu`` or ``cuda`` (``cuda:N``); the
             simulators, the shared weights and the hippocampal memory stay on the CPU.
         backend: where the workers run: ``local`` (processes sharing memory on this machine) or
@@ -83,7 +86,7 @@ class TrainConfig:
     task: str = "1-3"  # the default demo: stop at green for 2.4 s, then take the food (learned in minutes)
     curriculum: bool = False
     workers: int = 2
-    envs_per_worker: int = 1
+    envs_per_worker: int | None = None
     device: str = "cpu"
     backend: str = "local"
     address: str = ""
@@ -115,6 +118,10 @@ class TrainConfig:
     unity_timeout: int = 60
     unity_time_scale: float = 100.0
     unity_no_graphics: bool = False
+
+    def __post_init__(self) -> None:
+        if self.envs_per_worker is None:
+            self.envs_per_worker = DEFAULT_ENVS_PER_WORKER[self.env]
 
     def to_yaml(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from brain.acting import check_device
 from brain.argtypes import executable_file, name_list, number
-from brain.config import TrainConfig
+from brain.config import DEFAULT_ENVS_PER_WORKER, TrainConfig
 from brain.errors import ConnectomeError
 from brain.recording.spec import COMPRESSIONS, RecordingError
 from brain.rundir import RunDirError
@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train through the tasks in 2017 order, moving on when one is complete")
     run.add_argument("--workers", type=number(int, 1), default=_DEFAULTS.workers,
                      help="A3C worker processes, one thread each (default: %(default)s)")
-    run.add_argument("--envs-per-worker", type=number(int, 1), default=_DEFAULTS.envs_per_worker, metavar="N",
+    run.add_argument("--envs-per-worker", type=number(int, 1), default=None, metavar="N",
                      help="environments each worker acts on at once, with one batched brain step; 1 = the classic "
-                          "A3C worker (default: %(default)s)")
+                          "A3C worker (default: 16 on the embedded simulator, 1 on Unity)")
     run.add_argument("--device", default=_DEFAULTS.device, metavar="DEVICE",
                      help="where the workers' brains act and train: cpu, or cuda where CUDA is present; the "
                           "simulators stay on the CPU (default: %(default)s)")
@@ -186,9 +186,10 @@ def check_environment(parser: argparse.ArgumentParser, args: argparse.Namespace)
     if args.unity_build is None and not (args.resume or args.check):
         parser.error("argument --unity-build: --env unity needs the Unity build to run (python -m tasks.unity.peer "
                      "--make-build DIR writes a stand-in that serves the embedded tasks)")
-    players = args.workers * args.envs_per_worker  # one Unity process per environment
+    envs = args.envs_per_worker or DEFAULT_ENVS_PER_WORKER["unity"]
+    players = args.workers * envs  # one Unity process per environment
     if args.unity_base_port + players - 1 > 65535:
-        parser.error(f"argument --unity-base-port: {args.workers} workers x {args.envs_per_worker} environments need "
+        parser.error(f"argument --unity-base-port: {args.workers} workers x {envs} environments need "
                      f"ports {args.unity_base_port} to {args.unity_base_port + players - 1}, beyond 65535; choose a "
                      f"lower port or fewer --envs-per-worker")
 

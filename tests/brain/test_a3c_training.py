@@ -119,8 +119,9 @@ def test_workers_that_die_before_any_step_stop_the_run_with_their_error(tmp_path
 
 
 def test_a_small_brain_learns_to_reach_the_food_of_1_2_faster(tmp_path: Path):
-    """6,000 seeded steps of one worker: from random play (~60 steps) to near the 11-step optimum."""
-    run_dir = train(tiny_config(tmp_path, steps=6000, seed=2))
+    """6,000 seeded steps of one classic worker (one environment, 600 updates): from random play (~60 steps) to near
+    the 11-step optimum."""
+    run_dir = train(tiny_config(tmp_path, steps=6000, seed=2, envs_per_worker=1))
     rows = read_episodes(run_dir)
     quarter = len(rows) // 4
     lengths = [int(row["steps"]) for row in rows]

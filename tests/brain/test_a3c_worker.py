@@ -22,7 +22,8 @@ TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 @pytest.fixture
 def worker(tmp_path: Path) -> a3c.Worker:
     torch.manual_seed(0)
-    cfg = TrainConfig(connectome=TINY, task="1-3", workers=1, steps=10**6, seed=5, out=str(tmp_path), t_max=8)
+    cfg = TrainConfig(connectome=TINY, task="1-3", workers=1, steps=10**6, seed=5, out=str(tmp_path), t_max=8,
+                      envs_per_worker=1)
     shared = Brain.from_connectome(TINY)
     memory = shared.regions["hippocampus"].make_memory()
     a3c.attach_memory(shared, memory)

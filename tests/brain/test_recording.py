@@ -267,7 +267,8 @@ def test_a_sink_records_every_kth_episode_of_its_worker():
 # --- with the real brain -------------------------------------------------------------------------
 def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path: Path, monkeypatch):
     torch.manual_seed(0)
-    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, steps=10**6, seed=5, out=str(tmp_path), t_max=8)
+    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, steps=10**6, seed=5, out=str(tmp_path), t_max=8,
+                      envs_per_worker=1)
     shared = Brain.from_connectome(TINY)
     memory = shared.regions["hippocampus"].make_memory()
     a3c.attach_memory(shared, memory)
@@ -333,8 +334,8 @@ def test_evaluate_records_every_step_of_every_episode_and_appends_a_second_evalu
 def test_a_training_run_killed_with_sigkill_keeps_its_recording_and_resume_appends_to_it(tmp_path: Path):
     """The whole run (master, worker, writer) dies at once; the next --resume salvages the file and appends."""
     out = tmp_path / "run"
-    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, steps=10**6, seed=4, out=str(out), t_max=10,
-                      checkpoint_every=40, record_every=1, record_flush_seconds=0.0)
+    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, envs_per_worker=1, steps=10**6, seed=4, out=str(out),
+                      t_max=10, checkpoint_every=40, record_every=1, record_flush_seconds=0.0)
     script = ("import sys, yaml; from brain.config import TrainConfig; from brain.train import train; "
               "train(TrainConfig(**yaml.safe_load(sys.argv[1])))")
     process = subprocess.Popen([sys.executable, "-c", script, yaml.safe_dump(dataclasses.asdict(cfg))], cwd=ROOT,
