@@ -43,7 +43,7 @@ from plotly.subplots import make_subplots
 from analysis.anatomy import Space, View, outline_2d, outline_3d, region_positions, space_of
 from analysis.mazemap import map_image
 from analysis.recordings import check_regions, open_recording, pick_episode, recorded_connectome
-from analysis.report import add_png_argument, equal_aspect, run_command, write_html
+from analysis.report import add_output_arguments, default_page, equal_aspect, run_command, write_html
 from brain.argtypes import name_list, number
 from brain.connectome import Connectome
 from brain.recording import Episode, Recording
@@ -407,12 +407,13 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
     return figure
 
 
-def report(path: Path, out: Path, episode: int | None, regions: Sequence[str], max_frames: int) -> str:
+def report(path: Path, out: Path, episode: int | None, regions: Sequence[str], max_frames: int,
+           plotlyjs: str = "directory") -> str:
     """Write the page; the message says which episode it shows."""
     with open_recording(path) as recording:
         chosen = pick_episode(recording, episode)
         figure = bicamon_figure(recording, chosen, regions, max_frames)
-        write_html([figure], out, f"BiCAMON view: {recording.path.name}")
+        write_html([figure], out, f"BiCAMON view: {recording.path.name}", plotlyjs)
         frames = len(figure.frames)
         return (f"wrote {out}: episode {chosen.episode} of {recording.path} (task {chosen.task}, {chosen.length} "
                 f"steps, {frames} frames)")
@@ -421,8 +422,7 @@ def report(path: Path, out: Path, episode: int | None, regions: Sequence[str], m
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.bicamon", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
-    parser.add_argument("--out", type=Path, default=Path("bicamon.html"), help="HTML page (default bicamon.html)")
-    add_png_argument(parser)
+    add_output_arguments(parser, "bicamon.html (bicamon-episode-N.html with --episode N)")
     parser.add_argument("--episode", type=int, default=None, metavar="N",
                         help="position in the recording's episode index, negative from the end (default: the last)")
     parser.add_argument("--regions", type=name_list, default=[], metavar="A,B",
@@ -434,8 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(lambda: report(args.path, args.out, args.episode, args.regions, args.max_frames),
-                       args.out, args.png)
+    name = "bicamon.html" if args.episode is None else f"bicamon-episode-{args.episode}.html"
+    out = args.out or default_page(args.path, name)
+    return run_command(lambda: report(args.path, out, args.episode, args.regions, args.max_frames, args.plotlyjs),
+                       out, args.png)
 
 
 if __name__ == "__main__":

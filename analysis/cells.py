@@ -29,29 +29,14 @@ from analysis.cellstats import MEASURES, PortCells, Settings, measure_units, poo
 from analysis.checklist import Findings, checklist_rows
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
-from analysis.report import AnalysisError, add_png_argument, equal_aspect, run_command, write_html
+from analysis.report import (AnalysisError, add_output_arguments, default_page, equal_aspect, run_command,
+                             table_figure, write_html)
 from brain.argtypes import name_list, number
 
 DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
 PANEL_PX = 240
-#: Characters of table text per line across the page width; pixels of a table row and of each extra line.
-LINE_CHARS, ROW_PX, LINE_PX = 190, 24, 16
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], title: str, widths: Sequence[float]) -> go.Figure:
-    """A table tall enough for its wrapped rows (about ``LINE_CHARS`` characters per line at full width)."""
-    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in header]
-    figure = go.Figure(go.Table(columnwidth=list(widths), header=dict(values=list(header), align="left"),
-                                cells=dict(values=columns, align="left", height=24)))
-    share = [width / sum(widths) for width in widths]
-    lines = [max(math.ceil(len(cell) / max(LINE_CHARS * part, 1)) for cell, part in zip(row, share)) for row in rows]
-    figure.update_layout(title=title, height=110 + sum(ROW_PX + LINE_PX * (count - 1) for count in lines),
-                         margin=dict(l=20, r=20, t=60, b=10))
-    return figure
-
-
 def checklist_figure(findings: Findings) -> go.Figure:
-    return _table(["item", "2017 team", "measured here"], checklist_rows(findings),
+    return table_figure(["item", "2017 team", "measured here"], checklist_rows(findings),
                   "The 2017 neuroscience checklist, measured", [1.2, 0.7, 6])
 
 
@@ -70,7 +55,7 @@ def summary_figure(ports: Sequence[PortCells], findings: Findings) -> go.Figure:
     pooled = findings.pooled
     title = (f"Units beating the {findings.percentile:g}th percentile of time-shifted shuffles: maze {pooled.maze}, "
              f"{len(pooled.episodes)} episodes, {pooled.steps} steps")
-    return _table(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
+    return table_figure(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
 
 
 def _unit_title(port: PortCells, unit: int, measure: str) -> str:
@@ -163,10 +148,11 @@ def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: S
         return [figure for figure in figures if figure is not None], findings
 
 
-def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int) -> str:
+def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
+           plotlyjs: str = "directory") -> str:
     """Write the page; the message repeats the per-port shares for the terminal."""
     figures, findings = cell_figures(path, ports, maze, settings, top)
-    write_html(figures, out, f"cells: {path.name}")
+    write_html(figures, out, f"cells: {path.name}", plotlyjs)
     pooled = findings.pooled
     lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, {pooled.steps} steps, "
              f"{settings.shuffles} shuffles; share of units beating the {settings.percentile:g}th percentile:"]
@@ -181,8 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     parser = argparse.ArgumentParser(prog="python -m analysis.cells", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
-    parser.add_argument("--out", type=Path, default=Path("cells.html"), help="HTML page (default cells.html)")
-    add_png_argument(parser)
+    add_output_arguments(parser, "cells.html")
     parser.add_argument("--ports", type=name_list, default=[], metavar="A.P,B",
                         help="comma-separated region.port (or region: all its ports) to analyse "
                              f"(default: {', '.join(DEFAULT_PORTS)}, those recorded)")
@@ -205,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed)
-    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top),
-                       args.out, args.png)
+    out = args.out or default_page(args.path, "cells.html")
+    return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs),
+                       out, args.png)
 
 
 if __name__ == "__main__":
