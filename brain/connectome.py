@@ -152,7 +152,8 @@ LesionMode = Annotated[str | float, BeforeValidator(_lesion_mode)]
 
 
 class RegionSpec(BaseModel):
-    """One region: its registered ``type``, constructor ``params``, anatomical ``position`` and short ``label``.
+    """One region: its registered ``type``, constructor ``params``, anatomical ``position``, short ``label`` and
+    the weights of its auxiliary losses where they differ from the region's defaults (``aux_weights``).
 
     The label (an atlas acronym such as ``CA3`` or ``VISp``) names the region in plots, where the
     region's own name would be long and collide with its neighbours'.
@@ -163,12 +164,16 @@ class RegionSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     position: tuple[float, float, float] | None = None
     label: str | None = None
+    aux_weights: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{type, params, position, label}`` without defaults, ready to dump (whole coordinates as integers)."""
+        """``{type, params, position, label, aux_weights}`` without defaults, ready to dump (whole coordinates as
+        integers)."""
         out: dict[str, Any] = {"type": self.type}
         if self.params:
             out["params"] = Flow(self.params)
+        if self.aux_weights:
+            out["aux_weights"] = Flow(self.aux_weights)
         if self.position is not None:
             out["position"] = [int(x) if float(x).is_integer() else x for x in self.position]
         if self.label is not None:
@@ -223,6 +228,8 @@ FIELD_HELP = {
     "params": "the region's constructor arguments as a mapping, e.g. `params: {units: 256}`",
     "position": "three coordinates in the file's `space`, e.g. `position: [7507, 3254, 8264]`",
     "label": "a short anatomical name shown in plots, e.g. `label: CA3`",
+    "aux_weights": "teacher name -> weight >= 0 of its loss, e.g. `aux_weights: {place_cells: 0.2}`",
+    "imports": "a list of Python modules that register region types, e.g. `imports: [my_lab.thalamus]`",
     "connections": "a list of `source.port -> target.port` or `{from, to, delay, weight}`",
     "delay": "a whole number of steps >= 0 (0: the same step)",
     "weight": "a number (edge width in plots; the engine ignores it)",
@@ -236,6 +243,8 @@ class Connectome(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     description: str = ""
+    imports: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")]] = Field(
+        default_factory=list)
     space: str | None = None
     inputs: dict[str, Annotated[tuple[PositiveInt, ...], Field(min_length=1)]]
     policy: Port
@@ -299,6 +308,8 @@ class Connectome(BaseModel):
     def to_yaml(self) -> str:
         """The resolved connectome as YAML (no ``extends``); loading it gives an equal Connectome."""
         doc: dict[str, Any] = {"name": self.name, "description": self.description}
+        if self.imports:
+            doc["imports"] = list(self.imports)
         if self.space is not None:
             doc["space"] = self.space
         doc["inputs"] = {key: list(shape) for key, shape in self.inputs.items()}

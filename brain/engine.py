@@ -19,18 +19,20 @@ fixed mask that zeroes ``round(p * units)`` units, chosen by a generator seeded 
 
 from __future__ import annotations
 
+import inspect
 import os
 import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import networkx as nx
+import numpy as np
 import torch
 from torch import nn
 
 from brain.connectome import Connectome, load_connectome
 from brain.wiring import wire
-from regions.base import Region, Shape
+from regions.base import REGISTRY, Region, Shape, Teacher, TeacherInput
 from regions.loop_weights import gradients_per_loop
 
 Tensors = dict[str, torch.Tensor]
@@ -112,6 +114,10 @@ class Brain(nn.Module):
         time_folded: regions that ``rollout`` runs once over ``[T * B, ...]``: stateless, read through no
             delayed edge, and on no cycle of the graph.
         graph: the full connectome graph (:meth:`Connectome.graph`), lesioned nodes and edges marked.
+        teachers: ``"region/name" -> Teacher`` of every region that learns from a teacher signal (a
+            silenced region learns nothing and is left out).
+        aux_weights: weight of each auxiliary loss, ``"region/name"``: the region's ``aux_weights:`` in
+            the connectome, else its teacher's default.
     """
 
     def __init__(self, connectome: Connectome):
@@ -143,6 +149,7 @@ class Brain(nn.Module):
         self._delayed_reads = tuple((key, tuple((d - 1, f"{source}@t-{d}") for d in range(1, delay + 1)))
                                     for source, (key, delay, _) in self._delayed.items())
         self._output_keys = tuple(self._output_shapes)
+        self.teachers, self.aux_weights = self._teachers()
 
     @classmethod
     def from_connectome(cls, source: str | os.PathLike, lesions: Mapping[str, Any] | None = None) -> Brain:
@@ -167,28 +174,42 @@ class Brain(nn.Module):
         return _Call(name, region, ports, tuple(p for p in ports if p[0] in drives),
                      tuple(p for p in ports if p[0] not in drives), state_keys, lesion, outputs)
 
+    def resolved_yaml(self) -> str:
+        """The connectome as YAML with each region's ``params`` complete, its defaults written out: what a run
+        directory stores, so that the run stays reproducible when a default changes."""
+        regions = {}
+        for name, spec in self.connectome.regions.items():
+            signature = inspect.signature(REGISTRY[spec.type].__init__).parameters.values()
+            defaults = {p.name: list(p.default) if isinstance(p.default, tuple) else p.default for p in signature
+                        if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+            regions[name] = spec.model_copy(update={"params": {**defaults, **spec.params}})
+        return self.connectome.model_copy(update={"regions": regions}).to_yaml()
+
     def output_shapes(self) -> dict[str, Shape]:
         """``"region.port" -> shape`` of every output in ``activity``."""
         return dict(self._output_shapes)
 
-    def initial_state(self, batch_size: int) -> Tensors:
-        """Start-of-episode state: each region's ``initial_state`` and zeroed delayed-edge buffers."""
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> Tensors:
+        """Start-of-episode state: each region's ``initial_state`` and zeroed delayed-edge buffers (on ``device``)."""
         state = {}
         for call in self._calls:
             region_state = call.region.initial_state(batch_size)
             state.update({key: region_state[short] for key, short in call.state_keys})
         for key, delay, shape in self._delayed.values():
             state[key] = torch.zeros(batch_size, delay, *shape)
+        if device is not None and torch.device(device).type != "cpu":
+            state = {key: value.to(device) for key, value in state.items()}
         return state
 
     # --- execution ---------------------------------------------------------------------------------
     def step(self, obs: Mapping[str, torch.Tensor], state: Tensors,
              reset: torch.Tensor | None = None) -> tuple[StepOutput, Tensors]:
         """One step for a batch: ``obs`` holds the ``env`` ports ``[B, ...]``; ``reset[b]`` restarts row b."""
-        batch = next(iter(obs.values())).shape[0]
+        first = next(iter(obs.values()))
         state = self._reset(state, reset)
         values = {name: obs[key] for key, name in self._env_keys}
-        values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
+        values.update({key: torch.zeros(first.shape[0], *shape, device=first.device)
+                       for key, shape in self._zero_fill.items()})
         self._read_buffers(values, state)
         next_state: Tensors = {}
         self._run(self._calls, values, state, next_state)
@@ -206,12 +227,13 @@ class Brain(nn.Module):
         computed folded beforehand. Folding runs big layers as one batched call instead of ``T``
         small ones, forward and backward.
         """
-        steps, batch = next(iter(obs_seq.values())).shape[:2]
+        first = next(iter(obs_seq.values()))
+        steps, batch = first.shape[:2]
         sequences: Tensors = {f"env.{key}": value for key, value in obs_seq.items()}
         final_state: Tensors = {}
         for segment in self._segments:
             if segment.folded:
-                values = self._zeros(segment, steps * batch)
+                values = self._zeros(segment, steps * batch, first.device)
                 values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
                 self._run(segment.calls, values, {}, {})
                 sequences.update({key: values[key].unflatten(0, (steps, batch)) for key in segment.writes})
@@ -226,11 +248,12 @@ class Brain(nn.Module):
         """Run a recurrent segment over the rollout; adds its outputs ``[T, B, ...]`` to ``sequences``
         and returns its part of the state after the last step."""
         own = {key: state[key] for key in segment.state_keys}
-        drives = self._drives(segment, sequences, steps, batch)
+        device = next(iter(sequences.values())).device
+        drives = self._drives(segment, sequences, steps, batch, device)
         per_step = []
         for t in range(steps):
             own = self._reset(own, None if resets is None else resets[t])
-            values = self._zeros(segment, batch)
+            values = self._zeros(segment, batch, device)
             values.update({key: sequences[key][t] for key in segment.reads})
             self._read_buffers(values, own)
             next_own: Tensors = {}
@@ -316,15 +339,15 @@ class Brain(nn.Module):
             driven=driven, read_later=read_later)
 
     @staticmethod
-    def _zeros(segment: _Segment, batch: int) -> Tensors:
-        return {key: torch.zeros(batch, *shape) for key, shape in segment.zeros.items()}
+    def _zeros(segment: _Segment, batch: int, device: torch.device) -> Tensors:
+        return {key: torch.zeros(batch, *shape, device=device) for key, shape in segment.zeros.items()}
 
-    def _drives(self, segment: _Segment, sequences: Tensors, steps: int,
-                batch: int) -> dict[str, dict[str, tuple[torch.Tensor, ...]]]:
+    def _drives(self, segment: _Segment, sequences: Tensors, steps: int, batch: int,
+                device: torch.device) -> dict[str, dict[str, tuple[torch.Tensor, ...]]]:
         """The ``driven`` calls' drives, computed with time folded into the batch axis: name -> key -> T steps."""
         if not segment.driven:
             return {}
-        values = self._zeros(segment, steps * batch)
+        values = self._zeros(segment, steps * batch, device)
         values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
         drives = {}
         for call in segment.calls:
@@ -394,29 +417,68 @@ class Brain(nn.Module):
         if not bool(reset.any()):
             return state
         reset = reset.reshape(-1)
-        initial = self.initial_state(reset.shape[0])
+        initial = self.initial_state(reset.shape[0], reset.device)
         return {key: torch.where(reset.view(-1, *[1] * (value.dim() - 1)), initial[key], value)
                 for key, value in state.items()}
 
     # --- learning ----------------------------------------------------------------------------------
+    def _teachers(self) -> tuple[dict[str, Teacher], dict[str, float]]:
+        """Every region's teachers and loss weights, checked against the connectome and the environments."""
+        from tasks import INFO_KEYS
+
+        teachers, weights = {}, {}
+        for name, region in self.regions.items():
+            declared = region.teachers()
+            for key in self.connectome.regions[name].aux_weights:
+                if key not in declared:
+                    raise self.connectome.error(
+                        ("regions", name, "aux_weights", key), f"region {name!r} has no teacher {key!r}; its "
+                        f"teachers: {', '.join(declared) or 'none'}", "use one of its teacher names, or remove the key")
+            for key, teacher in declared.items():
+                unknown = [info for info in teacher.info_keys if info not in INFO_KEYS]
+                if unknown:
+                    raise self.connectome.error(
+                        ("regions", name, "type"), f"the teacher {key!r} of region type {self.connectome.regions[name].type!r} "
+                        f"reads info {unknown}, which the environments do not supply (they supply: "
+                        f"{', '.join(INFO_KEYS)})", "compute the teacher from the keys the environments supply")
+                if self.connectome.lesions.get(name) != "silence":
+                    teachers[f"{name}/{key}"] = teacher
+                    weights[f"{name}/{key}"] = self.connectome.regions[name].aux_weights.get(key, teacher.weight)
+        return teachers, weights
+
+    def teacher_targets(self, steps: TeacherInput) -> Tensors:
+        """Every teacher's signal over a rollout, ``"region/name" -> [T, B, ...]``, and ``"mask"`` ``[T, B]``."""
+        targets = {key: teacher.signal(steps) for key, teacher in self.teachers.items()}
+        targets["mask"] = torch.ones(np.shape(steps.rewards))
+        return targets
+
     def auxiliary_losses(self, activity: Mapping[str, torch.Tensor],
                          targets: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each region's teacher losses on its rollout outputs, as ``{"region/loss": scalar}``.
 
-        Silenced regions are skipped (their outputs are constant zeros). ``targets`` holds the teacher
-        signals ``[T, B, ...]`` and optionally ``"mask"`` ``[T, B]``.
+        ``targets`` holds the teacher signals ``[T, B, ...]`` keyed ``"region/name"`` (as
+        :meth:`teacher_targets` gives them) and optionally ``"mask"`` ``[T, B]``. A region must name each
+        loss after one of its teachers (that is where its weight comes from).
         """
         losses = {}
         for name, region in self.regions.items():
-            if not region.auxiliary_targets or self.connectome.lesions.get(name) == "silence":
+            names = [key.split("/", 1)[1] for key in self.teachers if key.split("/", 1)[0] == name]
+            if not names:
                 continue
-            missing = [key for key in region.auxiliary_targets if key not in targets]
+            missing = [f"{name}/{key}" for key in names if f"{name}/{key}" not in targets]
             if missing:
-                raise KeyError(f"auxiliary_losses: region {name!r} needs the teacher signal(s) {missing}; "
-                               f"targets holds {sorted(targets)}")
+                raise KeyError(f"auxiliary_losses: the teacher signal(s) {missing} are missing; targets holds "
+                               f"{sorted(targets)} (Brain.teacher_targets computes them all)")
+            wanted = {key: targets[f"{name}/{key}"] for key in names}
+            if "mask" in targets:
+                wanted["mask"] = targets["mask"]
             outputs = {port: activity[f"{name}.{port}"] for port in region.output_shapes}
-            wanted = {key: targets[key] for key in (*region.auxiliary_targets, "mask") if key in targets}
-            losses.update({f"{name}/{loss}": value for loss, value in region.auxiliary_losses(outputs, wanted).items()})
+            region_losses = region.auxiliary_losses(outputs, wanted)
+            if set(region_losses) != set(names):
+                raise ValueError(f"region {name!r} ({type(region).__name__}) returned the auxiliary losses "
+                                 f"{sorted(region_losses)} for its teachers {sorted(names)}: return one loss per "
+                                 f"teacher of teachers(), named after it (that is where its weight comes from)")
+            losses.update({f"{name}/{loss}": value for loss, value in region_losses.items()})
         return losses
 
     def extra_repr(self) -> str:

@@ -17,10 +17,12 @@ CONFIG_FILE = "config.yaml"
 def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
     """Create (or reopen, with ``resume``) the run directory and store the resolved connectome there.
 
-    A resumed run keeps its stored connectome and config; only ``steps``, ``workers`` and where they
-    run (``backend``, ``address``) may change.
+    A resumed run keeps its stored connectome and config; only ``steps``, ``workers``, ``envs_per_worker``
+    and where they run (``backend``, ``address``, ``device``) may change.
     """
+    from brain.check import dry_run
     from brain.connectome import load_connectome
+    from brain.engine import Brain
     from brain.recording.spec import check_compression, check_regions
 
     run_dir = Path(cfg.out)
@@ -29,15 +31,18 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
             raise RunDirError(f"--resume: {run_dir} holds no run to resume (no {CONFIG_FILE}); "
                               f"drop --resume to start a new run there")
         stored = TrainConfig.from_yaml(run_dir / CONFIG_FILE)
-        stored.steps, stored.workers, stored.backend, stored.address = cfg.steps, cfg.workers, cfg.backend, cfg.address
+        for name in ("steps", "workers", "envs_per_worker", "backend", "address", "device"):
+            setattr(stored, name, getattr(cfg, name))
         stored.to_yaml(run_dir / CONFIG_FILE)
         return run_dir, stored
     if (run_dir / CONFIG_FILE).exists():
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
-    connectome = load_connectome(cfg.connectome, lesions=cfg.lesions)  # validate before creating anything
+    brain = Brain(load_connectome(cfg.connectome, lesions=cfg.lesions))  # validate before creating anything
+    dry_run(brain)
+    connectome = brain.connectome
     check_regions(cfg.record_regions, connectome)
     check_compression(cfg.record_compression)
-    resolved = connectome.to_yaml()
+    resolved = brain.resolved_yaml()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONNECTOME_FILE).write_text(resolved)
     cfg.to_yaml(run_dir / CONFIG_FILE)

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 #: Name and version written into every recording, so that a reader recognises foreign files.
 FORMAT = "brain-inspired-a3c/recording"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: HDF5 compression filters a recording may use ("none" = uncompressed).
 COMPRESSIONS = ("gzip", "lzf", "none")
 
@@ -48,6 +48,7 @@ class RecordingSpec:
         """The spec of ``brain`` recording ``regions`` (all regions when empty).
 
         Example:
+            >>> from brain.engine import Brain
             >>> spec = RecordingSpec.for_brain(Brain.from_connectome("wba"), ["ca1"])
             >>> spec.ports
             (('ca1.place_cells', 256), ('ca1.code', 128))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from tensorboardX.event_file_writer import EventFileWriter  # noqa: F401  (tensorboardX is what writes tb/)
 
 from brain.config import TrainConfig
@@ -31,7 +32,10 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def test_a_run_writes_its_directory_episode_table_and_tensorboard_events(finished_run: Path):
-    assert (finished_run / "connectome.yaml").read_text().startswith("name: tiny")
+    stored = yaml.safe_load((finished_run / "connectome.yaml").read_text())
+    assert stored["name"] == "tiny"
+    entorhinal = stored["regions"]["entorhinal"]["params"]
+    assert entorhinal["hidden"] == 32 and entorhinal["head_kappa"] == 20.0, "params complete, defaults written out"
     assert TrainConfig.from_yaml(finished_run / "config.yaml").task == "1-2"
     rows = read_episodes(finished_run)
     assert rows, "a 400-step run of 1-2 finishes at least one episode (failure comes at 180 steps)"
@@ -86,7 +90,7 @@ def test_a_new_run_refuses_to_overwrite_an_existing_one(finished_run: Path):
 
 
 def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path, train_killing_a_worker):
-    cfg = tiny_config(tmp_path, workers=2, steps=1200)
+    cfg = tiny_config(tmp_path, workers=2, envs_per_worker=2, steps=1200)
     run_dir, cfg = prepare_run_dir(cfg, resume=False)
     trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
 
