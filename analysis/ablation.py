@@ -1,9 +1,13 @@
 """Connectomes side by side: ``python -m analysis.ablation RUN_DIR [RUN_DIR ...] [--out ablation.html]``.
 
-For each run and task: the success rate over the last ``--window`` episodes with its Wilson 95 %
-interval (honest near 0 and 1, where a normal interval is not), and the episodes and environment
-steps it took to first reach ``--criterion`` over a full window (the trainer's ``--until-success``
-rule). One table and grouped bar charts, one colour per run.
+Runs are compared at matched training: each is cut to the environment steps of the shortest run
+(``--all-steps`` compares them whole), and the table says how far each run had trained. For each
+run and task: the success rate over the last ``--window`` episodes (the table gives the real
+number where fewer were played) with its Wilson 95 % interval (honest near 0 and 1, where a
+normal interval is not), and the episodes and environment steps it took to first reach
+``--criterion`` over a full window (the trainer's ``--until-success`` rule). One table and grouped
+bar charts, one colour per run; a value that could not be measured is a hatched band, not a
+zero.
 
 Extension point: a :data:`Measure` maps (run, task) to named values. :func:`summarise` runs every
 measure it is given and the table shows all their columns; :func:`bar_figure` draws the
@@ -27,7 +31,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.cellstats import CELL_TYPES, MEASURES, MIN_STEPS, Settings, cell_fractions
-from analysis.report import add_png_argument, run_colour, run_command, write_html
+from analysis.report import (AnalysisError, add_output_arguments, comparison_page, run_colour, run_command,
+                             table_figure, write_html)
 from analysis.runs import Run, load_runs, trailing_mean
 from brain.argtypes import number
 from brain.recording import RECORDING_FILE, open_run
@@ -46,6 +51,7 @@ class Row:
     run: str
     connectome: str
     trained: str
+    compared: str  # the run's steps compared, of the steps it trained
     task: str
     values: dict[str, Value]
 
@@ -90,8 +96,9 @@ def behaviour(window: int, criterion: float) -> Measure:
         recent = episodes.success[-window:]
         low, high = wilson_interval(int(recent.sum()), len(recent))
         reached = first_reaching(episodes.success, window, criterion)
-        return {"episodes": len(episodes), "success": float(recent.mean()), "success_low": low,
-                "success_high": high, "episodes_to_criterion": None if reached is None else reached + 1,
+        return {"episodes": len(episodes), "last_episodes": len(recent), "success": float(recent.mean()),
+                "success_low": low, "success_high": high,
+                "episodes_to_criterion": None if reached is None else reached + 1,
                 "steps_to_criterion": None if reached is None else int(episodes.steps[:reached + 1].sum())}
 
     return measure
@@ -116,6 +123,8 @@ def cells(settings: Settings) -> Measure:
             return dict(unknown)
         with open_run(run.path) as recording:
             episodes = recording.select(task=task)
+            if run.cut is not None:
+                episodes = [e for e in episodes if recording.index["global_step"][e] <= run.cut]
             if int(recording.index["length"][episodes].sum()) < MIN_STEPS:
                 return dict(unknown)
             return dict(cell_fractions(recording, episodes, settings))
@@ -129,6 +138,26 @@ def cell_panels(settings: Settings) -> tuple[Panel, ...]:
                  for cell in CELL_TYPES)
 
 
+def matched(runs: Sequence[Run]) -> tuple[list[Run], int]:
+    """Every run cut to the environment steps of the shortest, and that step count.
+
+    A longer run has more episodes and a better-trained brain; cut, the runs compare connectomes
+    at equal experience.
+    """
+    step = min(run.total_steps for run in runs)
+    cut = [run.until(step) for run in runs]
+    for run in cut:
+        if not len(run.episodes):
+            raise AnalysisError(f"{run.path}: no episode had ended by step {step:,} (where the shortest run stops); "
+                                f"compare the runs whole with --all-steps")
+    return cut, step
+
+
+def _compared(run: Run) -> str:
+    seen = run.total_steps if run.cut is None else min(run.cut, run.total_steps)
+    return f"{seen:,} of {run.total_steps:,}"
+
+
 def summarise(runs: Sequence[Run], measures: Sequence[Measure]) -> list[Row]:
     """One row per run and task the run played, with every measure's values."""
     rows = []
@@ -139,7 +168,7 @@ def summarise(runs: Sequence[Run], measures: Sequence[Measure]) -> list[Row]:
             values: dict[str, Value] = {}
             for measure in measures:
                 values.update(measure(run, task))
-            rows.append(Row(run.label, connectome, trained, task, values))
+            rows.append(Row(run.label, connectome, trained, _compared(run), task, values))
     return rows
 
 
@@ -157,74 +186,106 @@ def _columns(rows: Sequence[Row]) -> list[str]:
 def table_cells(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of strings: what the HTML table and the terminal show."""
     columns = _columns(rows)
-    header = ["run", "connectome", "trained on", "task", *(column.replace("_", " ") for column in columns)]
-    body = [[row.run, row.connectome, row.trained, row.task, *(_format(row.values.get(c)) for c in columns)]
+    header = ["run", "connectome", "trained on", "steps compared (of trained)", "task",
+              *(column.replace("_", " ") for column in columns)]
+    body = [[row.run, row.connectome, row.trained, row.compared, row.task, *(_format(row.values.get(c)) for c in columns)]
             for row in rows]
     return header, body
 
 
-def table_figure(rows: Sequence[Row]) -> go.Figure:
-    header, body = table_cells(rows)
-    figure = go.Figure(go.Table(header=dict(values=header), cells=dict(values=[list(c) for c in zip(*body)])))
-    figure.update_layout(title="Runs by task", height=120 + 28 * len(rows))
-    return figure
+def runs_table(rows: Sequence[Row], title: str = "Runs by task") -> go.Figure:
+    return table_figure(*table_cells(rows), title)
 
 
 def _run_name(row: Row) -> str:
     return row.connectome if row.connectome == row.run else f"{row.connectome} ({row.run})"
 
 
-def bar_figure(rows: Sequence[Row], panels: Sequence[Panel]) -> go.Figure:
-    """Grouped bars per task, one colour per run, one chart per panel."""
+#: How a bar without a value is drawn: a hatched band over the panel's height, unlike a zero (no bar, "0").
+MISSING_PATTERN = "/"
+
+
+def _bar_text(panel: Panel, row: Row, window: int) -> str:
+    """Text on a bar: the missing reason, "0" for a zero, the real N of a success window that fell short."""
+    value, played = row.values.get(panel.column), row.values.get("last_episodes", window)
+    if value is None:
+        return panel.missing
+    if panel.column == "success" and played < window:
+        return f"{value:.2f}, last {played}"
+    return "0" if value == 0 else ""
+
+
+def bar_figure(rows: Sequence[Row], panels: Sequence[Panel], window: int, title: str) -> go.Figure:
+    """Grouped bars per task, one colour per run, one chart per panel.
+
+    A missing value is a hatched band as high as the panel's largest value, so that it cannot be
+    read as a zero; a zero has no bar and says "0".
+    """
     figure = make_subplots(rows=len(panels), cols=1, subplot_titles=[panel.title for panel in panels],
                            vertical_spacing=0.15)
     runs = list(dict.fromkeys(row.run for row in rows))
-    for index, run in enumerate(runs):
-        mine = [row for row in rows if row.run == run]
-        for number, panel in enumerate(panels, start=1):
+    for number, panel in enumerate(panels, start=1):
+        measured = [row.values.get(panel.column) for row in rows]
+        band = max([float(v) for v in measured if v is not None] + [1.0]) * (1.0 if number == 1 else 1.05)
+        for index, run in enumerate(runs):
+            mine = [row for row in rows if row.run == run]
             values = [row.values.get(panel.column) for row in mine]
             error = None
             if panel.low and panel.high:
                 spans = [(0, 0) if v is None else (row.values[panel.high] - v, v - row.values[panel.low])
                          for row, v in zip(mine, values)]
                 error = dict(type="data", array=[up for up, _ in spans], arrayminus=[down for _, down in spans])
+            colour = run_colour(index)
             figure.add_trace(go.Bar(
-                x=[row.task for row in mine], y=[0 if v is None else v for v in values], error_y=error,
-                text=[panel.missing if v is None else "" for v in values], textposition="outside",
-                name=_run_name(mine[0]), legendgroup=run, showlegend=number == 1, marker_color=run_colour(index),
+                x=[row.task for row in mine], y=[band if v is None else v for v in values], error_y=error,
+                text=[_bar_text(panel, row, window) for row in mine],
+                textposition="outside", cliponaxis=False, name=_run_name(mine[0]), legendgroup=run,
+                showlegend=number == 1, customdata=["missing" if v is None else "measured" for v in values],
+                marker=dict(color=["rgba(0, 0, 0, 0)" if v is None else colour for v in values],
+                            line=dict(color=colour, width=1),
+                            pattern=dict(shape=[MISSING_PATTERN if v is None else "" for v in values],
+                                         fgcolor=colour, solidity=0.15)),
             ), row=number, col=1)
     figure.update_xaxes(title_text="task", type="category")
-    figure.update_yaxes(range=[0, 1.05], row=1)
-    figure.update_layout(barmode="group", title="Connectomes side by side", height=380 * len(panels) + 80,
+    figure.update_yaxes(range=[0, 1.12], row=1)
+    figure.update_layout(barmode="group", title=title, height=380 * len(panels) + 100,
                          legend_title_text="connectome (run)")
     return figure
 
 
-def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float, cell_settings: Settings | None) -> str:
+def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float, cell_settings: Settings | None,
+           all_steps: bool = False, plotlyjs: str = "directory") -> str:
     """Write the ablation page; the message repeats the table for the terminal.
 
     ``cell_settings`` None leaves the cell measure out; its bars appear when some run has values.
+    Runs are cut to the shortest one's steps unless ``all_steps``.
     """
     measures, panels = [behaviour(window, criterion)], list(behaviour_panels(window, criterion))
     if cell_settings is not None:
         measures.append(cells(cell_settings))
-    rows = summarise(load_runs(run_dirs), measures)
+    runs = load_runs(run_dirs)
+    if all_steps:
+        span = "each run whole (--all-steps): runs trained for different steps are not matched"
+    else:
+        runs, step = matched(runs)
+        span = f"each run at its first {step:,} environment steps (the shortest run's length)"
+    rows = summarise(runs, measures)
     if cell_settings is not None:
         panels += [panel for panel in cell_panels(cell_settings)
                    if any(row.values.get(panel.column) is not None for row in rows)]
-    write_html([bar_figure(rows, panels), table_figure(rows)], out, "ablation")
+    title = f"Connectomes side by side<br><sup>{span}</sup>"
+    write_html([bar_figure(rows, panels, window, title), runs_table(rows, f"Runs by task: {span}")], out,
+               "ablation", plotlyjs)
     header, body = table_cells(rows)
     widths = [max(map(len, column)) for column in zip(header, *body)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
-    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows", *lines])
+    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows; compared {span}", *lines])
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.ablation", description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories to compare")
-    parser.add_argument("--out", type=Path, default=Path("ablation.html"),
-                        help="HTML page to write (default ablation.html)")
-    add_png_argument(parser)
+    add_output_arguments(parser, "ablation.html (ablation-vs-OTHERS.html for several runs)", where="FIRST_RUN")
     parser.add_argument("--window", type=number(int, 1), default=WINDOW,
                         help=f"episodes in the success rate and the criterion (default {WINDOW}, as the trainer)")
     parser.add_argument("--criterion", type=number(float, 0, 1, low_inclusive=False), default=0.8,
@@ -232,14 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cell-shuffles", type=number(int, 1), default=Settings().shuffles, metavar="N",
                         help="shuffles of the cell measure on runs with a recording (default %(default)s)")
     parser.add_argument("--no-cells", action="store_true", help="leave the cell measure out")
+    parser.add_argument("--all-steps", action="store_true",
+                        help="compare every episode of each run, not each run cut to the shortest run's steps")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cell_settings = None if args.no_cells else Settings(shuffles=args.cell_shuffles)
-    return run_command(lambda: report(args.run_dirs, args.out, args.window, args.criterion, cell_settings),
-                       args.out, args.png)
+    out = args.out or comparison_page(args.run_dirs, "ablation.html")
+    return run_command(lambda: report(args.run_dirs, out, args.window, args.criterion, cell_settings, args.all_steps,
+                                      args.plotlyjs), out, args.png)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ in it (ARCHITECTURE.md section 8). For the Allen Mouse Brain Common Coordinate F
 the axes are known: AP (increasing posterior), DV (increasing ventral), LR (increasing to the
 right), in micrometres, inside a 13200 x 8000 x 11400 um volume (the 25 um template is
 528 x 320 x 456 voxels), so the views are the anatomical ones (sagittal, horizontal, coronal)
-with anterior to the left and dorsal up. The outline is a schematic ellipsoid inscribed in that
-volume, not the brain's surface (no atlas mesh is bundled). Any other space is drawn with its
+with anterior to the left and dorsal up. Each 2-D view draws the mouse brain's silhouette from
+small outline coordinates shipped with the project (``analysis/data/allen_ccf_outline.json``, a
+few dozen points per view; the file states how they were derived); the 3-D view, and any view the
+file lacks, draw a schematic ellipsoid inscribed in the volume. Any other space is drawn with its
 axes as given and an ellipsoid around the regions.
 
 Regions without a ``position`` are spread on a ring inside the outline and named as such.
@@ -14,7 +16,10 @@ Regions without a ``position`` are spread on a ring inside the outline and named
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +27,8 @@ from brain.connectome import Connectome
 
 #: Room left around the regions by the outline of a space that is not known here.
 MARGIN = 0.3
+#: Atlas-derived silhouettes per space and view (``{"space": ..., "views": {name: {"points": [[x, y], ...]}}}``).
+OUTLINES = (Path(__file__).parent / "data" / "allen_ccf_outline.json",)
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,23 @@ def region_positions(connectome: Connectome, names: list[str]) -> tuple[np.ndarr
     return np.array([given.get(name, ring.get(name)) for name in names], dtype=float).reshape(-1, 3), missing
 
 
+@cache
+def silhouettes() -> dict[tuple[str, str], np.ndarray]:
+    """The shipped silhouettes as closed polygons ``[n, 2]`` keyed by (space, view name)."""
+    found = {}
+    for path in OUTLINES:
+        data = json.loads(path.read_text())
+        for view, outline in data["views"].items():
+            points = np.asarray(outline["points"], dtype=float)
+            found[data["space"], view] = np.vstack([points, points[:1]])
+    return found
+
+
 def outline_2d(space: Space, view: View, points: int = 120) -> tuple[np.ndarray, np.ndarray]:
-    """The outline's silhouette in ``view`` (its cut through the centre): a closed ellipse ``(x, y)``."""
+    """The brain's silhouette in ``view``: the shipped atlas outline, else the ellipsoid's cut through its centre."""
+    polygon = silhouettes().get((space.name, view.name))
+    if polygon is not None:
+        return polygon[:, 0], polygon[:, 1]
     angle = np.linspace(0, 2 * np.pi, points)
     return (space.centre[view.x] + space.radii[view.x] * np.cos(angle),
             space.centre[view.y] + space.radii[view.y] * np.sin(angle))

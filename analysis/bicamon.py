@@ -43,7 +43,7 @@ from plotly.subplots import make_subplots
 from analysis.anatomy import Space, View, outline_2d, outline_3d, region_positions, space_of
 from analysis.mazemap import map_image
 from analysis.recordings import check_regions, open_recording, pick_episode, recorded_connectome
-from analysis.report import add_png_argument, equal_aspect, run_command, write_html
+from analysis.report import add_output_arguments, default_page, equal_aspect, run_command, write_html
 from brain.argtypes import name_list, number
 from brain.connectome import Connectome
 from brain.recording import Episode, Recording
@@ -57,9 +57,22 @@ NODE_SIZE = (14.0, 30.0)
 EDGE_WIDTH = (0.5, 8.0)
 #: Strength of an edge without ``weight:``.
 DEFAULT_STRENGTH = 0.5
+#: Half the span of a brain view's axes, in the outline's radii.
+VIEW_MARGIN = 1.08
 #: Radius of a self-loop as a share of the outline's smallest radius.
 LOOP_RADIUS = 0.04
 WIDTH, HEIGHT = 1400, 1300
+#: Page margins in pixels (left, right, top, bottom): the title and legend above, the controls below.
+MARGIN = (80, 80, 130, 110)
+#: The critic's curves keep their colours whatever else the connectome draws (plotly would assign them by order).
+BEHAVIOUR_COLOURS = {"value": "rgb(31, 119, 180)", "reward": "rgb(44, 160, 44)", "TD error": "rgb(214, 39, 40)"}
+#: Milliseconds per animation frame when playing.
+FRAME_MS = 80
+#: Region labels: font size, pixels per character and per line at that size, and where a label may sit
+#: around its marker, in the order tried.
+LABEL_FONT, CHAR_PX, LINE_PX = 11, 7.0, 14.0
+LABEL_PLACES = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
+                "bottom right", "bottom left")
 STATIC_STYLE = {"removed": ("x", LESIONED), "silenced": ("circle-open", LESIONED),
                 "unrecorded": ("circle-open", UNRECORDED)}
 
@@ -69,7 +82,7 @@ class Node:
     """A region as drawn: ``status`` is active, partial, silenced, removed or unrecorded."""
 
     name: str
-    label: str
+    label: str  # the short label drawn (the connectome's ``label``, else the name), lesion noted
     position: np.ndarray
     status: str
     units: int
@@ -109,11 +122,16 @@ def _status(name: str, connectome: Connectome, recorded: dict[str, list[str]]) -
 
 
 def _label(name: str, status: str, lesion: str | float | None) -> str:
+    """``name`` with the lesion or recording status that changes how the region is drawn."""
     if status == "active":
         return name
     if status == "partial":
         return f"{name} ({lesion:.0%} silenced)"
     return f"{name} ({status.replace('unrecorded', 'not recorded')})"
+
+
+def _hover(node: Node) -> str:
+    return node.label if node.label.startswith(node.name) else f"{node.label}: {node.name}"
 
 
 def build_nodes(recording: Recording, episode: Episode, connectome: Connectome,
@@ -127,7 +145,8 @@ def build_nodes(recording: Recording, episode: Episode, connectome: Connectome,
         ports = recorded.get(name, [])
         activity = scaled(magnitude(list(episode.region(name).values()))) if status in ("active", "partial") \
             else None
-        nodes.append(Node(name, _label(name, status, connectome.lesions.get(name)), position, status,
+        short = connectome.regions[name].label or name
+        nodes.append(Node(name, _label(short, status, connectome.lesions.get(name)), position, status,
                           sum(widths[f"{name}.{p}"] for p in ports), activity))
     return nodes, unplaced
 
@@ -164,9 +183,10 @@ def frame_steps(length: int, max_frames: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, length - 1, min(length, max_frames))).astype(int))
 
 
-def _edge_line(traffic: float, strength: float) -> dict[str, Any]:
+def _edge_style(traffic: float, strength: float) -> dict[str, Any]:
+    """Width and opacity of an active edge (its colour is fixed): what a frame changes, so kept short."""
     width = EDGE_WIDTH[0] + (EDGE_WIDTH[1] - EDGE_WIDTH[0]) * strength * traffic
-    return {"width": round(width, 2), "color": f"rgba({EDGE_RGB}, {0.25 + 0.75 * traffic:.2f})"}
+    return {"line": {"width": round(width, 1)}, "opacity": round(0.25 + 0.75 * traffic, 2)}
 
 
 def _static_line(style: str) -> dict[str, Any]:
@@ -187,9 +207,10 @@ class Animation:
         if update is not None:
             self.updates.append((len(figure.data) - 1, trace.type, update))
 
-    def frames(self, steps: np.ndarray, title: Callable[[int], str]) -> list[go.Frame]:
+    def frames(self, steps: np.ndarray) -> list[go.Frame]:
+        """One frame per step; the step is shown by the slider (a layout change per frame would force a redraw)."""
         indices = [index for index, _, _ in self.updates]
-        return [go.Frame(name=str(step), traces=indices, layout={"title": {"text": title(step)}},
+        return [go.Frame(name=str(step), traces=indices,
                          data=[{"type": kind, **update(step)} for _, kind, update in self.updates])
                 for step in steps]
 
@@ -209,10 +230,83 @@ def _edge_points(edge: Edge, where: dict[str, np.ndarray], radius: float, axes: 
     return np.stack([where[edge.source], where[edge.target]])
 
 
+def _boxes(centre: np.ndarray, radius: float, width: float) -> dict[str, np.ndarray]:
+    """Screen boxes ``[x0, y0, x1, y1]`` (pixels, y down) of a label of ``width`` in each of :data:`LABEL_PLACES`."""
+    x, y, r, d, h = centre[0], centre[1], radius, 0.7 * radius, LINE_PX
+    return {"top center": np.array([x - width / 2, y - r - h, x + width / 2, y - r]),
+            "bottom center": np.array([x - width / 2, y + r, x + width / 2, y + r + h]),
+            "middle right": np.array([x + r, y - h / 2, x + r + width, y + h / 2]),
+            "middle left": np.array([x - r - width, y - h / 2, x - r, y + h / 2]),
+            "top right": np.array([x + d, y - d - h, x + d + width, y - d]),
+            "top left": np.array([x - d - width, y - d - h, x - d, y - d]),
+            "bottom right": np.array([x + d, y + d, x + d + width, y + d + h]),
+            "bottom left": np.array([x - d - width, y + d, x - d, y + d + h])}
+
+
+def _overlap(box: np.ndarray, others: np.ndarray) -> float:
+    """Total area ``box`` shares with each of ``others`` ``[n, 4]``."""
+    if not len(others):
+        return 0.0
+    width = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    height = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return float((np.clip(width, 0, None) * np.clip(height, 0, None)).sum())
+
+
+def marker_boxes(screen: np.ndarray, sizes: Sequence[float]) -> np.ndarray:
+    """Boxes ``[n, 4]`` that labels must keep out of: the square inside each round marker's outline, and a little."""
+    half = 0.4 * np.asarray(sizes, dtype=float)
+    return np.concatenate([screen - half[:, None], screen + half[:, None]], axis=1)
+
+
+def label_places(screen: np.ndarray, labels: Sequence[str], sizes: Sequence[float],
+                 rounds: int = 3) -> tuple[list[str], np.ndarray]:
+    """Where each label sits around its marker so that labels and markers do not overlap, and the label boxes.
+
+    ``screen`` are the markers' centres in pixels (y down), ``sizes`` their diameters. Greedy, the
+    most crowded region first, each taking the first of :data:`LABEL_PLACES` that is free (the
+    least overlapping when none is); then ``rounds`` passes in which each label moves if another
+    place overlaps less.
+    """
+    markers = marker_boxes(screen, sizes)
+    options = [_boxes(centre, size / 2 + 1, CHAR_PX * len(label)) for centre, label, size in zip(screen, labels, sizes)]
+    distance = np.linalg.norm(screen[:, None] - screen[None], axis=-1) + np.eye(len(screen)) * 1e9
+    order = np.argsort(distance.min(axis=1), kind="stable")
+    places, boxes = [""] * len(labels), np.full((len(labels), 4), np.nan)
+    for _ in range(1 + rounds):
+        for index in order:
+            placed = ~np.isnan(boxes[:, 0])
+            placed[index] = False
+            others = np.vstack([np.delete(markers, index, axis=0), boxes[placed]])
+            place = min(LABEL_PLACES, key=lambda name: (_overlap(options[index][name], others),
+                                                        LABEL_PLACES.index(name)))
+            places[index], boxes[index] = place, options[index][place]
+    return places, boxes
+
+
+def _screen(points: np.ndarray, view: View, pixels_per_unit: float) -> np.ndarray:
+    """``points`` ``[n, 2]`` of ``view`` in pixels, y down (a reversed axis runs the other way)."""
+    x = points[:, 0] * (-1 if view.x_reversed else 1)
+    y = points[:, 1] * (1 if view.y_reversed else -1)
+    return np.stack([x, y], axis=1) * pixels_per_unit
+
+
+def _view_scale(figure: go.Figure, row: int, col: int, space: Space, view: View) -> float:
+    """Pixels per coordinate unit in a 2-D view: its axis ranges in its subplot, at equal aspect."""
+    subplot = figure.get_subplot(row, col)
+    width = (WIDTH - MARGIN[0] - MARGIN[1]) * (subplot.xaxis.domain[1] - subplot.xaxis.domain[0])
+    height = (HEIGHT - MARGIN[2] - MARGIN[3]) * (subplot.yaxis.domain[1] - subplot.yaxis.domain[0])
+    span = 2 * VIEW_MARGIN * space.radii
+    return min(width / span[view.x], height / span[view.y])
+
+
 def _draw_view(figure: go.Figure, animation: Animation, row: int, col: int, nodes: Sequence[Node],
                edges: Sequence[Edge], space: Space, view: View | None, order: tuple[int, int, int],
                first: bool) -> None:
-    """Outline, edges and regions in one 2-D ``view`` (or in 3-D when ``view`` is None)."""
+    """Outline, edges and regions in one 2-D ``view``, animated, or in 3-D at the episode's mean when ``view`` is None.
+
+    The 3-D view stays still while the episode plays: a WebGL scene redrawn per frame would slow
+    playback about tenfold (it is there to turn the brain around).
+    """
     three_d = view is None
     axes = order if three_d else (view.x, view.y)
     where = {node.name: node.position for node in nodes}
@@ -236,31 +330,48 @@ def _draw_view(figure: go.Figure, animation: Animation, row: int, col: int, node
         common = dict(mode="lines", hoverinfo="text", hovertext=edge.label, showlegend=False)
         if edge.traffic is None:
             animation.add(figure, trace(points, line=_static_line(edge.style), **common), row, col)
+        elif three_d:
+            style = _edge_style(float(edge.traffic.mean()), edge.strength)
+            figure.add_trace(trace(points, line=dict(color=f"rgb({EDGE_RGB})", **style["line"]), **common),
+                             row=row, col=col)
         else:
-            animation.add(figure, trace(points, line=_edge_line(edge.traffic[0], edge.strength), **common), row, col,
-                          lambda step, e=edge: {"line": _edge_line(e.traffic[step], e.strength)})
+            style = _edge_style(edge.traffic[0], edge.strength)
+            animation.add(figure, trace(points, line=dict(color=f"rgb({EDGE_RGB})", **style["line"]),
+                                        opacity=style["opacity"], **common), row, col,
+                          lambda step, e=edge: _edge_style(e.traffic[step], e.strength))
     units = np.array([node.units for node in nodes], dtype=float)
     sizes = np.interp(np.sqrt(units), [np.sqrt(units.min()), np.sqrt(units.max()) + 1e-9], NODE_SIZE)
     size_of = {node.name: size for node, size in zip(nodes, sizes)}
+    if three_d:
+        place_of = dict.fromkeys(where, "top center")
+    else:
+        screen = _screen(np.stack([node.position[[view.x, view.y]] for node in nodes]), view,
+                         _view_scale(figure, row, col, space, view))
+        place_of = dict(zip(where, label_places(screen, [node.label for node in nodes], sizes)[0]))
+
+    def text(group: Sequence[Node]) -> dict[str, Any]:
+        return dict(text=[n.label for n in group], textposition=[place_of[n.name] for n in group],
+                    textfont=dict(size=LABEL_FONT), hovertext=[_hover(n) for n in group], hoverinfo="text")
+
     live = [node for node in nodes if node.activity is not None]
+
+    def activity(step: int | None) -> list[float]:
+        return [round(float(n.activity.mean() if step is None else n.activity[step]), 3) for n in live]
+
     if live:
-        marker = dict(size=[size_of[n.name] for n in live], color=[float(n.activity[0]) for n in live],
+        marker = dict(size=[size_of[n.name] for n in live], color=activity(None if three_d else 0),
                       coloraxis="coloraxis", line=dict(width=1, color="rgb(60, 60, 60)"), opacity=1.0)
-        animation.add(figure, trace(np.stack([n.position for n in live]), mode="markers+text", marker=marker,
-                                    text=[n.label for n in live], textposition="top center",
-                                    textfont=dict(size=10), hovertext=[n.label for n in live], hoverinfo="text",
-                                    name="regions", showlegend=False), row, col,
-                      lambda step: {"marker": {"color": [round(float(n.activity[step]), 3) for n in live]}})
+        regions = trace(np.stack([n.position for n in live]), mode="markers+text", marker=marker, name="regions",
+                        showlegend=False, **text(live))
+        animation.add(figure, regions, row, col, None if three_d else lambda step: {"marker": {"color": activity(step)}})
     for status, (symbol, colour) in STATIC_STYLE.items():
         group = [node for node in nodes if node.status == status]
         if group:
             marker = dict(size=[size_of[n.name] for n in group], symbol=symbol, color=colour, line=dict(width=3,
                           color=colour))
             figure.add_trace(trace(np.stack([n.position for n in group]), mode="markers+text", marker=marker,
-                                   text=[n.label for n in group], textposition="top center", textfont=dict(size=10),
                                    name=status.replace("unrecorded", "not recorded"), legendgroup=status,
-                                   showlegend=first, hovertext=[n.label for n in group], hoverinfo="text"),
-                             row=row, col=col)
+                                   showlegend=first, **text(group)), row=row, col=col)
 
 
 def _draw_maze(figure: go.Figure, animation: Animation, episode: Episode, steps: np.ndarray, row: int,
@@ -311,8 +422,8 @@ def _draw_behaviour(figure: go.Figure, animation: Animation, episode: Episode, r
         series["TD error"] = episode.td_error
     steps = np.arange(1, episode.length + 1)
     for name, values in series.items():
-        figure.add_trace(go.Scatter(x=steps, y=np.asarray(values, dtype=float), mode="lines", name=name),
-                         row=row, col=col)
+        figure.add_trace(go.Scatter(x=steps, y=np.asarray(values, dtype=float), mode="lines", name=name,
+                                    line=dict(color=BEHAVIOUR_COLOURS[name])), row=row, col=col)
     stacked = np.concatenate([np.asarray(v, dtype=float) for v in series.values()])
     _cursor(figure, animation, float(stacked.min()), float(stacked.max()), start, row, col)
 
@@ -333,17 +444,17 @@ def _draw_heatmap(figure: go.Figure, animation: Animation, nodes: Sequence[Node]
     _cursor(figure, animation, -0.5, len(live) - 0.5, start, row, col)
 
 
-def _controls(steps: np.ndarray) -> dict[str, Any]:
+def _controls(steps: np.ndarray, length: int) -> dict[str, Any]:
     """Play/pause buttons and a step slider driving the frames."""
-    jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
-    play = {"fromcurrent": True, "frame": {"duration": 80, "redraw": True}, "transition": {"duration": 0}}
+    jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
+    play = {"fromcurrent": True, "frame": {"duration": FRAME_MS, "redraw": False}, "transition": {"duration": 0}}
     return {
         "updatemenus": [{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.04, "xanchor": "left",
                          "yanchor": "top", "showactive": False,
                          "buttons": [{"label": "play", "method": "animate", "args": [None, play]},
                                      {"label": "pause", "method": "animate", "args": [[None], jump]}]}],
         "sliders": [{"x": 0.1, "len": 0.9, "y": -0.02, "yanchor": "top", "active": 0,
-                     "currentvalue": {"prefix": "step "},
+                     "currentvalue": {"prefix": "step ", "suffix": f" of {length}"},
                      "steps": [{"label": str(step + 1), "method": "animate", "args": [[str(step)], jump]}
                                for step in steps]}],
     }
@@ -353,7 +464,8 @@ def _view_axes(figure: go.Figure, row: int, col: int, space: Space, view: View) 
     """A brain view's axes: the outline with a margin, anatomical directions (dorsal up), equal scales."""
     for update, axis, backwards, title in ((figure.update_xaxes, view.x, view.x_reversed, view.x_title),
                                            (figure.update_yaxes, view.y, view.y_reversed, view.y_title)):
-        low, high = space.centre[axis] - 1.08 * space.radii[axis], space.centre[axis] + 1.08 * space.radii[axis]
+        low = space.centre[axis] - VIEW_MARGIN * space.radii[axis]
+        high = space.centre[axis] + VIEW_MARGIN * space.radii[axis]
         update(range=[high, low] if backwards else [low, high], title_text=title, showgrid=False, zeroline=False,
                row=row, col=col)
     equal_aspect(figure, row, col)
@@ -375,15 +487,15 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
     space, order = space_of(connectome, np.stack([node.position for node in nodes]))
     steps = frame_steps(episode.length, max_frames)
     start = int(steps[0])
-    titles = [view.name for view in space.views] + ["3-D", "path on the maze (north up)",
+    titles = [view.name for view in space.views] + ["3-D, mean over the episode", "path on the maze (north up)",
                                                     "critic value, reward, TD error", "activity by region"]
     figure = make_subplots(rows=3, cols=3, row_heights=[0.32, 0.38, 0.30], vertical_spacing=0.07,
                            horizontal_spacing=0.06, subplot_titles=titles,
                            specs=[[{}, {}, {}], [{"type": "scene"}, {}, {}], [{"colspan": 3}, None, None]])
     animation = Animation()
     for col, view in enumerate(space.views, start=1):
-        _draw_view(figure, animation, 1, col, nodes, edges, space, view, order, first=col == 1)
         _view_axes(figure, 1, col, space, view)
+        _draw_view(figure, animation, 1, col, nodes, edges, space, view, order, first=col == 1)
     _draw_view(figure, animation, 2, 1, nodes, edges, space, None, order, first=False)
     _draw_maze(figure, animation, episode, steps, 2, 2)
     _draw_behaviour(figure, animation, episode, recording, start, 2, 3)
@@ -391,7 +503,7 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
     title = _title(episode, connectome)
     if unplaced:
         title += f"<br><sup>no position in the connectome, placed on a ring: {', '.join(unplaced)}</sup>"
-    figure.frames = animation.frames(steps, lambda step: f"{title}<br><sup>step {step + 1} of {episode.length}</sup>")
+    figure.frames = animation.frames(steps)
     figure.update_xaxes(title_text="step", row=2, col=3)
     scene_axes = {name: dict(title=title_text) for name, title_text in zip(("xaxis", "yaxis", "zaxis"),
                                                                             space.axis_titles)}
@@ -399,20 +511,21 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
         scene_axes["zaxis"]["autorange"] = "reversed"
     figure.update_scenes(aspectmode="data", **scene_axes)
     figure.update_layout(
-        title={"text": f"{title}<br><sup>step {start + 1} of {episode.length}</sup>", "y": 0.985, "yanchor": "top"},
-        width=WIDTH, height=HEIGHT, plot_bgcolor="white", margin=dict(t=130, b=110),
+        title={"text": title, "y": 0.985, "yanchor": "top"},
+        width=WIDTH, height=HEIGHT, plot_bgcolor="white", margin=dict(zip("lrtb", MARGIN)),
         coloraxis=dict(colorscale=COLOURSCALE, cmin=0, cmax=1,
                        colorbar=dict(title="activity<br>(per region,<br>min to max)", len=0.3, y=0.15)),
-        legend=dict(orientation="h", x=0.0, y=1.025, yanchor="bottom"), **_controls(steps))
+        legend=dict(orientation="h", x=0.0, y=1.025, yanchor="bottom"), **_controls(steps, episode.length))
     return figure
 
 
-def report(path: Path, out: Path, episode: int | None, regions: Sequence[str], max_frames: int) -> str:
+def report(path: Path, out: Path, episode: int | None, regions: Sequence[str], max_frames: int,
+           plotlyjs: str = "directory") -> str:
     """Write the page; the message says which episode it shows."""
     with open_recording(path) as recording:
         chosen = pick_episode(recording, episode)
         figure = bicamon_figure(recording, chosen, regions, max_frames)
-        write_html([figure], out, f"BiCAMON view: {recording.path.name}")
+        write_html([figure], out, f"BiCAMON view: {recording.path.name}", plotlyjs)
         frames = len(figure.frames)
         return (f"wrote {out}: episode {chosen.episode} of {recording.path} (task {chosen.task}, {chosen.length} "
                 f"steps, {frames} frames)")
@@ -421,8 +534,7 @@ def report(path: Path, out: Path, episode: int | None, regions: Sequence[str], m
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.bicamon", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
-    parser.add_argument("--out", type=Path, default=Path("bicamon.html"), help="HTML page (default bicamon.html)")
-    add_png_argument(parser)
+    add_output_arguments(parser, "bicamon.html (bicamon-episode-N.html with --episode N)")
     parser.add_argument("--episode", type=int, default=None, metavar="N",
                         help="position in the recording's episode index, negative from the end (default: the last)")
     parser.add_argument("--regions", type=name_list, default=[], metavar="A,B",
@@ -434,8 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(lambda: report(args.path, args.out, args.episode, args.regions, args.max_frames),
-                       args.out, args.png)
+    name = "bicamon.html" if args.episode is None else f"bicamon-episode-{args.episode}.html"
+    out = args.out or default_page(args.path, name)
+    return run_command(lambda: report(args.path, out, args.episode, args.regions, args.max_frames, args.plotlyjs),
+                       out, args.png)
 
 
 if __name__ == "__main__":

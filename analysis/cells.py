@@ -29,29 +29,14 @@ from analysis.cellstats import MEASURES, PortCells, Settings, measure_units, poo
 from analysis.checklist import Findings, checklist_rows
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
-from analysis.report import AnalysisError, add_png_argument, equal_aspect, run_command, write_html
+from analysis.report import (AnalysisError, add_output_arguments, default_page, equal_aspect, run_command,
+                             table_figure, write_html)
 from brain.argtypes import name_list, number
 
 DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
 PANEL_PX = 240
-#: Characters of table text per line across the page width; pixels of a table row and of each extra line.
-LINE_CHARS, ROW_PX, LINE_PX = 190, 24, 16
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], title: str, widths: Sequence[float]) -> go.Figure:
-    """A table tall enough for its wrapped rows (about ``LINE_CHARS`` characters per line at full width)."""
-    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in header]
-    figure = go.Figure(go.Table(columnwidth=list(widths), header=dict(values=list(header), align="left"),
-                                cells=dict(values=columns, align="left", height=24)))
-    share = [width / sum(widths) for width in widths]
-    lines = [max(math.ceil(len(cell) / max(LINE_CHARS * part, 1)) for cell, part in zip(row, share)) for row in rows]
-    figure.update_layout(title=title, height=110 + sum(ROW_PX + LINE_PX * (count - 1) for count in lines),
-                         margin=dict(l=20, r=20, t=60, b=10))
-    return figure
-
-
 def checklist_figure(findings: Findings) -> go.Figure:
-    return _table(["item", "2017 team", "measured here"], checklist_rows(findings),
+    return table_figure(["item", "2017 team", "measured here"], checklist_rows(findings),
                   "The 2017 neuroscience checklist, measured", [1.2, 0.7, 6])
 
 
@@ -70,7 +55,7 @@ def summary_figure(ports: Sequence[PortCells], findings: Findings) -> go.Figure:
     pooled = findings.pooled
     title = (f"Units beating the {findings.percentile:g}th percentile of time-shifted shuffles: maze {pooled.maze}, "
              f"{len(pooled.episodes)} episodes, {pooled.steps} steps")
-    return _table(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
+    return table_figure(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
 
 
 def _unit_title(port: PortCells, unit: int, measure: str) -> str:
@@ -87,19 +72,108 @@ def rate_map_figure(ports: Sequence[PortCells], top: int) -> go.Figure:
         raise AnalysisError("no unit has a finite measure (silent ports?); nothing to draw")
     titles = [title for measure, units in rows
               for title in [_unit_title(port, unit, measure) for port, unit in units] + [""] * (top - len(units))]
-    figure = make_subplots(rows=len(rows), cols=top, subplot_titles=titles, horizontal_spacing=0.03,
+    figure = make_subplots(rows=len(rows), cols=top, subplot_titles=titles, horizontal_spacing=0.07,
                            vertical_spacing=min(0.3 / len(rows), 0.15), row_titles=[MEASURES[m] for m, _ in rows])
     for row, (_, units) in enumerate(rows, start=1):
         for col, (port, unit) in enumerate(units, start=1):
             maps = port.maps
-            figure.add_trace(go.Heatmap(z=maps.rates[unit], x=maps.x_centres, y=maps.z_centres, showscale=False,
+            figure.add_trace(go.Heatmap(z=maps.rates[unit], x=maps.x_centres, y=maps.z_centres,
+                                        colorbar=_colourbar(figure, row, col),
                                         colorscale="Jet", hovertemplate="x %{x:.1f} m, z %{y:.1f} m: %{z:.3f}"
                                                                         "<extra></extra>"), row=row, col=col)
             equal_aspect(figure, row, col)
     figure.update_annotations(font_size=10)
+    figure.update_annotations(selector=dict(textangle=90), xshift=40)  # row titles clear of the last colour bars
     figure.update_layout(title=f"Rate maps of the top units per measure (activity shifted to a zero minimum; "
                                f"* beats the shuffles; x east, z north, metres)",
                          height=PANEL_PX * len(rows) + 120)
+    return figure
+
+
+def _colourbar(figure: go.Figure, row: int, col: int) -> dict:
+    """A slim colour bar just right of subplot ``(row, col)``, as tall as it: every map gets its own scale."""
+    subplot = figure.get_subplot(row, col)
+    (_, right), (bottom, top) = subplot.xaxis.domain, subplot.yaxis.domain
+    return dict(x=right + 0.004, xanchor="left", y=(bottom + top) / 2, len=top - bottom, thickness=8,
+                tickfont=dict(size=8), outlinewidth=0)
+
+
+#: Mazes that are one corridor, where position and heading go together; their long axis (0: x east, 1: z north).
+CORRIDORS = {"onedim": 1, "onedim_colourless": 1}
+#: Colours of the two running directions along a corridor.
+DIRECTION_COLOURS = {"north": "rgb(31, 119, 180)", "south": "rgb(255, 127, 14)"}
+
+
+def direction_profiles(positions: np.ndarray, headings: np.ndarray, activity: np.ndarray, axis: int,
+                       bin_size: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Mean activity along a corridor's ``axis`` per running direction: bin centres and ``{direction: [units, bins]}``.
+
+    A step runs north (or east, for an x corridor) when the heading is within 60 degrees of it, south
+    (west) within 60 degrees of the opposite; turns in between count for neither. Bins a direction
+    never visited are NaN.
+    """
+    along = positions[:, axis]
+    edges = np.arange(np.floor(along.min()), along.max() + bin_size, bin_size)
+    index = np.clip(np.digitize(along, edges) - 1, 0, len(edges) - 2)
+    component = np.cos(headings) if axis == 1 else np.sin(headings)  # heading 0 = north, clockwise
+    profiles = {}
+    for name, mask in (("north", component > 0.5), ("south", component < -0.5)):
+        counts = np.bincount(index[mask], minlength=len(edges) - 1).astype(float)
+        sums = np.stack([np.bincount(index[mask], weights=unit, minlength=len(edges) - 1) for unit in activity[mask].T])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            profiles[name] = np.where(counts > 0, sums / counts, np.nan)
+    return (edges[:-1] + edges[1:]) / 2, profiles
+
+
+def direction_agreement(profiles: dict[str, np.ndarray]) -> np.ndarray:
+    """Per unit, the correlation of its north and south profiles over bins both visited (NaN when undefined).
+
+    A place cell fires at the same place both ways (near 1); a unit driven by heading, or by
+    position only one way, does not.
+    """
+    north, south = profiles["north"], profiles["south"]
+    both = ~np.isnan(north) & ~np.isnan(south)
+    result = np.full(len(north), np.nan)
+    for unit in range(len(north)):
+        a, b = north[unit, both[unit]], south[unit, both[unit]]
+        if len(a) > 2 and a.std() > 0 and b.std() > 0:
+            result[unit] = float(np.corrcoef(a, b)[0, 1])
+    return result
+
+
+def corridor_figure(recording, pooled, ports: Sequence[PortCells], top: int, bin_size: float) -> go.Figure | None:
+    """On a 1-D corridor: activity against position per running direction of the top units by spatial information.
+
+    None in other mazes. On a linear track the agent runs one way out and the other way back, so
+    position and heading are confounded and a rate map over both directions cannot tell a place
+    cell from a direction-tuned one; the control is the two directions apart.
+    """
+    axis = CORRIDORS.get(pooled.maze)
+    units = top_units(ports, "information", top)
+    if axis is None or not units:
+        return None
+    figure = make_subplots(rows=1, cols=len(units), horizontal_spacing=0.04,
+                           subplot_titles=[f"{port.key} #{unit}" for port, unit in units])
+    activity = {port.key: pooled_activity(recording, pooled, port.key) for port in {p.key: p for p, _ in units}.values()}
+    agreements = []
+    for col, (port, unit) in enumerate(units, start=1):
+        centres, profiles = direction_profiles(pooled.positions, pooled.headings, activity[port.key][:, [unit]], axis,
+                                               bin_size)
+        agreements.append(direction_agreement(profiles)[0])
+        for name, values in profiles.items():
+            figure.add_trace(go.Scatter(x=centres, y=values[0], mode="lines+markers", name=f"running {name}",
+                                        legendgroup=name, showlegend=col == 1, marker=dict(size=4),
+                                        line=dict(color=DIRECTION_COLOURS[name])), row=1, col=col)
+    for annotation, agreement in zip(figure.layout.annotations, agreements):
+        annotation.text += f"<br>north/south r {agreement:.2f}" if np.isfinite(agreement) else "<br>north/south r -"
+    figure.update_annotations(font_size=10)
+    figure.update_xaxes(title_text=f"{'zx'[axis == 0]} (m)")
+    figure.update_yaxes(title_text="activity", col=1)
+    figure.update_layout(
+        title=("Along the corridor, per running direction (top units by spatial information)<br><sup>On a linear "
+               "track position and heading go together, so a field on the rate map may be direction tuning. "
+               "Control: a place cell fires at the same place both ways (north/south r near 1).</sup>"),
+        height=PANEL_PX + 200, margin=dict(t=130), legend=dict(orientation="h", y=-0.25))
     return figure
 
 
@@ -159,14 +233,16 @@ def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: S
         measured = [measure_units(key, pooled_activity(recording, pooled, key), pooled, settings) for key in keys]
         findings = Findings(measured, pooled, connectome, settings.percentile)
         figures = [checklist_figure(findings), summary_figure(measured, findings), rate_map_figure(measured, top),
+                   corridor_figure(recording, pooled, measured, top, settings.bin_size),
                    autocorrelogram_figure(measured, top), tuning_figure(measured, top)]
         return [figure for figure in figures if figure is not None], findings
 
 
-def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int) -> str:
+def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
+           plotlyjs: str = "directory") -> str:
     """Write the page; the message repeats the per-port shares for the terminal."""
     figures, findings = cell_figures(path, ports, maze, settings, top)
-    write_html(figures, out, f"cells: {path.name}")
+    write_html(figures, out, f"cells: {path.name}", plotlyjs)
     pooled = findings.pooled
     lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, {pooled.steps} steps, "
              f"{settings.shuffles} shuffles; share of units beating the {settings.percentile:g}th percentile:"]
@@ -181,8 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     parser = argparse.ArgumentParser(prog="python -m analysis.cells", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
-    parser.add_argument("--out", type=Path, default=Path("cells.html"), help="HTML page (default cells.html)")
-    add_png_argument(parser)
+    add_output_arguments(parser, "cells.html")
     parser.add_argument("--ports", type=name_list, default=[], metavar="A.P,B",
                         help="comma-separated region.port (or region: all its ports) to analyse "
                              f"(default: {', '.join(DEFAULT_PORTS)}, those recorded)")
@@ -205,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed)
-    return run_command(lambda: report(args.path, args.out, args.ports, args.maze, settings, args.top),
-                       args.out, args.png)
+    out = args.out or default_page(args.path, "cells.html")
+    return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs),
+                       out, args.png)
 
 
 if __name__ == "__main__":

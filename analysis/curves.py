@@ -18,7 +18,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.report import add_png_argument, run_colour, run_command, write_html
+from analysis.report import add_output_arguments, comparison_page, run_colour, run_command, write_html
 from analysis.runs import Episodes, Run, load_runs, task_order, trailing_mean
 from analysis.tfevents import Series, read_scalars
 from brain.argtypes import number
@@ -105,14 +105,14 @@ def signal_figure(runs: Sequence[Run], signals: Sequence[dict[str, Series]], win
     return figure
 
 
-def report(run_dirs: Sequence[Path], out: Path, window: int) -> str:
+def report(run_dirs: Sequence[Path], out: Path, window: int, plotlyjs: str = "directory") -> str:
     """Write the curves page; the message says what it holds and what was missing."""
     runs = load_runs(run_dirs)
     signals = [training_signals(read_scalars(run.path / "tb")) if (run.path / "tb").is_dir() else {} for run in runs]
     figures = [episode_figure(runs, window)]
     if any(signals):
         figures.append(signal_figure(runs, signals, window))
-    write_html(figures, out, "learning curves")
+    write_html(figures, out, "learning curves", plotlyjs)
     notes = [f"\n  {run.path}: no TensorBoard scalars in {run.path / 'tb'}" for run, s in zip(runs, signals) if not s]
     return (f"wrote {out}: {len(runs)} run(s), {sum(len(run.episodes) for run in runs)} episodes, "
             f"{len(set().union(*signals))} training signals" + "".join(notes))
@@ -121,8 +121,7 @@ def report(run_dirs: Sequence[Path], out: Path, window: int) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis.curves", description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories to overlay")
-    parser.add_argument("--out", type=Path, default=Path("curves.html"), help="HTML page to write (default curves.html)")
-    add_png_argument(parser)
+    add_output_arguments(parser, "curves.html (curves-vs-OTHERS.html for several runs)", where="FIRST_RUN")
     parser.add_argument("--window", type=number(int, 1), default=100,
                         help="episodes (and logged points) in each trailing mean (default 100)")
     return parser
@@ -130,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(lambda: report(args.run_dirs, args.out, args.window), args.out, args.png)
+    out = args.out or comparison_page(args.run_dirs, "curves.html")
+    return run_command(lambda: report(args.run_dirs, out, args.window, args.plotlyjs), out, args.png)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -62,11 +62,17 @@ def _parse(rows: list[dict[str, str]]) -> Episodes:
 
 @dataclass(frozen=True)
 class Run:
-    """One run directory: where it is, its label in figures, its episodes."""
+    """One run directory: where it is, its label in figures, its episodes (all, or those by step ``cut``)."""
 
     path: Path
     label: str
     episodes: Episodes
+    total_steps: int  # environment steps of the whole run when its last finished episode ended
+    cut: int | None = None  # environment step the run is seen at (:meth:`until`); None: all of it
+
+    def until(self, step: int) -> "Run":
+        """The run as it stood at environment step ``step``: only the episodes that had ended by then."""
+        return replace(self, episodes=self.episodes.where(self.episodes.global_step <= step), cut=step)
 
     def connectome_name(self) -> str:
         """The ``name:`` of the connectome the run trained."""
@@ -116,7 +122,7 @@ def load_run(path: Path, label: str) -> Run:
         raise AnalysisError(f"{path}/episodes.csv: a row that is not a number where one belongs ({error})") from error
     if not len(episodes):
         raise AnalysisError(f"{path}/episodes.csv: no finished episode yet; let the run train longer")
-    return Run(path, label, episodes)
+    return Run(path, label, episodes, int(episodes.global_step.max()))
 
 
 def load_runs(paths: Sequence[Path]) -> list[Run]:

@@ -152,17 +152,23 @@ LesionMode = Annotated[str | float, BeforeValidator(_lesion_mode)]
 
 
 class RegionSpec(BaseModel):
-    """One region: its registered ``type``, constructor ``params``, anatomical ``position`` and the weights
-    of its auxiliary losses where they differ from the region's defaults (``aux_weights``)."""
+    """One region: its registered ``type``, constructor ``params``, anatomical ``position``, short ``label`` and
+    the weights of its auxiliary losses where they differ from the region's defaults (``aux_weights``).
+
+    The label (an atlas acronym such as ``CA3`` or ``VISp``) names the region in plots, where the
+    region's own name would be long and collide with its neighbours'.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
     params: dict[str, Any] = Field(default_factory=dict)
     position: tuple[float, float, float] | None = None
+    label: str | None = None
     aux_weights: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{type, params, position, aux_weights}`` without defaults, ready to dump (whole coordinates as integers)."""
+        """``{type, params, position, label, aux_weights}`` without defaults, ready to dump (whole coordinates as
+        integers)."""
         out: dict[str, Any] = {"type": self.type}
         if self.params:
             out["params"] = Flow(self.params)
@@ -170,6 +176,8 @@ class RegionSpec(BaseModel):
             out["aux_weights"] = Flow(self.aux_weights)
         if self.position is not None:
             out["position"] = [int(x) if float(x).is_integer() else x for x in self.position]
+        if self.label is not None:
+            out["label"] = self.label
         return out
 
 
@@ -215,10 +223,11 @@ FIELD_HELP = {
     "inputs": "environment port -> shape, e.g. `inputs: {rgb: [3, 84, 84], odometry: [2]}`",
     "policy": "the actor's output port, e.g. `policy: prefrontal.logits`",
     "value": "the critic's output port, e.g. `value: basal_ganglia.value`",
-    "regions": "region name -> {type, params, position}",
+    "regions": "region name -> {type, params, position, label}",
     "type": "a registered region type, e.g. `type: ca3`",
     "params": "the region's constructor arguments as a mapping, e.g. `params: {units: 256}`",
     "position": "three coordinates in the file's `space`, e.g. `position: [7507, 3254, 8264]`",
+    "label": "a short anatomical name shown in plots, e.g. `label: CA3`",
     "aux_weights": "teacher name -> weight >= 0 of its loss, e.g. `aux_weights: {place_cells: 0.2}`",
     "imports": "a list of Python modules that register region types, e.g. `imports: [my_lab.thalamus]`",
     "connections": "a list of `source.port -> target.port` or `{from, to, delay, weight}`",

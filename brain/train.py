@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -60,6 +61,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     return run_dir
 
 
+#: What to install for the ``tensorboard`` command (the ``tensorboard`` extra; 2.20 runs beside the protobuf 3.20.3
+#: of the ``unity`` and ``ray`` extras).
+TENSORBOARD_INSTALL = 'pip install "tensorboard>=2.12"'
+
+
+def _tensorboard_note() -> str:
+    """Empty when the ``tensorboard`` command is on PATH, otherwise how to install it."""
+    return "" if shutil.which("tensorboard") else f"; not installed here: {TENSORBOARD_INSTALL}"
+
+
 def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
     """Per-task results and where to look next."""
     lines = [f"\nrun directory: {run_dir}",
@@ -72,7 +83,7 @@ def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
                      f"{len(progress.recent[task])} episodes")
     lines += [
         "next:",
-        f"  tensorboard --logdir {run_dir / 'tb'}          (losses, returns, success, memory occupancy)",
+        f"  tensorboard --logdir {run_dir / 'tb'}          (losses, returns, success, memory occupancy{_tensorboard_note()})",
         f"  python -m brain.evaluate {run_dir} --episodes 100   (success rate of the trained brain)",
         f"  python -m brain.run --out {run_dir} --resume --steps {cfg.steps * 2}   (train on)",
     ]

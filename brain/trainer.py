@@ -26,16 +26,14 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 from tensorboardX import SummaryWriter
-from tqdm import tqdm
 
 from brain import a3c
 from brain.config import TrainConfig
 from brain.optim import SharedRMSprop
+from brain.progress import WINDOW, Status, progress_display
 from brain.recording import RECORDING_FILE, Recorder, RecordingSpec, prepare
 from brain.rundir import EpisodeTable, load_checkpoint, save_checkpoint
 
-#: Episodes over which the progress bar's and the summary's success rate is computed.
-WINDOW = 100
 #: A worker that dies this many times in a row without the run gaining a step stops the run.
 MAX_FRUITLESS_RESTARTS = 3
 
@@ -305,10 +303,9 @@ class Trainer:
         self.recorder = self._start_recorder()
         writer = SummaryWriter(str(self.run_dir / "tb"))
         table = EpisodeTable(self.run_dir / "episodes.csv")
-        bar = tqdm(total=self.cfg.steps, initial=self.steps(), unit="step", dynamic_ncols=True,
-                   desc="training", mininterval=1.0)
-        started, start_steps = time.time(), self.steps()
-        next_checkpoint = start_steps + self.cfg.checkpoint_every
+        bar = progress_display(self.cfg.steps, self.steps())
+        started = time.time()
+        next_checkpoint = self.steps() + self.cfg.checkpoint_every
         try:
             for rank in range(self.cfg.workers):
                 self._start_worker(rank)
@@ -318,14 +315,11 @@ class Trainer:
                 if self.recorder is not None:
                     self.recorder.check(bar.write)
                 steps = self.steps()
-                rate = (steps - start_steps) / max(time.time() - started, 1e-9)
-                bar.update(steps - bar.n)
-                bar.set_postfix(steps_s=f"{rate:.0f}", episodes=self.progress.episodes, task=self.progress.current_task,
-                                success=f"{self.progress.success_rate(self.progress.current_task):.0%}", refresh=False)
+                bar.update(self._status(steps))
                 if steps >= next_checkpoint:
                     self.checkpoint()
                     next_checkpoint = steps + self.cfg.checkpoint_every
-                writer.add_scalar("global/steps_per_s", rate, steps)
+                writer.add_scalar("global/steps_per_s", bar.rates[1], steps)
         except KeyboardInterrupt:
             bar.write("interrupted: stopping workers and writing a final checkpoint")
         finally:
@@ -333,13 +327,18 @@ class Trainer:
             if self.recorder is not None:
                 self.recorder.close(bar.write)
             self._drain_events(writer, table, bar)
-            bar.update(self.steps() - bar.n)
+            bar.update(self._status(self.steps()))
             bar.close()
             self.checkpoint()
             writer.close()
             table.close()
         self.progress.steps = self.steps()
         return self.progress
+
+    def _status(self, steps: int) -> Status:
+        task = self.progress.current_task
+        return Status(steps, self.progress.episodes, self.progress.success_rate(task), task,
+                      len(self.progress.recent[task]))
 
     def _done(self, started: float) -> bool:
         """Step budget spent, time limit reached, or the success criterion met."""

@@ -5,7 +5,8 @@
     python -m tasks.play 3-1 --keys                 # type w/a/d/s (+ Enter); q quits
 
 Each saved image shows the first-person view beside the top-down map with the path
-(``MazeEnv.render()``); files go to ``--out`` (default ``play_<task>/``) as ``step_0000.png``.
+(``MazeEnv.render()``); files go to ``--out`` (default ``runs/play/<task>/``, beside the training runs and
+ignored by git like them) as ``step_0000.png``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from tasks.png import write_png
 from tasks.reference import reference_actions
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT
 
+#: Where frames go without ``--out``: a named folder under ``runs/``, never the current directory itself.
+PLAY_FOLDER = Path("runs", "play")
 KEYS = {"w": FORWARD, "a": TURN_LEFT, "d": TURN_RIGHT, "s": NOOP}
 
 
@@ -50,13 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default="dec2017", choices=("dec2017", "sep2017"))
     parser.add_argument("--every", type=int, default=1, help="save every k-th step (and the last)")
-    parser.add_argument("--out", type=Path, help="output folder (default play_<task>)")
+    parser.add_argument("--out", type=Path, help=f"output folder (default {PLAY_FOLDER}/<task>)")
     args = parser.parse_args(argv)
 
     if args.task not in tasks.TASK_IDS:
         parser.error(f"unknown task {args.task!r}; valid task ids: {', '.join(tasks.TASK_IDS)}")
     env = tasks.make(args.task, noop_action=True, version=args.version, render_mode="rgb_array")
-    out = args.out or Path(f"play_{args.task}")
+    out = args.out or PLAY_FOLDER / args.task
     out.mkdir(parents=True, exist_ok=True)
     _, info = env.reset(seed=args.seed)
     if args.keys:

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from analysis import ablation
+from analysis import report
+from analysis.report import write_html
 from analysis.runs import load_runs
+from screenshot import chromium, screenshot
 
 LEARNS = [False] * 50 + [True] * 100  # the last 100 reach 80 % at episode 130 (episodes 31..130)
 
@@ -49,7 +52,7 @@ def test_extra_measures_add_columns_to_the_table(make_run):
 
 def test_page_has_grouped_bars_with_intervals_and_the_table(make_run, plotted, tmp_path, capsys):
     full = make_run("full", {"1-1": LEARNS}, connectome="wba")
-    lesion = make_run("lesion", {"1-1": [False, True] * 60}, connectome="wba_no_memory")
+    lesion = make_run("lesion", {"1-1": [False, True] * 75}, connectome="wba_no_memory")  # as long as full
     out = tmp_path / "ablation.html"
     assert ablation.main([str(full), str(lesion), "--out", str(out)]) == 0
     (bar_traces, bar_layout), (table_traces, _) = plotted(out.read_text())
@@ -63,6 +66,59 @@ def test_page_has_grouped_bars_with_intervals_and_the_table(make_run, plotted, t
     assert table["type"] == "table" and table["cells"]["values"][1] == ["wba", "wba_no_memory"]
     printed = capsys.readouterr().out
     assert "wba_no_memory" in printed and "steps to criterion" in printed
+
+
+def test_runs_are_compared_at_the_shortest_runs_steps_unless_all_steps(make_run, plotted, tmp_path, capsys):
+    full = make_run("full", {"1-1": LEARNS}, connectome="wba")  # 150 episodes of 50 steps: 7,500 steps
+    short = make_run("short", {"1-1": [True] * 40}, connectome="wba_no_memory")  # 2,000 steps
+    out = tmp_path / "ablation.html"
+    assert ablation.main([str(full), str(short), "--out", str(out)]) == 0
+    (bars, layout), (table, table_layout) = plotted(out.read_text())
+    header, cells = table[0]["header"]["values"], table[0]["cells"]["values"]
+    assert cells[header.index("steps compared (of trained)")] == ["2,000 of 7,500", "2,000 of 2,000"]
+    assert cells[header.index("episodes")] == ["40", "40"] and cells[header.index("last episodes")] == ["40", "40"]
+    success = [t for t in bars if t["xaxis"] == "x"]
+    assert success[0]["y"] == [0.0] and success[1]["text"] == ["1.00, last 40"]  # the full run had not learned yet
+    assert "first 2,000 environment steps" in layout["title"]["text"] and "2,000" in table_layout["title"]["text"]
+    assert ablation.main([str(full), str(short), "--out", str(out), "--all-steps"]) == 0
+    (bars, layout), (table, _) = plotted(out.read_text())
+    assert table[0]["cells"]["values"][3] == ["7,500 of 7,500", "2,000 of 2,000"]
+    assert [t for t in bars if t["xaxis"] == "x"][0]["y"] == [1.0] and "--all-steps" in layout["title"]["text"]
+
+
+def test_a_missing_value_is_drawn_unlike_a_zero(make_run, plotted, tmp_path):
+    never = make_run("never", {"1-1": [False] * 100}, connectome="wba_no_memory")
+    out = tmp_path / "ablation.html"
+    assert ablation.main([str(never), "--out", str(out), "--no-cells"]) == 0
+    (bars, _), _ = plotted(out.read_text())
+    [zero] = [t for t in bars if t["xaxis"] == "x"]  # success 0: no bar, the text "0", no hatching
+    [missing] = [t for t in bars if t["xaxis"] == "x2"]  # steps to criterion: never reached
+    assert zero["y"] == [0.0] and zero["text"] == ["0"] and zero["marker"]["pattern"]["shape"] == [""]
+    assert missing["y"][0] > 0 and missing["text"] == ["not reached"]
+    assert missing["marker"]["pattern"]["shape"] == [ablation.MISSING_PATTERN]
+    assert missing["marker"]["color"] == ["rgba(0, 0, 0, 0)"]
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian: apt-get install chromium)")
+def test_the_table_is_visible_in_a_browser(make_run, tmp_path):
+    """Rendered by headless Chromium, every row of the table shows its text (the old page drew none of it)."""
+    runs = [make_run(name, {"1-1": [True, False] * 30}) for name in ("a", "b", "c")]
+    rows = ablation.summarise(load_runs(runs), [ablation.behaviour(100, 0.8)])
+    table = ablation.runs_table(rows)
+    page = write_html([table], tmp_path / "table.html", "table")
+    image = screenshot(page, tmp_path / "table.png", 1400, 400).astype(int)
+    top, height = report.TITLE_PX, int(table.layout.height)
+    assert text_lines(image[top:height]) >= 1 + len(rows)  # the header (one or more lines) and each row
+    last_text = np.flatnonzero((image[:height].max(axis=2) < 130).sum(axis=1) > 2)[-1]
+    assert last_text < height - report.BOTTOM_PX  # the last row whole, inside the figure
+    assert text_lines(image[height:]) == 0  # nothing cut off below the figure
+
+
+def text_lines(image: np.ndarray) -> int:
+    """Lines of dark text in a rendered table: runs of pixel rows where some pixels are near black."""
+    dark = (image.max(axis=2) < 130).sum(axis=1) > 2
+    starts = np.flatnonzero(dark[1:] & ~dark[:-1])
+    return len(starts) + int(dark[0])
 
 
 def test_run_without_a_connectome_file_is_a_clear_error(make_run, tmp_path, capsys):
@@ -89,10 +145,12 @@ def test_unreadable_config_is_a_clear_error(make_run, tmp_path, capsys):
 
 def test_runs_with_recordings_are_compared_at_the_cell_level(recorded_run, lesioned_run, make_run, plotted, tmp_path,
                                                             capsys):
-    fake = make_run("fake", {"3-1": [True, False]})
+    fake = make_run("fake", {"3-1": [True, False]})  # 100 steps: before the recorded runs' first episode ended
     out = tmp_path / "ablation.html"
+    assert ablation.main([str(recorded_run), str(fake), "--out", str(out)]) == 2
+    assert "no episode had ended by step 100" in capsys.readouterr().err
     assert ablation.main([str(recorded_run), str(lesioned_run), str(fake), "--out", str(out), "--cell-shuffles",
-                          "3"]) == 0
+                          "3", "--all-steps"]) == 0
     (bar_traces, layout), (table_traces, _) = plotted(out.read_text())
     header = table_traces[0]["header"]["values"]
     assert header[-3:] == ["place cells", "grid cells", "head direction cells"]

@@ -137,3 +137,50 @@ def test_bad_flags_are_refused_by_argparse(flag, recorded_run):
     with pytest.raises(SystemExit) as exit_:
         cells.main([str(recorded_run), *flag])
     assert exit_.value.code == 2
+
+
+def corridor_walk(laps: int = 4, length: float = 20.0, step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``[T, 2]`` and headings of an agent running north up a corridor along z and south back, ``laps`` times."""
+    up = np.arange(0.0, length, step)
+    z = np.concatenate([np.concatenate([up, up[::-1]]) for _ in range(laps)])
+    heading = np.concatenate([np.concatenate([np.zeros_like(up), np.full_like(up, np.pi)]) for _ in range(laps)])
+    return np.stack([np.zeros_like(z), z], axis=1), heading
+
+
+def test_corridor_profiles_tell_a_place_unit_from_a_direction_dependent_one():
+    positions, headings = corridor_walk()
+    z, north = positions[:, 1], np.cos(headings) > 0
+    place = np.exp(-((z - 10) ** 2) / 2)  # the same field both ways
+    split = np.where(north, np.exp(-((z - 5) ** 2) / 2), np.exp(-((z - 15) ** 2) / 2))  # a field per direction
+    centres, profiles = cells.direction_profiles(positions, headings, np.stack([place, split], axis=1), 1, 1.0)
+    assert centres[0] == 0.5 and len(centres) == 20
+    assert np.nanargmax(profiles["north"][0]) == np.nanargmax(profiles["south"][0]) == 10
+    assert np.nanargmax(profiles["north"][1]) == 5 and np.nanargmax(profiles["south"][1]) == 15
+    place_r, split_r = cells.direction_agreement(profiles)
+    assert place_r > 0.99 and split_r < 0.2
+
+
+@pytest.fixture(scope="module")
+def corridor_run(tmp_path_factory):
+    from recorded import record_run
+    return record_run(tmp_path_factory.mktemp("corridor") / "tiny-1-3", task="1-3", episodes=2, steps=120)
+
+
+def test_corridor_page_shows_both_directions_and_every_rate_map_has_a_colour_bar(corridor_run, plotted, tmp_path):
+    out = tmp_path / "cells.html"
+    argv = [str(corridor_run), "--out", str(out), "--shuffles", "2", "--ports", "ca1.place_cells", "--top", "3"]
+    assert cells.main(argv) == 0
+    figures = plotted(out.read_text())
+    maps = [t for traces, _ in figures for t in traces if t["type"] == "heatmap"]
+    assert maps and all(t.get("showscale", True) for t in maps)
+    assert len({round(t["colorbar"]["x"], 3) for t in maps}) == 3  # one bar beside each column of maps
+    [(traces, layout)] = [(t, l) for t, l in figures if "per running direction" in l["title"]["text"]]
+    assert {t["name"] for t in traces} == {"running north", "running south"} and len(traces) == 6
+    assert "position and heading go together" in layout["title"]["text"]
+    assert all("north/south r" in a["text"] for a in layout["annotations"] if "#" in a["text"])
+
+
+def test_other_mazes_have_no_corridor_figure(recorded_run, plotted, tmp_path):
+    out = tmp_path / "cells.html"
+    assert cells.main([str(recorded_run), "--out", str(out), "--shuffles", "2", "--ports", "ca1.place_cells"]) == 0
+    assert not any("per running direction" in layout["title"]["text"] for _, layout in plotted(out.read_text()))

@@ -22,7 +22,8 @@ def test_page_overlays_runs_with_episode_curves_and_training_signals(make_run, p
     out = tmp_path / "pages" / "curves.html"
     assert curves.main([str(first), str(second), "--out", str(out), "--window", "2"]) == 0
     page = out.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "plotly.js" in page.lower()
+    assert page.startswith("<!DOCTYPE html>") and '<script charset="utf-8" src="plotly.min.js">' in page
+    assert (out.parent / "plotly.min.js").stat().st_size > 1e6
     (episode_traces, episode_layout), (signal_traces, signal_layout) = plotted(page)
     assert {t["name"] for t in episode_traces} == {"alpha", "beta", "alpha worker 0", "alpha worker 1",
                                                    "beta worker 0", "beta worker 1"}

@@ -99,3 +99,15 @@ def test_a_short_run_from_the_command_line_then_evaluate_it(tmp_path: Path, caps
 def test_evaluate_names_a_directory_that_is_not_a_run(tmp_path: Path, capsys):
     assert evaluate.main([str(tmp_path)]) == 2
     assert "no config.yaml here" in capsys.readouterr().err
+
+
+def test_the_tensorboard_hint_says_what_to_install_when_it_is_missing(tmp_path, monkeypatch):
+    from brain import train
+    from brain.trainer import Progress
+
+    hint = lambda: next(line for line in train.summary(tmp_path, TrainConfig(), Progress(), 1.0).splitlines()
+                        if "tensorboard --logdir" in line)
+    monkeypatch.setattr(train.shutil, "which", lambda name: None)
+    assert hint().endswith('not installed here: pip install "tensorboard>=2.12")')
+    monkeypatch.setattr(train.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert hint().endswith("memory occupancy)") and f"--logdir {tmp_path / 'tb'}" in hint()

@@ -43,3 +43,11 @@ def test_play_reference_solution_saves_images(tmp_path, capsys):
 def test_play_rejects_bad_actions(tmp_path):
     with pytest.raises(SystemExit):
         main(["1-2", "--actions", "22x", "--out", str(tmp_path)])
+
+
+def test_frames_go_to_a_named_folder_under_runs_by_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["1-2", "--every", "100"]) == 0
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == [
+        "runs/play/1-2/step_0000.png", "runs/play/1-2/step_0011.png"]
+    assert "images in runs/play/1-2/" in capsys.readouterr().out
