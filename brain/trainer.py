@@ -215,7 +215,7 @@ class Trainer:
         self.progress = Progress()
         start_steps = 0
         if resume:
-            start_steps = self._restore(load_checkpoint(run_dir))
+            start_steps = self._restore(load_checkpoint(run_dir, self.brain))
         self.backend = make_backend(cfg, connectome_path, self.brain, self.optimizer, self.memory, start_steps,
                                     self.progress.episodes)
         self.generations = [0] * cfg.workers
