@@ -88,6 +88,8 @@ class Estimate:
 
 
 def _gb(n: int) -> str:
+    if n < GB:
+        return f"{n / (1 << 20):.0f} MB"
     return f"{n / GB:.2f} GB" if n < 100 * GB else f"{n / GB:,.0f} GB"
 
 

@@ -126,6 +126,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> LocDict:
     if base_path.resolve() in chain or base_path.resolve() == path.resolve():
         raise ConnectomeError(f"{extends!r} extends this file again (a loop of extends)", file=file,
                               line=mark.line, field="extends", fix="remove one of the `extends:` lines of the loop")
+    tree.extends = mark
     return merge(_resolve(base_path, chain + (path.resolve(),)), tree)
 
 
@@ -281,9 +282,46 @@ class Connectome(BaseModel):
         return locate(self._tree, loc)
 
     def error(self, loc: Loc, problem: str, fix: str) -> ConnectomeError:
-        """A ConnectomeError pointing at ``loc``."""
-        mark = self.where(loc)
-        return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
+        """A ConnectomeError pointing at ``loc``, or at the line of this file that made a base's ``loc`` wrong.
+
+        A variant that changes ``inputs:`` or a region's params, or adds a connection, can break a
+        line of the base it extends; the user edits the variant, so the error names the variant's
+        line and field, and says which line of the base it broke. A base that is wrong by itself
+        (not a bundled one) is still named.
+        """
+        mark, top = self.where(loc), self._tree.mark
+        if top is None or mark.file == top.file or mark.line is None:  # this file, or a --lesion flag
+            return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
+        causes = self._causes(loc)
+        written = [locate(self._tree, cause, exact=True) for cause in causes]
+        blamed, blame = next(((cause, where) for cause, where in zip(causes, written)
+                              if where is not None and where.file == top.file), (None, None))
+        if blamed is None and not _is_bundled(mark.file):
+            return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
+        blame = blame or self._tree.extends or top
+        field = _field(blamed) if blamed else "extends"
+        return ConnectomeError(f"{problem} (at {mark.file}:{mark.line} {_field(loc)}, which this file's `{field}` "
+                               f"changes)", fix=fix, file=blame.file, line=blame.line, field=field)
+
+    def _causes(self, loc: Loc) -> list[Loc]:
+        """Places a variant may have written that an error at ``loc`` depends on, most specific first."""
+        causes = [loc[:n] for n in range(len(loc), 1, -1)]
+        regions: set[str] = set()
+        if loc[0] == "connections" and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(self.connections):
+            conn = self.connections[loc[1]]
+            regions = {conn.source.region, conn.target.region}
+        elif loc[0] == "regions" and len(loc) > 1:
+            regions = {str(loc[1])}
+        elif loc[0] in ("policy", "value"):
+            regions = {getattr(self, loc[0]).region}
+        for index, conn in enumerate(self.connections):
+            if {conn.source.region, conn.target.region} & regions:
+                causes.append(("connections", index))
+                causes.append(("inputs", conn.source.port) if conn.source.region == "env"
+                              else ("regions", conn.source.region, "params"))
+        for name in sorted(regions):
+            causes += [("regions", name, "params"), ("regions", name), ("lesions", name)]
+        return causes
 
     @property
     def file(self) -> str:
@@ -331,6 +369,11 @@ class Connectome(BaseModel):
 
 
 TOP_KEYS = (*Connectome.model_fields, "extends")
+
+
+def _is_bundled(file: str) -> bool:
+    """The file is one of the connectomes shipped in the ``connectome`` package."""
+    return Path(file).resolve().parent == BUNDLED.resolve()
 
 
 def _field(loc: Loc) -> str:

@@ -14,17 +14,34 @@ actions, so that none of them fails (or silently misbehaves) once the workers ha
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Mapping
+
 from brain.budget import Estimate, Limits, check
 from brain.config import TrainConfig
 from brain.connectome import Connectome, load_connectome
 from brain.wiring import probe
 
 
-def task_actions(cfg: TrainConfig) -> int:
-    """Actions of the environment the run trains in (embedded and Unity tasks alike: 3)."""
-    import tasks
+def task_environment(cfg: TrainConfig, connectome: Connectome):
+    """The embedded environment of the run's task, shaped to the connectome (Unity builds follow the same contract)."""
+    from brain.environment import make_environment
 
-    return int(tasks.make("curriculum" if cfg.curriculum else cfg.task).action_space.n)
+    return make_environment(dataclasses.replace(cfg, env="embedded"), connectome.inputs, seed=0)
+
+
+def check_inputs(connectome: Connectome, observations: Mapping[str, tuple[int, ...]], task: str) -> None:
+    """Every ``inputs:`` port must be one the environment gives, with the shape it gives it."""
+    given = {**observations, "reward": (1,)}
+    for key, shape in connectome.inputs.items():
+        if key not in given:
+            raise connectome.error(("inputs", key), f"the environment has no port {key!r}; task {task} gives "
+                                   f"{', '.join(sorted(given))}", f"remove `{key}` from `inputs:` or use one of those")
+        if tuple(shape) != tuple(given[key]):
+            raise connectome.error(("inputs", key), f"env.{key} has shape {list(given[key])} in task {task}, but "
+                                   f"`inputs:` declares {list(shape)}",
+                                   f"write `{key}: {list(given[key])}` (images are square and their side is yours "
+                                   f"to choose; channels and vectors are fixed: docs/interfaces.md, section 1)")
 
 
 def check_policy_width(connectome: Connectome, width: int, actions: int, task: str) -> None:
@@ -55,6 +72,9 @@ def preflight(cfg: TrainConfig, limits: Limits) -> tuple[Connectome, Estimate]:
     probed = probe(connectome)
     cost = check(connectome, limits, cfg.workers, cfg.t_max, local_workers=cfg.backend == "local" or not cfg.address,
                  probed=probed)
-    check_policy_width(connectome, probed[1][str(connectome.policy)][0], task_actions(cfg),
-                       "curriculum" if cfg.curriculum else cfg.task)
+    task = "curriculum" if cfg.curriculum else cfg.task
+    env = task_environment(cfg, connectome)
+    check_inputs(connectome, {key: space.shape for key, space in env.observation_space.items()}, task)
+    check_policy_width(connectome, probed[1][str(connectome.policy)][0], int(env.action_space.n), task)
+    env.close()
     return connectome, cost

@@ -39,12 +39,14 @@ class Mark:
 
 
 class LocDict(dict):
-    """A YAML mapping that remembers the mark of each key (and of itself)."""
+    """A YAML mapping that remembers the mark of each key (and of itself, and of the ``extends:`` it was merged by)."""
 
-    def __init__(self, items: Any = (), marks: Mapping[Any, Mark] | None = None, mark: Mark | None = None):
+    def __init__(self, items: Any = (), marks: Mapping[Any, Mark] | None = None, mark: Mark | None = None,
+                 extends: Mark | None = None):
         super().__init__(items)
         self.marks: dict[Any, Mark] = dict(marks or {})
         self.mark = mark
+        self.extends = extends
 
 
 class LocList(list):
@@ -242,7 +244,7 @@ def merge(base: LocDict, over: LocDict) -> LocDict:
 
     Marks travel with the values, so an error in a merged connectome points at the file that wrote it.
     """
-    out = LocDict(base, marks=base.marks, mark=over.mark or base.mark)
+    out = LocDict(base, marks=base.marks, mark=over.mark or base.mark, extends=over.extends or base.extends)
     for key, value in over.items():
         mark = over.marks.get(key, over.mark)
         if isinstance(key, str) and key.endswith("+"):
@@ -275,14 +277,19 @@ _Dumper.add_representer(tuple, lambda dumper, data: dumper.represent_sequence(
     "tag:yaml.org,2002:seq", list(data), flow_style=True))
 
 
-def locate(tree: LocDict, loc: tuple[str | int, ...]) -> Mark:
-    """Mark of the deepest written node along ``loc`` (e.g. ``("regions", "ca3", "type")``)."""
+def locate(tree: LocDict, loc: tuple[str | int, ...], exact: bool = False) -> Mark | None:
+    """Mark of the deepest written node along ``loc`` (e.g. ``("regions", "ca3", "type")``).
+
+    ``exact``: the mark of ``loc`` itself, or None when it is not written.
+    """
     mark, node = tree.mark, tree
     for part in loc:
         if isinstance(node, LocDict) and part in node:
             mark, node = node.marks[part], node[part]
         elif isinstance(node, LocList) and isinstance(part, int) and 0 <= part < len(node):
             mark, node = node.marks[part], node[part]
+        elif exact:
+            return None
         else:
             break
     return mark or Mark("<connectome>", None)
