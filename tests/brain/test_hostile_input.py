@@ -24,7 +24,7 @@ from brain import evaluate, run
 from brain.config import TrainConfig
 from brain.rundir import CHECKPOINT
 from brain.train import prepare_run_dir
-from brain.trainer import Trainer
+from brain.trainer import Trainer, WorkerCrashLoop
 
 ROOT = Path(__file__).resolve().parents[2]
 WBA = (ROOT / "connectome" / "wba.yaml").read_text()
@@ -298,3 +298,41 @@ def test_hostile_input_is_one_message_with_exit_code_2(row: Case, tmp_path: Path
     for word in words:
         assert word in err, (word, err)
     assert snapshot(run_dir) == before, "a refused command changed the run directory"
+
+
+# --- run directories that must stay usable --------------------------------------------------------
+def test_a_run_that_died_before_its_first_checkpoint_can_be_started_again(stored_run: Path, tmp_path: Path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(stored_run, run_dir)
+    (run_dir / CHECKPOINT).unlink()  # as a run killed before its first checkpoint leaves it
+    (run_dir / "episodes.csv").write_text("time,worker\n1,0\n")
+    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, steps=100, out=str(run_dir), record_every=0)
+    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    assert (run_dir / "config.yaml").is_file() and not (run_dir / "episodes.csv").exists()
+
+
+def test_resume_applies_steps_and_workers_and_writes_nothing_before_the_checkpoint_loads(stored_run: Path,
+                                                                                        tmp_path: Path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(stored_run, run_dir)
+    before = snapshot(run_dir)
+    cfg = TrainConfig(connectome=TINY, steps=5000, workers=2, out=str(run_dir), lr=0.5)  # lr not on the command line
+    _, resumed = prepare_run_dir(cfg, resume=True, given=frozenset({"steps", "workers", "out"}))
+    assert (resumed.steps, resumed.workers, resumed.lr) == (5000, 2, TrainConfig().lr)
+    assert snapshot(run_dir) == before
+
+
+def test_a_worker_that_crashes_on_every_step_stops_the_run_with_its_error(tmp_path: Path):
+    """A 4-action actor on a 3-action task, past the checks (a file written by hand into a run directory)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    path = run_dir / "connectome.yaml"
+    path.write_text(f"extends: {TINY}\nname: v\nregions:\n  prefrontal: {{params: {{actions: 4}}}}\n"
+                    "  hippocampus: {params: {actions: 4}}\n  visual_cortex: {params: {features: 8}}\n")
+    cfg = TrainConfig(connectome=str(path), task="1-2", workers=1, steps=10_000, out=str(run_dir), t_max=50,
+                      record_every=0, checkpoint_every=10**9)
+    trainer = Trainer(cfg, run_dir, path)
+    with torch.no_grad():  # action 3 (not in the task) about 3 times in 10: a life takes a few steps, never a rollout
+        trainer.brain.regions["prefrontal"].readout.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.25]))
+    with pytest.raises(WorkerCrashLoop, match="before it finished a rollout(.|\n)*ValueError"):
+        trainer.train()
