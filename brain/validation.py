@@ -47,6 +47,11 @@ def validate(connectome: Connectome) -> None:
     seen: dict[tuple, int] = {}
     for index, conn in enumerate(connectome.connections):
         _check_source(connectome, index, conn.source)
+        if conn.source.region == "env" and conn.delay:
+            raise connectome.error(("connections", index, "delay"), f"'{conn.source}' is an environment port, which "
+                                   f"the engine feeds only at the step it is observed (delay {conn.delay})",
+                                   f"drop the delay (`- {conn.source} -> {conn.target}`); to see the past, read a "
+                                   f"region that keeps state, or delay that region's output")
         _check_target(connectome, registry, index, conn.target)
         key = (conn.source, conn.target, conn.delay)
         if key in seen:

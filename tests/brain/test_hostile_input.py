@@ -159,6 +159,10 @@ connectome_case(3, "256-wide policy port", wba_with("policy: prefrontal.logits",
                 "policy", "256 logits but task 1-3 has 3 actions")
 connectome_case(3, "depth input with 2 channels", wba_with("depth: [1, 32, 32]", "depth: [2, 32, 32]"), "{file}:10:",
                 "inputs.depth", "env.depth has shape [1, 32, 32]")
+connectome_case(3, "a delay on an environment port", wba_with("  - env.odometry -> entorhinal.self_motion",
+                                                            "  - {from: env.odometry, to: entorhinal.self_motion, "
+                                                            "delay: 1}"),
+                "{file}:54:", "connections[2].delay", "environment port", "drop the delay")
 flag_case(3, "--record-regions unknown", ["--record-regions", "cortex", "--check"], "--record-regions",
           "unknown region 'cortex'")
 for flag, value in (("--lr", "nan"), ("--gamma", "nan"), ("--entropy-coef", "inf"), ("--max-minutes", "nan")):
