@@ -49,8 +49,9 @@ def task_order(task: str) -> list[tuple[int, int | str]]:
 
 
 def _parse(rows: list[dict[str, str]]) -> Episodes:
-    """Typed columns; a row cut short (a crash while writing it) is left out."""
-    whole = [row for row in rows if all(row.get(name) not in (None, "") for name in EPISODE_FIELDS)]
+    """Typed columns; a row cut short (a crash while writing it: a column of the file's header left empty) is left
+    out. Files from before the ``env`` column have a header without it."""
+    whole = [row for row in rows if all(row.get(name) not in (None, "") for name in EPISODE_FIELDS if name in row)]
     column = lambda name, kind: np.array([kind(row[name]) for row in whole], dtype=kind)
     return Episodes(time=column("time", float), worker=column("worker", int),
                     task=np.array([row["task"] for row in whole], dtype=str), steps=column("steps", int),

@@ -25,7 +25,7 @@ import torch
 from torch.distributions import Categorical
 
 import regions.visual_cortex as visual_cortex
-from brain.a3c import sample_action
+from brain.acting import sample_actions
 from brain.engine import Brain
 from regions.functional import input_gates, lstm_step
 from regions.loop_weights import gradients_per_loop
@@ -127,11 +127,11 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     brain = Brain.from_connectome("wba").train()
-    logits = torch.randn(3)
+    logits = torch.randn(1, 3)
     compare("LSTM 21 steps forward + backward", *lstm_pair(), args.repeats, 100)
     compare("Brain.step, wba, batch 1", *step_pair(brain), args.repeats, 200)
     compare("draw an action", ("Categorical", lambda: int(Categorical(logits=logits).sample())),
-            ("multinomial", lambda: sample_action(logits)), args.repeats, 2000)
+            ("multinomial", lambda: sample_actions(logits)), args.repeats, 2000)
     compare("visual cortex, batch 1", *depth_pair(brain), args.repeats, 300)
 
 

@@ -1,19 +1,30 @@
-"""Learning benchmark: episodes and steps to 80% success per task, beside the 2017 agent's table.
+"""Learning benchmark: minutes and steps to 80% success per task, beside the 2017 agent's table.
 
 For each task a fresh run trains the connectome's brain with A3C until the success rate over the
 last 100 episodes reaches 80% or the time budget runs out, then the episode table is read back.
 
-    python benchmarks/learning.py --tasks 1-1,1-2,1-3,1-4,1-5 --minutes 60 --workers 2
+    python benchmarks/learning.py --tasks 1-1,1-2,1-3,1-4,1-5 --minutes 60 --workers 2 [--envs 1,16]
+                                  [--seeds 0,1,2] [--parallel 1]
 
-Columns: episodes and environment steps when the 100-episode success rate first reached 80%
-(``-`` if never), the final 100-episode success rate, wall-clock time and environment steps/s
-over all workers, and the 2017 result (successes / episodes, LEGACY_AGENT.md).
+Every task runs once per ``--envs-per-worker`` value in ``--envs`` and per seed in ``--seeds``, task by
+task (the runs of one task one after the other, so that they meet the same machine speed); one table
+per value. ``--parallel K`` runs K trainings at once (each with its ``--workers``): for machines with
+at least K x workers cores; on 2 cores keep 1, or the runs slow each other down.
+
+Columns (median over seeds, with the range in brackets when there are several): minutes and
+environment steps until the 100-episode success rate first reached 80% (``-`` if never; a run that
+never did counts as beyond the others in the median), how many seeds reached it, the final 100-episode
+success rate, environment steps/s over all workers, and the 2017 result (successes / episodes,
+LEGACY_AGENT.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -28,45 +39,95 @@ LEGACY_2017 = {"1-1": "69/69", "1-2": "69/69", "1-3": "49/146", "1-4": "53/167",
 CRITERION, WINDOW = 0.8, 100
 
 
-def steps_to_criterion(rows: list[dict[str, str]]) -> tuple[int | None, int | None, float]:
-    """(episodes, global steps) when the 100-episode success rate first reached 80%, and the final rate."""
+@dataclass(frozen=True)
+class Result:
+    """One training run's outcome."""
+
+    task: str
+    envs: int
+    seed: int
+    minutes: float | None  # to the criterion, None if never reached
+    steps: int | None
+    final: float
+    rate: float  # environment steps/s over the whole run
+
+
+def reached_criterion(rows: list[dict[str, str]]) -> tuple[int | None, float]:
+    """Index of the episode at which the 100-episode success rate first reached 80% (or None), and the final rate."""
     successes = np.array([r["success"] == "True" for r in rows], dtype=float)
-    reached = (None, None)
     for end in range(WINDOW, len(rows) + 1):
         if successes[end - WINDOW:end].mean() >= CRITERION:
-            reached = (end, int(rows[end - 1]["global_step"]))
-            break
-    final = successes[-WINDOW:].mean() if len(rows) else 0.0
-    return reached[0], reached[1], float(final)
+            return end - 1, float(successes[-WINDOW:].mean())
+    return None, float(successes[-WINDOW:].mean()) if len(rows) else 0.0
+
+
+def run_one(connectome: str, task: str, workers: int, envs: int, seed: int, minutes: float, out: Path) -> Result:
+    """Train one fresh run until 80% or the budget, and read its outcome from its episode table."""
+    cfg = TrainConfig(connectome=connectome, task=task, workers=workers, envs_per_worker=envs, steps=10**9, seed=seed,
+                      out=str(out), until_success=CRITERION, max_minutes=minutes)
+    started = time.time()
+    run_dir = train(cfg)
+    seconds = time.time() - started
+    rows = read_episodes(run_dir)
+    index, final = reached_criterion(rows)
+    total_steps = int(rows[-1]["global_step"]) if rows else 0
+    at = None if index is None else rows[index]
+    return Result(task, envs, seed, None if at is None else (float(at["time"]) - started) / 60,
+                  None if at is None else int(at["global_step"]), final, total_steps / max(seconds, 1e-9))
+
+
+def spread(values: list[float | None], fmt: str) -> str:
+    """Median and, for several runs, [min, max]; a run that never reached the criterion (None) counts as
+    beyond all others and shows as ``-``."""
+    numbers = [np.inf if value is None else float(value) for value in values]
+    show = lambda value: "-" if not np.isfinite(value) else format(round(value) if fmt == "d" else value, fmt)
+    text = show(float(np.median(numbers)))
+    return text + (f" [{show(min(numbers))}, {show(max(numbers))}]" if len(numbers) > 1 else "")
+
+
+def table(envs: int, results: list[Result], workers: int) -> str:
+    """One ``--envs-per-worker`` value's results, a row per task."""
+    lines = [f"--envs-per-worker {envs}, {workers} workers",
+             f"{'task':6} {'minutes to 80%':>20} {'steps to 80%':>26} {'reached':>8} {'final success':>14} "
+             f"{'steps/s':>8}   2017 agent"]
+    for task in dict.fromkeys(result.task for result in results):
+        runs = [result for result in results if result.task == task]
+        reached = sum(result.minutes is not None for result in runs)
+        lines.append(f"{task:6} {spread([r.minutes for r in runs], '.1f'):>20} {spread([r.steps for r in runs], 'd'):>26} "
+                     f"{reached:>4}/{len(runs):<3} {spread([r.final for r in runs], '.0%'):>14} "
+                     f"{np.median([r.rate for r in runs]):>8.0f}   {LEGACY_2017.get(task, '-')}")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="1-1,1-2,1-3,1-4,1-5")
-    parser.add_argument("--minutes", type=float, default=60.0, help="time budget per task")
+    parser.add_argument("--minutes", type=float, default=60.0, help="time budget per run")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--envs", default=str(TrainConfig.envs_per_worker),
+                        help="--envs-per-worker values, comma-separated (default: the trainer's default)")
+    parser.add_argument("--seeds", default="0", help="seeds, comma-separated: one run per seed")
+    parser.add_argument("--parallel", type=int, default=1, help="trainings at once (needs parallel x workers cores)")
     parser.add_argument("--connectome", default="wba")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=f"runs/bench-learning-{time.strftime('%Y%m%d-%H%M%S')}")
     args = parser.parse_args()
-    results = []
-    for task in args.tasks.split(","):
-        cfg = TrainConfig(connectome=args.connectome, task=task, workers=args.workers, steps=10**9, seed=args.seed,
-                          out=str(Path(args.out) / task), until_success=CRITERION, max_minutes=args.minutes)
-        started = time.time()
-        run_dir = train(cfg)
-        seconds = time.time() - started
-        rows = read_episodes(run_dir)
-        episodes, steps, final = steps_to_criterion(rows)
-        total_steps = int(rows[-1]["global_step"]) if rows else 0
-        results.append((task, episodes, steps, final, seconds, total_steps / max(seconds, 1e-9), len(rows)))
-    table = [f"{'task':6} {'episodes to 80%':>16} {'steps to 80%':>13} {'final success':>14} {'episodes':>9} "
-             f"{'wall time':>10} {'steps/s':>8}   2017 agent"]
-    for task, episodes, steps, final, seconds, rate, n in results:
-        table.append(f"{task:6} {episodes if episodes else '-':>16} {steps if steps else '-':>13} {final:>14.0%} "
-                     f"{n:>9} {seconds / 60:>8.1f} m {rate:>8.0f}   {LEGACY_2017.get(task, '-')}")
-    print("\n" + "\n".join(table))
-    (Path(args.out) / "results.txt").write_text("\n".join(table) + "\n")
+    sizes = [int(size) for size in args.envs.split(",")]
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    jobs = [(args.connectome, task, args.workers, size, seed, args.minutes,
+             Path(args.out) / f"{task}-envs{size}-seed{seed}")
+            for task in args.tasks.split(",") for size in sizes for seed in seeds]
+    if args.parallel > 1:
+        with ProcessPoolExecutor(args.parallel, mp_context=get_context("spawn")) as pool:
+            results = list(pool.map(run_one, *zip(*jobs)))
+    else:
+        results = [run_one(*job) for job in jobs]
+    tables = [table(size, [r for r in results if r.envs == size], args.workers) for size in sizes]
+    command = "python benchmarks/learning.py " + " ".join(
+        f"--{name} {value}" for name, value in (("tasks", args.tasks), ("minutes", args.minutes),
+                                                ("workers", args.workers), ("envs", args.envs), ("seeds", args.seeds)))
+    text = command + "\n\n" + "\n\n".join(tables) + "\n"
+    print("\n" + text)
+    (Path(args.out) / "results.txt").write_text(text)
 
 
 if __name__ == "__main__":

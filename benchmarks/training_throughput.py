@@ -1,18 +1,20 @@
-"""A3C training throughput: environment steps/s of the whole trainer, and where one worker's time goes.
+"""A3C training throughput: environment steps/s of the whole trainer per batch size, and where the time goes.
 
-    python benchmarks/training_throughput.py [--connectome wba] [--task 1-3] [--workers 2] [--seconds 60]
+    python benchmarks/training_throughput.py [--connectome wba] [--task 1-3] [--workers 2] [--envs 1,4,8,16]
+                                             [--seconds 45] [--rollouts 40]
 
 Part 1 runs the real trainer (worker processes, shared weights and memory, logging) into a
-temporary run directory and reports the steady-state rate: steps counted between the first
-and the last progress reading, so process start-up is left out. Part 2 runs one worker in this
-process on one thread and times each phase of its rollouts per environment step: acting
-(``Brain.step`` and the simulator), the training pass (``Brain.rollout`` forward, then loss,
-backward and clipping), the shared RMSProp step, the weight copy and the memory write.
-Part 3 runs ``--workers`` such workers at once in separate processes that share nothing (each its
-own weights, optimizer and memory): their summed rate is what the machine gives that much
-per-step work, the ceiling of any trainer, so part 1 against part 3 is the cost of the trainer's
-sharing and logging.
-Target of the trainer issue: >= 500 steps/s in total for the full wba brain with 2 workers.
+temporary run directory once per ``--envs-per-worker`` value in ``--envs``, one after the other in
+this one run (the machine's speed drifts between runs), and reports each steady-state rate:
+steps counted between the first and the last progress reading, so process start-up is left out.
+Part 2 runs one worker per value in this process on one thread and times each phase of its
+rollouts per environment step: acting (``Brain.step`` and the simulator), the training pass
+(``Brain.rollout`` forward, then loss, backward and clipping), the shared RMSProp step, the weight
+copy and the memory write. Part 3 runs ``--workers`` such workers of the fastest value at once in
+separate processes that share nothing (each its own weights, optimizer and memory): their summed
+rate is what the machine gives that much per-step work, the ceiling of any trainer.
+Target of the batched-acting issue: >= 1,000 steps/s in total for the full wba brain with 2 workers,
+and >= 3x the rate of one environment per worker measured in the same run.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def trainer_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--connectome", default="wba")
     parser.add_argument("--task", default="1-3")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=60.0, help="steady-state measuring time of each trainer")
+    parser.add_argument("--seconds", type=float, default=45.0, help="steady-state measuring time of each trainer")
     return parser
 
 
@@ -100,7 +102,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
                         Counters(mp.get_context("spawn")), queue.Queue(), threading.Event())
     worker._setup()
     phases: Counter = Counter()
-    worker.env.step = timed(phases, "acting: simulator", worker.env.step)
+    worker.envs.step = timed(phases, "acting: simulator", worker.envs.step)
     worker.brain.step = timed(phases, "acting: Brain.step", worker.brain.step)
     worker.brain.rollout = timed(phases, "training: Brain.rollout forward", worker.brain.rollout)
     optimizer.step = timed(phases, "training: shared RMSProp step", optimizer.step)
@@ -116,7 +118,7 @@ def worker_phases(cfg: TrainConfig, rollouts: int) -> tuple[float, Counter]:
     phases.clear()
     start = time.perf_counter()
     run(rollouts)
-    return rollouts * cfg.t_max / (time.perf_counter() - start), phases
+    return rollouts * cfg.t_max * cfg.envs_per_worker / (time.perf_counter() - start), phases
 
 
 def side_by_side_rate(cfg: TrainConfig, rollouts: int, processes: int) -> list[float]:
@@ -151,22 +153,35 @@ def machine_reference_ms(repeats: int = 200) -> float:
 
 def main() -> None:
     parser = trainer_parser(__doc__.splitlines()[0])
-    parser.add_argument("--rollouts", type=int, default=100, help="rollouts timed in part 2")
+    parser.add_argument("--envs", default="1,4,8,16", help="--envs-per-worker values, comma-separated")
+    parser.add_argument("--rollouts", type=int, default=40, help="rollouts timed in part 2 (per value)")
     args = parser.parse_args()
+    sizes = [int(size) for size in args.envs.split(",")]
     reference = machine_reference_ms()
-    rate = measured_rate(args)
-    print(f"\ntrainer: {rate:.0f} environment steps/s in total ({args.connectome}, task {args.task}, "
-          f"{args.workers} workers, {args.seconds:.0f} s steady state; target >= 500 for wba with 2 workers)\n"
-          f"machine reference workload: {reference:.3f} ms (before the run; {machine_reference_ms():.3f} ms after)")
-    cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-")
-    alone, phases = worker_phases(cfg, args.rollouts)
-    steps = args.rollouts * cfg.t_max
-    print(f"one worker alone, one thread: {alone:.0f} steps/s; milliseconds per environment step:")
-    for name, seconds in sorted(phases.items()):
-        print(f"  {name:34} {1e3 * seconds / steps:6.3f}")
-    rates = side_by_side_rate(cfg, args.rollouts, args.workers)
-    print(f"{args.workers} such workers at once, sharing nothing: {sum(rates):.0f} steps/s in total "
-          f"({', '.join(f'{each:.0f}' for each in rates)}); the trainer above reached {rate:.0f}")
+    rates = {size: measured_rate(args, envs_per_worker=size) for size in sizes}
+    print(f"\nmachine reference workload: {reference:.3f} ms (before the run; {machine_reference_ms():.3f} ms after)")
+    print(f"trainer, {args.connectome}, task {args.task}, {args.workers} workers, {args.seconds:.0f} s steady state each "
+          f"(target >= 1,000 steps/s and >= 3x N = 1):")
+    for size, rate in rates.items():
+        print(f"  --envs-per-worker {size:3}: {rate:6.0f} environment steps/s" +
+              (f"  ({rate / rates[sizes[0]]:.2f}x N = {sizes[0]})" if size != sizes[0] else ""))
+    best = max(rates, key=rates.get)
+    print("one worker alone, one thread, milliseconds per environment step:")
+    steps_per_s, splits = {}, {}
+    for size in sizes:
+        cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-",
+                          envs_per_worker=size)
+        steps_per_s[size], phases = worker_phases(cfg, args.rollouts)
+        splits[size] = {name: 1e3 * seconds / (args.rollouts * cfg.t_max * size) for name, seconds in phases.items()}
+    names = sorted({name for split in splits.values() for name in split})
+    print(f"  {'N':34} " + " ".join(f"{size:>7}" for size in sizes))
+    print(f"  {'steps/s':34} " + " ".join(f"{steps_per_s[size]:7.0f}" for size in sizes))
+    for name in names:
+        print(f"  {name:34} " + " ".join(f"{splits[size].get(name, 0.0):7.3f}" for size in sizes))
+    cfg = TrainConfig(connectome=args.connectome, task=args.task, workers=1, steps=10**9, out="-", envs_per_worker=best)
+    ceiling = side_by_side_rate(cfg, args.rollouts, args.workers)
+    print(f"{args.workers} workers of N = {best} at once, sharing nothing: {sum(ceiling):.0f} steps/s in total "
+          f"({', '.join(f'{each:.0f}' for each in ceiling)}); the trainer reached {rates[best]:.0f}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
+from brain.acting import EnvironmentBatch, env_seeds, sample_actions
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingSink
 
@@ -90,27 +91,19 @@ def a3c_loss(
 
 @dataclass
 class Rollout:
-    """What one rollout collected (time-major lists, stacked by :meth:`tensors`)."""
+    """What one rollout of N environments collected: time-major lists, one entry per step (rows = environments)."""
 
-    observations: list[dict[str, torch.Tensor]]
-    resets: list[bool]
-    actions: list[int]
-    rewards: list[float]
-    dones: list[bool]
-    poses: list[np.ndarray]
-    mazes: list[str]
+    observations: list[dict[str, torch.Tensor]]  # the ports, [N, ...] each
+    resets: list[np.ndarray]  # [N] bool: the step started an episode
+    actions: list[list[int]]
+    rewards: list[np.ndarray]  # [N] reward received after the step's action
+    dones: list[np.ndarray]  # [N] bool: the step ended its episode
+    poses: list[np.ndarray]  # [N, 3]
+    mazes: list[list[str]]
 
     @classmethod
     def empty(cls) -> "Rollout":
         return cls([], [], [], [], [], [], [])
-
-
-def observation_tensors(obs: dict[str, np.ndarray], previous_reward: float, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """Environment observation -> the brain's ``env.*`` ports, with a batch axis of 1."""
-    ports = {key: torch.from_numpy(np.asarray(obs[key]))[None] for key in keys if key != "reward"}
-    if "reward" in keys:
-        ports["reward"] = torch.tensor([[previous_reward]], dtype=torch.float32)
-    return ports
 
 
 def stack_observations(observations: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -139,13 +132,16 @@ class SharedParameters:
 
     def push(self, brain: torch.nn.Module) -> None:
         for shared, local in zip(self.brain.parameters(), brain.parameters()):
-            shared.grad = None if local.grad is None else local.grad
+            shared.grad = None if local.grad is None else local.grad.to(shared.device)  # a no-op on the CPU
         self.optimizer.step()
 
 
 class Worker:
-    """One A3C worker: environment, local brain, rollout, update, reverse replay.
+    """One A3C worker: ``cfg.envs_per_worker`` environments, a local brain, rollout, update, reverse replay.
 
+    The worker acts on its N environments at once (one ``Brain.step`` on a batch of N, the
+    environments stepped in a loop) and trains on the rollout as one ``[T, N]`` pass; each
+    environment keeps its own recurrent state row, episode, resets, recording and teacher signals.
     The backend supplies the transport: ``parameters`` (a :class:`ParameterServer`), ``memory``
     (the DND this worker reads and writes), ``counters`` (global steps, episode numbers),
     ``events`` (``put`` of ``(kind, data)`` for the master), ``stop`` (``is_set``) and ``recording``.
@@ -176,22 +172,22 @@ class Worker:
         from brain.environment import make_environment
         from regions.teachers import HeadDirectionCells
 
-        seed = hash((self.cfg.seed, self.rank, self.generation)) % (2**31)
+        cfg, n = self.cfg, self.cfg.envs_per_worker
+        self.seed = seed = hash((cfg.seed, self.rank, self.generation)) % (2**31)
         torch.manual_seed(seed)
-        self.rng = np.random.default_rng(seed)
-        self.brain = Brain.from_connectome(self.connectome_path)
+        self.device = torch.device(cfg.device)
+        self.brain = Brain.from_connectome(self.connectome_path).to(self.device)
         self.brain.train()
         attach_memory(self.brain, self.memory)
-        self.input_keys = tuple(self.brain.input_shapes)
-        self.env = make_environment(self.cfg, self.brain.input_shapes, seed, self.rank)
+        # Unity: environment i of worker r talks to its own player, worker id r * n + i.
+        envs = [make_environment(cfg, self.brain.input_shapes, seed, self.rank * n + index) for index in range(n)]
+        self.envs = EnvironmentBatch(envs, env_seeds(seed, n), tuple(self.brain.input_shapes), self.device)
         self.head_direction = HeadDirectionCells()
         self.place_cells: dict[str, Any] = {}
-        self.obs, self.info = self.env.reset(seed=seed)
-        self.state = self.brain.initial_state(1)
-        self.previous_reward, self.starts_episode = 0.0, True
-        self.episode_return, self.episode_steps = 0.0, 0
+        self.state = self.brain.initial_state(n, self.device)
+        self.episode_returns, self.episode_steps = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.episodes_begun = 0
-        self.episode_buffer = self._begin_episode()
+        self.episode_buffers = [self._begin_episode() for _ in range(n)]
 
     def _place_cells(self, maze: str):
         from regions.teachers import PlaceCells
@@ -217,60 +213,63 @@ class Worker:
             while not self.stop.is_set() and self.counters.steps() < self.cfg.steps and os.getppid() == master:
                 self.rollout()
         finally:  # a Unity environment's process goes with its worker (atexit does not run in workers)
-            self.env.close()
+            self.envs.close()
 
     def rollout(self) -> None:
         """One rollout: pull the global weights, act ``t_max`` steps, learn from them, write the memory."""
         self.parameters.pull(self.brain)
         start_state = {k: v.detach().clone() for k, v in self.state.items()}
-        with reusing_searches(self.memory):  # the training pass reads the memory with the acting keys
+        # the training pass reads the memory with the acting keys: remember every search of the rollout
+        with reusing_searches(self.memory, (self.cfg.t_max + 1) * len(self.envs)):
             self._learn(self._act(), start_state)
 
     @torch.inference_mode()  # cheaper than no_grad; what acting produces is only read (copied) by the training pass
     def _act(self) -> Rollout:
-        rollout = Rollout.empty()
+        rollout, envs = Rollout.empty(), self.envs
         for _ in range(self.cfg.t_max):
-            ports = observation_tensors(self.obs, self.previous_reward, self.input_keys)
-            reset = torch.tensor([True]) if self.starts_episode else None
-            out, self.state = self.brain.step(ports, self.state, reset)
-            action = sample_action(out.logits[0])
+            ports = envs.ports()
+            out, self.state = self.brain.step(ports, self.state, envs.resets())
+            actions = sample_actions(out.logits)
+            poses = envs.poses()
             rollout.observations.append(ports)
-            rollout.resets.append(self.starts_episode)
-            pose = np.asarray(self.info["pose"], dtype=np.float32)
-            rollout.poses.append(pose)
-            rollout.mazes.append(self.info["maze"])
-            self.obs, reward, terminated, truncated, self.info = self.env.step(action)
-            if self.episode_buffer is not None:
-                self.episode_buffer.add(out.activity, pose, action, float(reward))
-            done = terminated or truncated
-            rollout.actions.append(action)
-            rollout.rewards.append(float(reward))
-            rollout.dones.append(done)
-            self.episode_return += float(reward)
+            rollout.resets.append(envs.starts.copy())
+            rollout.poses.append(poses)
+            rollout.mazes.append([info["maze"] for info in envs.infos])
+            rewards, dones = np.zeros(len(envs), dtype=np.float32), np.zeros(len(envs), dtype=bool)
+            for index, action in enumerate(actions):
+                rewards[index], dones[index], _ = envs.step(index, action)
+                buffer = self.episode_buffers[index]
+                if buffer is not None:
+                    buffer.add(out.activity, poses[index], action, float(rewards[index]), row=index)
+            rollout.actions.append(actions)
+            rollout.rewards.append(rewards)
+            rollout.dones.append(dones)
+            self.episode_returns += rewards
             self.episode_steps += 1
-            self.counters.add_steps(1)
-            self.previous_reward, self.starts_episode = float(reward), done
-            if done:
-                self._end_episode()
+            self.counters.add_steps(len(envs))
+            for index in np.flatnonzero(dones):
+                self._end_episode(int(index))
         return rollout
 
-    def _end_episode(self) -> None:
+    def _end_episode(self, index: int) -> None:
+        """Report environment ``index``'s finished episode, send its recording, and start its next one."""
         number = self.counters.next_episode()
-        success = bool(self.info.get("success", False))
+        info = self.envs.infos[index]
+        success = bool(info.get("success", False))
         self.events.put(("episode", {
-            "worker": self.rank, "task": self.info["task"], "steps": self.episode_steps,
-            "return": self.episode_return, "success": success,
-            "ticks": int(self.info.get("ticks", 0)), "task_complete": bool(self.info.get("task_complete", False)),
+            "worker": self.rank, "env": index, "task": info["task"], "steps": int(self.episode_steps[index]),
+            "return": float(self.episode_returns[index]), "success": success,
+            "ticks": int(info.get("ticks", 0)), "task_complete": bool(info.get("task_complete", False)),
         }))
-        if self.episode_buffer is not None:
-            record = self.episode_buffer.finish(episode=number, worker=self.rank, task=self.info["task"],
-                                                success=success, global_step=self.counters.steps())
+        buffer = self.episode_buffers[index]
+        if buffer is not None:
+            record = buffer.finish(episode=number, worker=self.rank, env=index, task=info["task"],
+                                   success=success, global_step=self.counters.steps())
             if not self.recording.send(record):
                 self.events.put(("recording", {"worker": self.rank, "dropped": 1}))
-        self.obs, self.info = self.env.reset()
-        self.previous_reward = 0.0
-        self.episode_return, self.episode_steps = 0.0, 0
-        self.episode_buffer = self._begin_episode()
+        self.envs.reset(index)
+        self.episode_returns[index], self.episode_steps[index] = 0.0, 0
+        self.episode_buffers[index] = self._begin_episode()
 
     def _begin_episode(self) -> EpisodeBuffer | None:
         """A buffer when the episode starting now is recorded (every ``record_every``-th of this worker)."""
@@ -279,17 +278,16 @@ class Worker:
         return buffer
 
     def _learn(self, rollout: Rollout, start_state: dict[str, torch.Tensor]) -> None:
-        cfg = self.cfg
+        cfg, device = self.cfg, self.device
         # Replay T + 1 observations: the last one only supplies the bootstrap value V(s_T).
-        last = observation_tensors(self.obs, self.previous_reward, self.input_keys)
-        observations = stack_observations(rollout.observations + [last])
-        resets = torch.tensor(rollout.resets + [self.starts_episode])[:, None]
+        observations = stack_observations(rollout.observations + [self.envs.ports()])
+        resets = torch.from_numpy(np.stack(rollout.resets + [self.envs.starts])).to(device)
         seq = self.brain.rollout(observations, start_state, resets)
         T = cfg.t_max
         logits, values = seq.logits[:T], seq.value[:T]
-        rewards = torch.tensor(rollout.rewards, dtype=torch.float32)[:, None]
-        dones = torch.tensor(rollout.dones, dtype=torch.float32)[:, None]
-        actions = torch.tensor(rollout.actions)[:, None]
+        rewards = torch.from_numpy(np.stack(rollout.rewards)).to(device)
+        dones = torch.from_numpy(np.stack(rollout.dones)).to(device, torch.float32)
+        actions = torch.tensor(rollout.actions, device=device)
         advantages, returns = advantages_and_returns(rewards, values, dones, seq.value[T].detach(), cfg.gamma,
                                                      cfg.gae_lambda)
         activity = {name: tensor[:T] for name, tensor in seq.activity.items()}
@@ -309,26 +307,21 @@ class Worker:
     def _targets(self, rollout: Rollout) -> dict[str, torch.Tensor]:
         from regions.teachers import teacher_targets
 
-        poses = np.stack(rollout.poses)[:, None]  # [T, 1, 3]
-        rewards = np.asarray(rollout.rewards, dtype=np.float32)[:, None]
-        return teacher_targets(poses, rewards, [self._place_cells(m) for m in rollout.mazes], self.head_direction)
+        place = [[self._place_cells(maze) for maze in mazes] for mazes in rollout.mazes]
+        targets = teacher_targets(np.stack(rollout.poses), np.stack(rollout.rewards), place, self.head_direction)
+        return {key: value.to(self.device) for key, value in targets.items()}
 
     def _reverse_replay(self, activity: dict[str, torch.Tensor], actions: torch.Tensor, returns: torch.Tensor) -> None:
         """Write each step's (memory key, action taken, return) into the hippocampal DND, after the update."""
         keys = activity.get(f"{self.memory_region}.key") if self.memory is not None else None
         if keys is None:
             return
-        self.memory.write(keys.detach().reshape(-1, keys.shape[-1]), actions.reshape(-1), returns.reshape(-1))
+        self.memory.write(keys.detach().reshape(-1, keys.shape[-1]).cpu(), actions.reshape(-1).cpu(),
+                          returns.reshape(-1).cpu())
 
     @property
     def memory_region(self) -> str | None:
         return memory_region_name(self.brain)
-
-
-def sample_action(logits: torch.Tensor) -> int:
-    """An action drawn from the policy ``softmax(logits)`` (``Categorical(logits).sample()`` without its
-    argument checks: a quarter as long, and acting does it every step)."""
-    return int(torch.multinomial(logits.softmax(-1), 1))
 
 
 def copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
@@ -340,9 +333,9 @@ def copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
         torch._foreach_copy_([*target.parameters(), *target.buffers()], [*source.parameters(), *source.buffers()])
 
 
-def reusing_searches(memory) -> contextlib.AbstractContextManager:
-    """``memory.reusing_searches()``, or nothing to do for a brain without an episodic memory."""
-    return contextlib.nullcontext() if memory is None else memory.reusing_searches()
+def reusing_searches(memory, size: int) -> contextlib.AbstractContextManager:
+    """``memory.reusing_searches(size)``, or nothing to do for a brain without an episodic memory."""
+    return contextlib.nullcontext() if memory is None else memory.reusing_searches(size)
 
 
 def memory_region_name(brain) -> str | None:

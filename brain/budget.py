@@ -11,8 +11,8 @@ machine's memory) before any region, memory or run directory is made::
     1770694
 
 The estimate counts, in float32: the shared weights and RMSProp statistics; per worker, its copy of
-the weights, their gradients, the activations of one rollout (``t_max`` steps) and the buffers of the
-delayed edges; the episodic memories (keys, values and bookkeeping, times two for the search index);
+the weights and their gradients, and per environment it acts on, the activations of one rollout
+(``t_max`` steps) and the buffers of the delayed edges; the episodic memories (keys, values and bookkeeping, times two for the search index);
 and, for workers on this machine, about :data:`WORKER_PROCESS_BYTES` per process. It is meant to be
 within a factor of two, which is enough to stop a typing mistake of three zeros.
 """
@@ -94,12 +94,14 @@ def _gb(n: int) -> str:
 
 
 def estimate(connectome: Connectome, workers: int = 1, t_max: int = 20, local_workers: bool = True,
-             probed: Probe | None = None) -> Estimate:
+             probed: Probe | None = None, envs_per_worker: int = 1) -> Estimate:
     """Size the brain of ``connectome`` for a run of ``workers`` workers, allocating nothing.
 
     ``local_workers``: the workers run on this machine (their processes count too). ``probed``: the
-    result of :func:`brain.wiring.probe`, when the caller has it already.
+    result of :func:`brain.wiring.probe`, when the caller has it already. ``envs_per_worker``: the
+    batch of each worker's brain (activity, observations and delay buffers grow with it).
     """
+    batch = workers * envs_per_worker
     from brain.wiring import probe
 
     regions, shapes = probed or probe(connectome)
@@ -114,14 +116,14 @@ def estimate(connectome: Connectome, workers: int = 1, t_max: int = 20, local_wo
         # shared weights + RMSProp square average, and per worker a copy of the weights and their gradients
         parts.append(Part(f"{name} weights", count * FLOAT * (2 + 2 * workers), ("regions", name, "params")))
         activity = sum(math.prod(shape) for shape in region.output_shapes.values())
-        parts.append(Part(f"{name} activity", activity * FLOAT * 3 * t_max * workers, ("regions", name, "params")))
+        parts.append(Part(f"{name} activity", activity * FLOAT * 3 * t_max * batch, ("regions", name, "params")))
         parts.extend(_memory_parts(name, region))
     for index, conn in enumerate(connectome.connections):
         if conn.delay and str(conn.source) in shapes:
-            size = math.prod(shapes[str(conn.source)]) * conn.delay * FLOAT * (t_max + 1) * workers
+            size = math.prod(shapes[str(conn.source)]) * conn.delay * FLOAT * (t_max + 1) * batch
             parts.append(Part(f"delay buffer of {conn}", size, ("connections", index, "delay")))
     for key, shape in connectome.inputs.items():
-        parts.append(Part(f"env.{key} observations", math.prod(shape) * FLOAT * 2 * t_max * workers, ("inputs", key)))
+        parts.append(Part(f"env.{key} observations", math.prod(shape) * FLOAT * 2 * t_max * batch, ("inputs", key)))
     if local_workers:
         parts.append(Part("worker processes", WORKER_PROCESS_BYTES * workers, ()))
     return Estimate(total_parameters, workers, tuple(parts))
@@ -137,9 +139,9 @@ def _memory_parts(name: str, region) -> Iterator[Part]:
 
 
 def check(connectome: Connectome, limits: Limits, workers: int = 1, t_max: int = 20,
-          local_workers: bool = True, probed: Probe | None = None) -> Estimate:
+          local_workers: bool = True, probed: Probe | None = None, envs_per_worker: int = 1) -> Estimate:
     """:func:`estimate`, refused with a ConnectomeError at its largest item when above ``limits.max_memory_gb``."""
-    cost = estimate(connectome, workers, t_max, local_workers, probed)
+    cost = estimate(connectome, workers, t_max, local_workers, probed, envs_per_worker)
     if cost.bytes > limits.max_memory_gb * GB:
         largest = max(cost.parts, key=lambda part: part.bytes)
         where = "the worker processes" if not largest.loc else largest.what

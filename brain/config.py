@@ -29,7 +29,12 @@ class TrainConfig:
         connectome: bundled connectome name or path.
         task: task id (e.g. ``"1-3"``), ignored when ``curriculum`` is set.
         curriculum: train through the 2017 task order, advancing when a task is complete.
-        workers: A3C worker processes (one environment each, one thread each).
+        workers: A3C worker processes (one thread each).
+        envs_per_worker: environments each worker acts on at once, with one batched brain step (its
+            rollout trains as one ``[t_max, N]`` pass). 1 is the classic A3C worker; the default
+            is the measured best on 2 cores (``docs/training.md``, "Batched acting").
+        device: where each worker's brain acts and trains: ``cpu`` or ``cuda`` (``cuda:N``); the
+            simulators, the shared weights and the hippocampal memory stay on the CPU.
         backend: where the workers run: ``local`` (processes sharing memory on this machine) or
             ``ray`` (Ray actors, on one machine or a cluster; ``docs/training.md``, "Ray backend").
         address: the Ray cluster to join (``auto``: the one started with ``ray start`` on this
@@ -79,6 +84,8 @@ class TrainConfig:
     task: str = "1-3"  # the default demo: stop at green for 2.4 s, then take the food (learned in minutes)
     curriculum: bool = False
     workers: int = 2
+    envs_per_worker: int = 1
+    device: str = "cpu"
     backend: str = "local"
     address: str = ""
     steps: int = 120_000

@@ -171,24 +171,27 @@ class Brain(nn.Module):
         """``"region.port" -> shape`` of every output in ``activity``."""
         return dict(self._output_shapes)
 
-    def initial_state(self, batch_size: int) -> Tensors:
-        """Start-of-episode state: each region's ``initial_state`` and zeroed delayed-edge buffers."""
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> Tensors:
+        """Start-of-episode state: each region's ``initial_state`` and zeroed delayed-edge buffers (on ``device``)."""
         state = {}
         for call in self._calls:
             region_state = call.region.initial_state(batch_size)
             state.update({key: region_state[short] for key, short in call.state_keys})
         for key, delay, shape in self._delayed.values():
             state[key] = torch.zeros(batch_size, delay, *shape)
+        if device is not None and torch.device(device).type != "cpu":
+            state = {key: value.to(device) for key, value in state.items()}
         return state
 
     # --- execution ---------------------------------------------------------------------------------
     def step(self, obs: Mapping[str, torch.Tensor], state: Tensors,
              reset: torch.Tensor | None = None) -> tuple[StepOutput, Tensors]:
         """One step for a batch: ``obs`` holds the ``env`` ports ``[B, ...]``; ``reset[b]`` restarts row b."""
-        batch = next(iter(obs.values())).shape[0]
+        first = next(iter(obs.values()))
         state = self._reset(state, reset)
         values = {name: obs[key] for key, name in self._env_keys}
-        values.update({key: torch.zeros(batch, *shape) for key, shape in self._zero_fill.items()})
+        values.update({key: torch.zeros(first.shape[0], *shape, device=first.device)
+                       for key, shape in self._zero_fill.items()})
         self._read_buffers(values, state)
         next_state: Tensors = {}
         self._run(self._calls, values, state, next_state)
@@ -206,12 +209,13 @@ class Brain(nn.Module):
         computed folded beforehand. Folding runs big layers as one batched call instead of ``T``
         small ones, forward and backward.
         """
-        steps, batch = next(iter(obs_seq.values())).shape[:2]
+        first = next(iter(obs_seq.values()))
+        steps, batch = first.shape[:2]
         sequences: Tensors = {f"env.{key}": value for key, value in obs_seq.items()}
         final_state: Tensors = {}
         for segment in self._segments:
             if segment.folded:
-                values = self._zeros(segment, steps * batch)
+                values = self._zeros(segment, steps * batch, first.device)
                 values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
                 self._run(segment.calls, values, {}, {})
                 sequences.update({key: values[key].unflatten(0, (steps, batch)) for key in segment.writes})
@@ -226,11 +230,12 @@ class Brain(nn.Module):
         """Run a recurrent segment over the rollout; adds its outputs ``[T, B, ...]`` to ``sequences``
         and returns its part of the state after the last step."""
         own = {key: state[key] for key in segment.state_keys}
-        drives = self._drives(segment, sequences, steps, batch)
+        device = next(iter(sequences.values())).device
+        drives = self._drives(segment, sequences, steps, batch, device)
         per_step = []
         for t in range(steps):
             own = self._reset(own, None if resets is None else resets[t])
-            values = self._zeros(segment, batch)
+            values = self._zeros(segment, batch, device)
             values.update({key: sequences[key][t] for key in segment.reads})
             self._read_buffers(values, own)
             next_own: Tensors = {}
@@ -316,15 +321,15 @@ class Brain(nn.Module):
             driven=driven, read_later=read_later)
 
     @staticmethod
-    def _zeros(segment: _Segment, batch: int) -> Tensors:
-        return {key: torch.zeros(batch, *shape) for key, shape in segment.zeros.items()}
+    def _zeros(segment: _Segment, batch: int, device: torch.device) -> Tensors:
+        return {key: torch.zeros(batch, *shape, device=device) for key, shape in segment.zeros.items()}
 
-    def _drives(self, segment: _Segment, sequences: Tensors, steps: int,
-                batch: int) -> dict[str, dict[str, tuple[torch.Tensor, ...]]]:
+    def _drives(self, segment: _Segment, sequences: Tensors, steps: int, batch: int,
+                device: torch.device) -> dict[str, dict[str, tuple[torch.Tensor, ...]]]:
         """The ``driven`` calls' drives, computed with time folded into the batch axis: name -> key -> T steps."""
         if not segment.driven:
             return {}
-        values = self._zeros(segment, steps * batch)
+        values = self._zeros(segment, steps * batch, device)
         values.update({key: sequences[key].flatten(0, 1) for key in segment.reads})
         drives = {}
         for call in segment.calls:
@@ -394,7 +399,7 @@ class Brain(nn.Module):
         if not bool(reset.any()):
             return state
         reset = reset.reshape(-1)
-        initial = self.initial_state(reset.shape[0])
+        initial = self.initial_state(reset.shape[0], reset.device)
         return {key: torch.where(reset.view(-1, *[1] * (value.dim() - 1)), initial[key], value)
                 for key, value in state.items()}
 

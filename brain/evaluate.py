@@ -5,9 +5,9 @@ plays whole episodes without learning, and prints the success rate and the mean 
 with the policy sampled (default, as in training) or greedy (``--greedy``). ``--record`` records
 every step of every episode (all region activity, pose, action, reward, value, TD error) to
 ``RUN_DIR/eval-<task>.h5`` or a given path, appending to an existing file as a new session.
+``--envs-per-worker N`` plays N episodes side by side with one batched brain step.
 A run trained on Unity evaluates on Unity, on the port of worker id ``--unity-worker-id`` (default:
-the run's worker count, the first port its training workers do not use, so an evaluation can run
-beside the training).
+the first port its training environments do not use, so an evaluation can run beside the training).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from brain.a3c import attach_memory, observation_tensors, sample_action
+from brain.a3c import attach_memory
+from brain.acting import EnvironmentBatch, env_seeds, greedy_actions, sample_actions
 from brain.argtypes import number
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
@@ -42,25 +43,45 @@ class EpisodeResult:
     success: bool
 
 
-@torch.no_grad()
-def play_episode(brain, env, seed: int | None, greedy: bool, buffer: EpisodeBuffer | None = None) -> EpisodeResult:
-    """Play one whole episode with ``brain`` (no learning), each step into ``buffer`` if given."""
-    obs, info = env.reset(seed=seed)
-    state = brain.initial_state(1)
-    keys = tuple(brain.input_shapes)
-    previous_reward, reset, steps, ret = 0.0, True, 0, 0.0
-    while True:
-        out, state = brain.step(observation_tensors(obs, previous_reward, keys), state, torch.tensor([reset]))
-        logits = out.logits[0]
-        action = int(logits.argmax()) if greedy else sample_action(logits)
-        pose = np.asarray(info["pose"], dtype=np.float32)
-        obs, reward, terminated, truncated, info = env.step(action)
-        if buffer is not None:
-            buffer.add(out.activity, pose, action, float(reward))
-        previous_reward, reset = float(reward), False
-        steps, ret = steps + 1, ret + float(reward)
-        if terminated or truncated:
-            return EpisodeResult(info["task"], steps, ret, bool(info.get("success", False)))
+@torch.inference_mode()
+def play_episodes(brain, envs: EnvironmentBatch, episodes: int, greedy: bool,
+                  recording: RecordingFile | None = None, trained_steps: int = 0) -> Iterator[EpisodeResult]:
+    """Play ``episodes`` whole episodes with ``brain`` (no learning), all environments of ``envs`` at once.
+
+    Yields each result as its episode ends (in the order they end). An environment starts a new
+    episode while fewer than ``episodes`` have started, then waits idle until the others finish.
+    With ``recording``, every step of every episode is recorded (episodes numbered as they end).
+    """
+    n = len(envs)
+    state = brain.initial_state(n)
+    started = min(n, episodes)
+    active = np.arange(n) < started
+    buffers = [EpisodeBuffer(recording.spec.buffered_keys) if recording is not None and active[i] else None
+               for i in range(n)]
+    steps, returns, finished = np.zeros(n, dtype=np.int64), np.zeros(n), 0
+    while finished < episodes:
+        out, state = brain.step(envs.ports(), state, envs.resets())
+        actions = greedy_actions(out.logits) if greedy else sample_actions(out.logits)
+        poses = envs.poses()
+        for index in np.flatnonzero(active):
+            reward, done, info = envs.step(index, actions[index])
+            if buffers[index] is not None:
+                buffers[index].add(out.activity, poses[index], actions[index], reward, row=index)
+            steps[index], returns[index] = steps[index] + 1, returns[index] + reward
+            if not done:
+                continue
+            result = EpisodeResult(info["task"], int(steps[index]), float(returns[index]), bool(info.get("success")))
+            if buffers[index] is not None:
+                recording.append(buffers[index].finish(episode=finished, worker=0, env=int(index), task=result.task,
+                                                       success=result.success, global_step=trained_steps))
+            finished += 1
+            yield result
+            steps[index], returns[index] = 0, 0.0
+            active[index] = started < episodes
+            if active[index]:
+                started += 1
+                envs.reset(index)
+                buffers[index] = None if recording is None else EpisodeBuffer(recording.spec.buffered_keys)
 
 
 def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
@@ -83,41 +104,37 @@ def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
 
 
 def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
-             record: Path | None = None, unity_worker_id: int | None = None) -> list[EpisodeResult]:
-    """Play ``episodes`` trials of ``task`` in a row with the run's brain; record them all to ``record``.
+             record: Path | None = None, unity_worker_id: int | None = None, envs_at_once: int = 1) -> list[EpisodeResult]:
+    """Play ``episodes`` trials of ``task`` with the run's brain, ``envs_at_once`` environments side by side
+    (one batched brain step for all); record them all to ``record``.
 
-    Only the first reset is seeded: the trials then follow each other as in training, so that the
-    tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles) evaluate
-    the same thing that training measured. A recording stores the ports that the run's config
+    Only each environment's first reset is seeded: its trials then follow each other as in training, so
+    that the tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles)
+    evaluate the same thing that training measured. A recording stores the ports that the run's config
     selects (``record_regions``, ``record_float16``, ``record_compression``); its episodes' global
     step is the checkpoint's (how long the brain had trained). ``unity_worker_id``: see the module
-    docstring (default ``cfg.workers``).
+    docstring (default ``cfg.workers * cfg.envs_per_worker``; environment ``i`` takes the id after ``i``).
     """
     from brain.environment import make_environment
 
     brain, cfg, trained_steps = load_trained_brain(run_dir)
     cfg.task, cfg.curriculum = task, False
-    env = make_environment(cfg, brain.input_shapes, seed, cfg.workers if unity_worker_id is None else unity_worker_id)
+    first_id = cfg.workers * cfg.envs_per_worker if unity_worker_id is None else unity_worker_id
+    envs = EnvironmentBatch([make_environment(cfg, brain.input_shapes, seed, first_id + i) for i in range(envs_at_once)],
+                            env_seeds(seed, envs_at_once), tuple(brain.input_shapes))
     torch.manual_seed(seed)
     recording = None
     if record is not None:
         session = {"kind": "evaluate", "run": str(run_dir), "task": task, "greedy": greedy, "seed": seed,
-                   "global_step": trained_steps}
+                   "global_step": trained_steps, "envs": envs_at_once}
         recording = _open_recording(record, brain, cfg, session)
-    results = []
     try:
-        for i in tqdm(range(episodes), desc=f"evaluating {task}"):
-            buffer = None if recording is None else EpisodeBuffer(recording.spec.buffered_keys)
-            result = play_episode(brain, env, seed if i == 0 else None, greedy, buffer)
-            if recording is not None:
-                recording.append(buffer.finish(episode=i, worker=0, task=result.task, success=result.success,
-                                               global_step=trained_steps))
-            results.append(result)
+        return list(tqdm(play_episodes(brain, envs, episodes, greedy, recording, trained_steps), total=episodes,
+                         desc=f"evaluating {task}"))
     finally:
-        env.close()
+        envs.close()
         if recording is not None:
             recording.close()
-    return results
 
 
 def _open_recording(path: Path, brain, cfg: TrainConfig, session: dict) -> RecordingFile:
@@ -137,9 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--record", nargs="?", const="", default=None, type=str, metavar="PATH",
                         help="record every step of every episode to PATH (default: RUN_DIR/eval-<task>.h5); "
                              "an existing recording gets the episodes appended as a new session")
+    parser.add_argument("--envs-per-worker", type=number(int, 1), default=1, metavar="N",
+                        help="environments played side by side, one batched brain step for all, as in training "
+                             "(default 1: one episode after the other)")
     parser.add_argument("--unity-worker-id", type=number(int, 0), default=None, metavar="N",
-                        help="a run trained on Unity: evaluate on port unity_base_port + N (default: the run's "
-                             "worker count, a port its training workers do not use)")
+                        help="a run trained on Unity: evaluate on port unity_base_port + N (and the ports after it "
+                             "with --envs-per-worker) (default: the first port its training environments do not use)")
     return parser
 
 
@@ -148,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         task = args.task or read_config(args.run_dir).task
         record = None if args.record is None else Path(args.record or args.run_dir / f"eval-{task}.h5")
-        results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record, args.unity_worker_id)
+        results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record, args.unity_worker_id,
+                           args.envs_per_worker)
     except (RunDirError, RecordingError, UnityWorkerError, FileNotFoundError, ValueError, ConnectomeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

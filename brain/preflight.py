@@ -71,7 +71,7 @@ def preflight(cfg: TrainConfig, limits: Limits) -> tuple[Connectome, Estimate]:
     check_compression(cfg.record_compression)
     probed = probe(connectome)
     cost = check(connectome, limits, cfg.workers, cfg.t_max, local_workers=cfg.backend == "local" or not cfg.address,
-                 probed=probed)
+                 probed=probed, envs_per_worker=cfg.envs_per_worker)
     task = "curriculum" if cfg.curriculum else cfg.task
     env = task_environment(cfg, connectome)
     check_inputs(connectome, {key: space.shape for key, space in env.observation_space.items()}, task)

@@ -88,7 +88,7 @@ def connect(address: str, workers: int) -> None:
 
 def _arrays(tensors: list[torch.Tensor | None]) -> list[np.ndarray | None]:
     """Tensors as numpy arrays for the wire: Ray moves numpy about 4x faster than torch tensors (measured)."""
-    return [None if tensor is None else tensor.detach().numpy() for tensor in tensors]
+    return [None if tensor is None else tensor.detach().cpu().numpy() for tensor in tensors]
 
 
 def _tensors(arrays: list[np.ndarray | None]) -> list[torch.Tensor | None]:

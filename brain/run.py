@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from brain.acting import check_device
 from brain.argtypes import executable_file, given_flags, name_list, number
 from brain.budget import Limits, add_limit_flags, limits_from_args
 from brain.config import TrainConfig
@@ -63,7 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--curriculum", action="store_true",
                        help="train through the tasks in 2017 order, moving on when one is complete")
     run.add_argument("--workers", type=number(int, 1), default=_DEFAULTS.workers,
-                     help="A3C worker processes, one environment and one thread each (default: %(default)s)")
+                     help="A3C worker processes, one thread each (default: %(default)s)")
+    run.add_argument("--envs-per-worker", type=number(int, 1), default=_DEFAULTS.envs_per_worker, metavar="N",
+                     help="environments each worker acts on at once, with one batched brain step; 1 = the classic "
+                          "A3C worker (default: %(default)s)")
+    run.add_argument("--device", default=_DEFAULTS.device, metavar="DEVICE",
+                     help="where the workers' brains act and train: cpu, or cuda where CUDA is present; the "
+                          "simulators stay on the CPU (default: %(default)s)")
     run.add_argument("--steps", type=number(int, 1), default=_DEFAULTS.steps,
                      help="environment steps over all workers (default: %(default)s); with --resume, the new total")
     run.add_argument("--backend", choices=("local", "ray"), default=_DEFAULTS.backend,
@@ -157,6 +164,7 @@ def config_from_args(args: argparse.Namespace, lesions: dict[str, str]) -> Train
     task = "curriculum" if args.curriculum else args.task
     out = args.out or str(Path("runs") / f"{Path(args.connectome).stem}-{task}")
     return TrainConfig(connectome=args.connectome, task=args.task, curriculum=args.curriculum, workers=args.workers,
+                       envs_per_worker=args.envs_per_worker, device=args.device,
                        backend=args.backend, address=args.address,
                        steps=args.steps, seed=args.seed, out=out, lesions=lesions, t_max=args.t_max, lr=args.lr,
                        gamma=args.gamma, gae_lambda=args.gae_lambda, entropy_coef=args.entropy_coef,
@@ -182,9 +190,11 @@ def check_environment(parser: argparse.ArgumentParser, args: argparse.Namespace)
     if args.unity_build is None and not (args.resume or args.check):
         parser.error("argument --unity-build: --env unity needs the Unity build to run (python -m tasks.unity.peer "
                      "--make-build DIR writes a stand-in that serves the embedded tasks)")
-    if args.unity_base_port + args.workers - 1 > 65535:
-        parser.error(f"argument --unity-base-port: {args.workers} workers need ports {args.unity_base_port} to "
-                     f"{args.unity_base_port + args.workers - 1}, beyond 65535; choose a lower port")
+    players = args.workers * args.envs_per_worker  # one Unity process per environment
+    if args.unity_base_port + players - 1 > 65535:
+        parser.error(f"argument --unity-base-port: {args.workers} workers x {args.envs_per_worker} environments need "
+                     f"ports {args.unity_base_port} to {args.unity_base_port + players - 1}, beyond 65535; choose a "
+                     f"lower port or fewer --envs-per-worker")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--address {args.address} needs --backend ray (the local backend runs on this machine only)")
     check_environment(parser, args)
     limits = limits_from_args(parser, args)
+    try:
+        check_device(args.device)
+    except ValueError as error:
+        parser.error(f"argument --device: {error}")
     try:
         lesions = parse_lesions(args.lesion)
         if args.check:

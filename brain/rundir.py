@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-EPISODE_FIELDS = ("time", "worker", "task", "steps", "ticks", "return", "success", "global_step")
+EPISODE_FIELDS = ("time", "worker", "task", "steps", "ticks", "return", "success", "global_step", "env")
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -141,12 +141,20 @@ def read_config(run_dir: Path):
 
 
 class EpisodeTable:
-    """Append-only CSV of finished episodes; each row is flushed so a crash loses nothing."""
+    """Append-only CSV of finished episodes; each row is flushed so a crash loses nothing.
+
+    A resumed run appends in the columns the file already has (a run from before the ``env``
+    column keeps its header, and its rows stay aligned with it).
+    """
 
     def __init__(self, path: Path):
         exists = path.is_file() and path.stat().st_size > 0
+        fields = EPISODE_FIELDS
+        if exists:
+            with open(path, newline="") as handle:
+                fields = tuple(next(csv.reader(handle), EPISODE_FIELDS))
         self._handle = open(path, "a", newline="")
-        self._writer = csv.DictWriter(self._handle, fieldnames=EPISODE_FIELDS, extrasaction="ignore")
+        self._writer = csv.DictWriter(self._handle, fieldnames=fields, extrasaction="ignore")
         if not exists:
             self._writer.writeheader()
 

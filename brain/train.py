@@ -14,7 +14,8 @@ from brain.trainer import Trainer, ray_backend_module
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
 #: Settings a resumed run takes from the command line; every other one stays as the run stored it.
-APPLIED_ON_RESUME = ("steps", "workers", "backend", "address", "max_minutes", "until_success", "out",
+APPLIED_ON_RESUME = ("steps", "workers", "envs_per_worker", "backend", "address", "device", "max_minutes",
+                     "until_success", "out",
                      "record_flush_seconds", "unity_build", "unity_base_port", "unity_timeout", "unity_time_scale",
                      "unity_no_graphics")
 #: Command-line destinations that are not settings of the run (limits, modes).

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import torch
 
-from regions._dnd_search import BACKENDS, RecentSearches, Searcher, faiss_available, make_searcher
+from regions._dnd_search import BACKENDS, RECENT_SEARCHES, RecentSearches, Searcher, faiss_available, make_searcher
 from regions._dnd_store import DNDStore
 
 __all__ = ["DND", "inverse_distance_readout"]
@@ -176,8 +176,8 @@ class DND:
         return self._recent.search(queries, search, context=k).transpose(0, 1)
 
     @contextmanager
-    def reusing_searches(self) -> Iterator[None]:
-        """Within the block, a key this process already looked up gets the neighbours found then.
+    def reusing_searches(self, size: int = RECENT_SEARCHES) -> Iterator[None]:
+        """Within the block, a key among the last ``size`` this process looked up gets the neighbours found then.
 
         For the A3C worker: its training pass replays the rollout with the acting weights, so it
         reads the memory with the acting keys up to float rounding (its batched matmuls round
@@ -188,7 +188,7 @@ class DND:
         written since a key's first search (by other processes) can be missed. Searches are
         remembered once every action holds ``k`` entries (before, lookups are cheap anyway).
         """
-        self._recent = RecentSearches()
+        self._recent = RecentSearches(size)
         try:
             yield
         finally:

@@ -122,15 +122,17 @@ class HeadDirectionCells:
         return f"HeadDirectionCells(n={self.n}, kappa={self.kappa})"
 
 
-def teacher_targets(poses: ArrayLike, rewards: ArrayLike, place: PlaceCells | Sequence[PlaceCells],
+def teacher_targets(poses: ArrayLike, rewards: ArrayLike,
+                    place: PlaceCells | Sequence[PlaceCells] | Sequence[Sequence[PlaceCells]],
                     head_direction: HeadDirectionCells, mask: ArrayLike | None = None) -> dict[str, torch.Tensor]:
     """The teacher signals of a rollout, keyed as in ``docs/interfaces.md`` section 2.
 
     Args:
         poses: true poses ``[T, B, 3]``.
         rewards: reward received after each step's action ``[T, B]``.
-        place: the place-cell map of the maze, or one map per time step (a rollout that
-            crosses from one maze to another; each maze has its own map).
+        place: the place-cell map of the maze, one map per time step, or one per time step and
+            batch row (``[T][B]``: a rollout that crosses from one maze to another, or environments
+            in different mazes; each maze has its own map).
         head_direction: the head-direction ensemble.
         mask: 1 for valid steps ``[T, B]``; all ones when omitted.
 
@@ -147,16 +149,36 @@ def teacher_targets(poses: ArrayLike, rewards: ArrayLike, place: PlaceCells | Se
     mask = torch.ones(steps) if mask is None else torch.as_tensor(np.asarray(mask, dtype=np.float32))
     if mask.shape != steps:
         raise ValueError(f"teacher_targets: mask must be [T, B] = {tuple(steps)}; got {tuple(mask.shape)}")
-    if isinstance(place, PlaceCells):
-        place_cells = place.targets(poses)
-    else:
-        if len(place) != steps[0]:
-            raise ValueError(f"teacher_targets: got {len(place)} place-cell maps for {steps[0]} time steps; "
-                             f"pass one map, or one per step")
-        place_cells = torch.stack([cells.targets(poses[t]) for t, cells in enumerate(place)])
+    place_cells = _place_targets(place, poses)
     return {
         "place_cells": place_cells,
         "head_direction": head_direction.targets(poses),
         "reward": rewards,
         "mask": mask,
     }
+
+
+def _place_targets(place: PlaceCells | Sequence[PlaceCells] | Sequence[Sequence[PlaceCells]],
+                   poses: torch.Tensor) -> torch.Tensor:
+    """Place-cell targets ``[T, B, N]`` of ``poses [T, B, 3]``, each pose under its own map, one call per map."""
+    if isinstance(place, PlaceCells):
+        return place.targets(poses)
+    steps, batch = poses.shape[:2]
+    if len(place) != steps:
+        raise ValueError(f"teacher_targets: got {len(place)} place-cell maps for {steps} time steps; "
+                         f"pass one map, one per step, or one per step and batch row")
+    grid = [[row] * batch if isinstance(row, PlaceCells) else list(row) for row in place]
+    if any(len(row) != batch for row in grid):
+        raise ValueError(f"teacher_targets: a step's place-cell maps do not match the batch of {batch}")
+    maps = {id(cells): cells for row in grid for cells in row}
+    if len(maps) == 1:
+        return next(iter(maps.values())).targets(poses)
+    owner = torch.tensor([[id(cells) for cells in row] for row in grid])
+    targets = None
+    for key, cells in maps.items():
+        rows = owner == key
+        part = cells.targets(poses[rows])
+        if targets is None:
+            targets = part.new_zeros(steps, batch, part.shape[-1])
+        targets[rows] = part
+    return targets

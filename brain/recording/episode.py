@@ -28,6 +28,7 @@ class EpisodeRecord:
         reward: ``[T]`` reward received after each step's action.
         episode: the run's episode number (training) or the evaluation's (evaluation).
         worker: worker rank (0 in evaluation).
+        env: the worker's environment that played it (``--envs-per-worker``; 0 for one environment).
         task: task id of the episode.
         success: the trial ended with success.
         ret: the episode's return (sum of rewards, in step order, as in ``episodes.csv``).
@@ -41,6 +42,7 @@ class EpisodeRecord:
     reward: np.ndarray
     episode: int
     worker: int
+    env: int
     task: str
     success: bool
     ret: float
@@ -62,19 +64,22 @@ class EpisodeBuffer:
         self._actions: list[int] = []
         self._rewards: list[float] = []
 
-    def add(self, activity: Mapping[str, torch.Tensor], pose: np.ndarray, action: int, reward: float) -> None:
-        """One step: ``activity`` is ``StepOutput.activity`` (batch of one), ``pose`` the observation's pose."""
-        self._rows.append(torch.cat([activity[key].reshape(-1) for key in self.keys]))
+    def add(self, activity: Mapping[str, torch.Tensor], pose: np.ndarray, action: int, reward: float,
+            row: int = 0) -> None:
+        """One step: ``activity`` is ``StepOutput.activity``, of which the episode's environment is batch ``row``;
+        ``pose`` is the observation's pose."""
+        self._rows.append(torch.cat([activity[key][row].reshape(-1) for key in self.keys]).cpu())
         self._poses.append(pose)
         self._actions.append(action)
         self._rewards.append(reward)
 
-    def finish(self, *, episode: int, worker: int, task: str, success: bool, global_step: int) -> EpisodeRecord:
+    def finish(self, *, episode: int, worker: int, task: str, success: bool, global_step: int,
+               env: int = 0) -> EpisodeRecord:
         """The collected steps as one record (the buffer is spent afterwards)."""
         if not self._rows:
             raise ValueError("EpisodeBuffer.finish: no steps were added")
         return EpisodeRecord(
             activity=torch.stack(self._rows).numpy(), pose=np.stack(self._poses).astype(np.float32, copy=False),
             action=np.asarray(self._actions, dtype=np.int16), reward=np.asarray(self._rewards, dtype=np.float32),
-            episode=episode, worker=worker, task=task, success=success, ret=float(sum(self._rewards)),
+            episode=episode, worker=worker, env=env, task=task, success=success, ret=float(sum(self._rewards)),
             global_step=global_step, time=time.time())

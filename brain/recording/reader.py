@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from brain.recording.spec import FORMAT, FORMAT_VERSION, RecordingError, RecordingSpec
-from brain.recording.store import activity_path, behaviour_names, read_superblock, truncated
+from brain.recording.store import INDEX_DTYPE, activity_path, behaviour_names, read_superblock, truncated
 
 #: The recording a training run writes into its run directory.
 RECORDING_FILE = "recording.h5"
@@ -72,6 +72,16 @@ def _open(path: Path) -> h5py.File:
                              f"HDF5 at all. Give a recording that brain.run or brain.evaluate wrote") from None
 
 
+def _current_index(rows: np.ndarray) -> np.ndarray:
+    """An index read from the file in today's layout: version 1 files have no ``env`` column (all 0)."""
+    if rows.dtype == INDEX_DTYPE:
+        return rows
+    current = np.zeros(len(rows), dtype=INDEX_DTYPE)
+    for name in rows.dtype.names:
+        current[name] = rows[name]
+    return current
+
+
 class Recording:
     """An open recording: ``index`` (one row per complete episode) and :meth:`episode` access.
 
@@ -91,7 +101,7 @@ class Recording:
             self._file.close()
             raise
         self._datasets: dict[str, h5py.Dataset] = {}
-        self.index = np.zeros(0, dtype=self._file["episodes"].dtype)
+        self.index = np.zeros(0, dtype=INDEX_DTYPE)
         self.refresh()
 
     def _describe(self) -> tuple[RecordingSpec, str, list[dict[str, Any]]]:
@@ -121,7 +131,7 @@ class Recording:
         """Re-read the index (SWMR: a run may still be writing); returns the number of new episodes."""
         dataset = self._file["episodes"]
         dataset.refresh()
-        index = self._guard(dataset.__getitem__, slice(None))
+        index = _current_index(self._guard(dataset.__getitem__, slice(None)))
         before = len(self.index)
         self.index = index[index["length"] > 0]  # a row resized but never written is not an episode
         return len(self.index) - before
@@ -197,13 +207,13 @@ class Recording:
 class Episode:
     """One recorded episode; every array is read from the file when asked for, ``[length, ...]``.
 
-    Attributes (from the index): ``episode``, ``worker``, ``task``, ``success``, ``ret`` (return),
+    Attributes (from the index): ``episode``, ``worker``, ``env``, ``task``, ``success``, ``ret`` (return),
     ``length``, ``global_step``, ``session``, ``time``, ``start`` (first row on the step axis).
     """
 
     def __init__(self, recording: Recording, row: np.void):
         self._recording = recording
-        self.episode, self.worker = int(row["episode"]), int(row["worker"])
+        self.episode, self.worker, self.env = int(row["episode"]), int(row["worker"]), int(row["env"])
         self.task, self.success = row["task"].decode(), bool(row["success"])
         self.ret, self.length = float(row["return"]), int(row["length"])
         self.global_step, self.session, self.time = int(row["global_step"]), int(row["session"]), float(row["time"])

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 #: Name and version written into every recording, so that a reader recognises foreign files.
 FORMAT = "brain-inspired-a3c/recording"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: HDF5 compression filters a recording may use ("none" = uncompressed).
 COMPRESSIONS = ("gzip", "lzf", "none")
 

@@ -1,6 +1,6 @@
 """The HDF5 layout of a recording and the writer's side of it: create, reopen, salvage, append.
 
-Layout (``FORMAT`` version 1; ``N`` = recorded steps, ``E`` = recorded episodes)::
+Layout (``FORMAT`` version 2; ``N`` = recorded steps, ``E`` = recorded episodes)::
 
     /                                 attributes: format, format_version, connectome (resolved YAML),
                                       connectome_name, ports (JSON [["region.port", units], ...]),
@@ -13,7 +13,8 @@ Layout (``FORMAT`` version 1; ``N`` = recorded steps, ``E`` = recorded episodes)
     /steps/value                      [N]         float32   the connectome's value port
     /steps/td_error                   [N]         float32   the TD-error port (when the brain has one)
     /episodes                         [E]         compound  episode, worker, task, start, length,
-                                                            success, return, global_step, session, time
+                                                            success, return, global_step, session, time,
+                                                            env (the worker's environment; new in version 2)
 
 Every dataset is created at the start, chunked and resizable along the step (or episode) axis,
 so that the file can switch to SWMR mode (single writer, many readers): readers see it while
@@ -39,7 +40,7 @@ from brain.recording.spec import FORMAT, FORMAT_VERSION, RecordingError, Recordi
 
 INDEX_DTYPE = np.dtype([("episode", "<i8"), ("worker", "<i2"), ("task", "S16"), ("start", "<i8"), ("length", "<i4"),
                         ("success", "u1"), ("return", "<f8"), ("global_step", "<i8"), ("session", "<i2"),
-                        ("time", "<f8")])
+                        ("time", "<f8"), ("env", "<i2")])
 #: Per-step datasets besides region activity: name -> (units or None for [N], dtype).
 BEHAVIOUR = {"pose": (3, "float32"), "action": (None, "int16"), "reward": (None, "float32"),
              "value": (None, "float32"), "td_error": (None, "float32")}
@@ -151,7 +152,7 @@ class RecordingFile:
         self._file.flush()
         starts = start + np.cumsum([0] + [record.length for record in records[:-1]])
         rows = np.array([(record.episode, record.worker, record.task.encode(), first, record.length, record.success,
-                          record.ret, record.global_step, self.session, record.time)
+                          record.ret, record.global_step, self.session, record.time, record.env)
                          for record, first in zip(records, starts)], dtype=INDEX_DTYPE)
         _extend(self._index, self._index.shape[0], rows)
         self._file.flush()

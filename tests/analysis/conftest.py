@@ -31,7 +31,7 @@ def write_run(run_dir: Path, successes: dict[str, Sequence[bool]], connectome: s
     for task, outcomes in successes.items():
         for index, success in enumerate(outcomes):
             step += steps_per_episode
-            table.append({"time": 1000.0 + step, "worker": index % workers, "task": task, "steps": steps_per_episode,
+            table.append({"time": 1000.0 + step, "worker": index % workers, "env": 0, "task": task, "steps": steps_per_episode,
                           "ticks": 10 * steps_per_episode, "return": 2.0 if success else -1.0, "success": bool(success),
                           "global_step": step})
     table.close()

@@ -16,7 +16,7 @@ from typing import Mapping
 import torch
 
 import tasks
-from brain.a3c import observation_tensors, sample_action
+from brain.acting import EnvironmentBatch, sample_actions
 from brain.config import TrainConfig
 from brain.engine import Brain
 from brain.recording import RECORDING_FILE, EpisodeBuffer, RecordingFile, RecordingSpec, prepare
@@ -51,21 +51,21 @@ def _record(run_dir: Path, task: str, episodes: int, steps: int, lesions: Mappin
     keys, table, global_step = tuple(brain.input_shapes), EpisodeTable(run_dir / "episodes.csv"), 0
     with RecordingFile(path) as file, torch.no_grad():
         for number in range(episodes):
-            obs, info = env.reset(seed=seed + number)
-            state, reward, buffer = brain.initial_state(1), 0.0, EpisodeBuffer(spec.buffered_keys)
+            envs = EnvironmentBatch([env], [seed + number], keys)
+            state, buffer = brain.initial_state(1), EpisodeBuffer(spec.buffered_keys)
             for step in range(steps):
-                out, state = brain.step(observation_tensors(obs, reward, keys), state, torch.tensor([step == 0]))
-                action = sample_action(out.logits[0])
-                pose = info["pose"]
-                obs, reward, terminated, _, info = env.step(action)
-                buffer.add(out.activity, pose, action, float(reward))
+                pose = envs.poses()[0]
+                out, state = brain.step(envs.ports(), state, envs.resets())
+                action = sample_actions(out.logits)[0]
+                reward, terminated, info = envs.step(0, action)
+                buffer.add(out.activity, pose, action, reward)
                 if terminated:
                     break
             global_step += step + 1
             success = bool(info.get("success", False))
             record = buffer.finish(episode=number, worker=0, task=task, success=success, global_step=global_step)
             file.append(record)
-            table.append({"time": time.time(), "worker": 0, "task": task, "steps": record.length,
+            table.append({"time": time.time(), "worker": 0, "env": 0, "task": task, "steps": record.length,
                           "ticks": int(info["ticks"]), "return": record.ret, "success": success,
                           "global_step": global_step})
     table.close()

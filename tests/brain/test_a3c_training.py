@@ -86,7 +86,7 @@ def test_a_new_run_refuses_to_overwrite_an_existing_one(finished_run: Path):
 
 
 def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path, train_killing_a_worker):
-    cfg = tiny_config(tmp_path, workers=2, steps=1200)
+    cfg = tiny_config(tmp_path, workers=2, envs_per_worker=2, steps=1200)
     run_dir, cfg = prepare_run_dir(cfg, resume=False)
     trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
 

@@ -42,15 +42,16 @@ def ray_config(tmp_path: Path, **overrides) -> TrainConfig:
 
 @pytest.fixture(scope="module")
 def ray_run(tmp_path_factory) -> Path:
-    return train(ray_config(tmp_path_factory.mktemp("ray")))
+    return train(ray_config(tmp_path_factory.mktemp("ray"), steps=600, envs_per_worker=2))
 
 
 def test_a_ray_run_progresses_and_writes_the_same_run_directory(ray_run: Path):
     payload = load_checkpoint(ray_run)
-    assert payload["steps"] >= 400
+    assert payload["steps"] >= 600
     rows = read_episodes(ray_run)
     assert rows and len(rows) == payload["episodes"]
     assert {row["worker"] for row in rows} == {"0", "1"}, "both worker actors finished episodes"
+    assert {row["env"] for row in rows} == {"0", "1"}, "each actor's two environments finished episodes"
     assert list((ray_run / "tb").glob("events.out.tfevents.*"))
     assert sum(payload["memory"]["sizes"].tolist()) > 0, "reverse replay reached the learner's memory"
     with open_run(ray_run) as recording:

@@ -283,7 +283,7 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
 
     def watched_step(*args):
         out, state = step(*args)
-        seen.append((out, worker.info["pose"].copy()))
+        seen.append((out, worker.envs.infos[0]["pose"].copy()))
         return out, state
 
     monkeypatch.setattr(worker.brain, "step", watched_step)
@@ -302,8 +302,8 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
         np.testing.assert_array_equal(episode.activity(*key.split(".")), expected, err_msg=key)
     np.testing.assert_array_equal(episode.value, torch.cat([out.value for out in outputs]).numpy())
     np.testing.assert_array_equal(episode.pose, np.stack([pose for _, pose in seen[: record.length]]))
-    actions = [a for r in rollouts for a in r.actions][: record.length]
-    rewards = [x for r in rollouts for x in r.rewards][: record.length]
+    actions = [a[0] for r in rollouts for a in r.actions][: record.length]
+    rewards = [x[0] for r in rollouts for x in r.rewards][: record.length]
     np.testing.assert_array_equal(episode.action, actions)
     np.testing.assert_array_equal(episode.reward, np.asarray(rewards, dtype=np.float32))
     kind, event = next(e for e in iter(worker.events.get_nowait, None) if e[0] == "episode")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from brain import evaluate, run
 from brain.config import TrainConfig
@@ -28,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
     (["--env", "unity", "--unity-build", str(ROOT / "README.md")], "README.md is not executable: chmod +x"),
     (["--unity-build", sys.executable], "--unity-build: only used with --env unity"),
     (["--env", "unity", "--unity-build", sys.executable, "--unity-base-port", "65535", "--workers", "2"],
-     "--unity-base-port: 2 workers need ports 65535 to 65536"),
+     "--unity-base-port: 2 workers x 1 environments need ports 65535 to 65536"),
+    (["--env", "unity", "--unity-build", sys.executable, "--unity-base-port", "65500", "--workers", "2",
+      "--envs-per-worker", "20"], "2 workers x 20 environments need ports 65500 to 65539, beyond 65535; choose a "
+                                  "lower port or fewer --envs-per-worker"),
+    (["--envs-per-worker", "0"], "--envs-per-worker: must be at least 1"),
+    (["--envs-per-worker", "-3"], "--envs-per-worker: must be at least 1"),
+    (["--device", "tpu"], "--device: 'tpu' is not a device: choose cpu or cuda"),
     (["--env", "unity", "--unity-build", sys.executable, "--unity-timeout", "0"], "--unity-timeout: must be at least 1"),
     (["--env", "unity", "--unity-build", sys.executable, "--unity-time-scale", "0"],
      "--unity-time-scale: must be greater than 0, got 0"),
@@ -39,6 +46,14 @@ def test_bad_flags_exit_with_code_2_and_name_the_flag(argv, message, capsys):
         run.main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_refused_with_the_fix(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run.main(["--device", "cuda", "--check"])
+    assert exit_info.value.code == 2
+    assert "--device: cuda: CUDA is not available here" in capsys.readouterr().err
 
 
 def test_resume_without_a_run_is_refused_before_anything_is_written(tmp_path: Path, capsys):
@@ -59,8 +74,9 @@ def test_an_unknown_lesion_is_refused_before_the_run_directory_exists(tmp_path: 
 def test_flags_reach_the_stored_config():
     args = run.build_parser().parse_args(["--task", "1-3", "--workers", "3", "--steps", "500", "--seed", "7",
                                           "--gae-lambda", "0.95", "--until-success", "0.8", "--backend", "ray",
-                                          "--address", "auto"])
+                                          "--address", "auto", "--envs-per-worker", "4"])
     cfg = run.config_from_args(args, {"ca3": "silence"})
+    assert (cfg.envs_per_worker, cfg.device) == (4, "cpu")
     assert (cfg.task, cfg.workers, cfg.steps, cfg.seed, cfg.gae_lambda, cfg.until_success) == \
         ("1-3", 3, 500, 7, 0.95, 0.8)
     assert (cfg.backend, cfg.address) == ("ray", "auto")
