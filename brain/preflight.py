@@ -73,7 +73,13 @@ def preflight(cfg: TrainConfig, limits: Limits) -> tuple[Connectome, Estimate]:
     cost = check(connectome, limits, cfg.workers, cfg.t_max, local_workers=cfg.backend == "local" or not cfg.address,
                  probed=probed, envs_per_worker=cfg.envs_per_worker)
     task = "curriculum" if cfg.curriculum else cfg.task
-    env = task_environment(cfg, connectome)
+    try:
+        env = task_environment(cfg, connectome)
+    except ValueError as error:  # image sizes the renderer refuses, or settings of a hand-edited config.yaml
+        shapes = {key: list(shape) for key, shape in connectome.inputs.items()}
+        raise connectome.error(("inputs",), f"the environment of task {task} cannot be made for `inputs: {shapes}`: "
+                               f"{error}", "check the image sizes under `inputs:` (and, on --resume, the run's "
+                               "config.yaml)") from None
     check_inputs(connectome, {key: space.shape for key, space in env.observation_space.items()}, task)
     check_policy_width(connectome, probed[1][str(connectome.policy)][0], int(env.action_space.n), task)
     env.close()

@@ -257,6 +257,13 @@ def _(tmp: Path, run_dir: Path):
     return ["--out", str(run_dir), "--resume"], [f"{run_dir / 'config.yaml'} is damaged", "restore it from a copy"]
 
 
+@case(5, "--resume with a hand-edited config.yaml the simulator refuses")
+def _(tmp: Path, run_dir: Path):
+    text = (run_dir / "config.yaml").read_text()
+    (run_dir / "config.yaml").write_text(text.replace("ticks_per_step: 10", "ticks_per_step: 0"))
+    return ["--out", str(run_dir), "--resume"], ["ticks_per_step must be a positive integer", "config.yaml"]
+
+
 @case(6, "a policy the task cannot act on is refused before a worker crashes on it")
 def _(tmp: Path, _: Path):
     path = tmp / "variant.yaml"
