@@ -172,10 +172,10 @@ class MonolithicWBA(nn.Module):
     def auxiliary_losses(self, out: Outputs, targets: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         """The regions' teacher losses (entorhinal, CA1, amygdala), in the engine's order."""
         mask, clip = targets["mask"], self.amygdala.clip
-        error = out.amygdala_valence[..., 0] - targets["reward"].clamp(-clip, clip)
-        return [soft_cross_entropy(out.entorhinal_head_direction, targets["head_direction"], mask),
-                soft_cross_entropy(out.entorhinal_place, targets["place_cells"], mask),
-                soft_cross_entropy(out.ca1_place_cells, targets["place_cells"], mask),
+        error = out.amygdala_valence[..., 0] - targets["amygdala/reward"].clamp(-clip, clip)
+        return [soft_cross_entropy(out.entorhinal_head_direction, targets["entorhinal/head_direction"], mask),
+                soft_cross_entropy(out.entorhinal_place, targets["entorhinal/place_cells"], mask),
+                soft_cross_entropy(out.ca1_place_cells, targets["ca1/place_cells"], mask),
                 masked_mean(error.square(), mask)]
 
 
@@ -216,11 +216,14 @@ def observations(lead: tuple[int, ...], generator: torch.Generator) -> dict[str,
 
 
 def teacher_targets(steps: int, batch: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """Soft place-cell and head-direction ensembles, rewards and a full mask, ``[T, B, ...]``."""
+    """Soft place-cell and head-direction ensembles, rewards and a full mask, ``[T, B, ...]``, keyed as
+    ``Brain.teacher_targets`` keys them."""
+    place = torch.randn(steps, batch, 256, generator=generator).softmax(-1)
     return {
-        "place_cells": torch.randn(steps, batch, 256, generator=generator).softmax(-1),
-        "head_direction": torch.randn(steps, batch, 12, generator=generator).softmax(-1),
-        "reward": torch.randn(steps, batch, generator=generator).clamp(-1, 1),
+        "entorhinal/place_cells": place,
+        "ca1/place_cells": place,
+        "entorhinal/head_direction": torch.randn(steps, batch, 12, generator=generator).softmax(-1),
+        "amygdala/reward": torch.randn(steps, batch, generator=generator).clamp(-1, 1),
         "mask": torch.ones(steps, batch),
     }
 

@@ -29,7 +29,7 @@ import os
 import signal
 import traceback
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Mapping, Protocol
 
 import numpy as np
 import torch
@@ -38,6 +38,7 @@ from torch.distributions import Categorical
 from brain.acting import EnvironmentBatch, env_seeds, sample_actions
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingSink
+from regions.base import TeacherInput
 
 
 def advantages_and_returns(
@@ -71,10 +72,14 @@ def a3c_loss(
     actions: torch.Tensor,
     advantages: torch.Tensor,
     returns: torch.Tensor,
-    aux_losses: dict[str, torch.Tensor],
+    aux_losses: Mapping[str, torch.Tensor],
+    aux_weights: Mapping[str, float],
     cfg: TrainConfig,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The total A3C loss over a rollout ``[T, B]`` and every term by name (for logging)."""
+    """The total A3C loss over a rollout ``[T, B]`` and every term by name (for logging).
+
+    ``aux_weights`` weighs each auxiliary loss by its name (``Brain.aux_weights``): every loss has one.
+    """
     dist = Categorical(logits=logits)
     policy_loss = -(dist.log_prob(actions) * advantages.detach()).mean()
     value_loss = (returns.detach() - values).pow(2).mean()
@@ -82,8 +87,7 @@ def a3c_loss(
     total = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
     terms = {"loss/policy": policy_loss.item(), "loss/value": value_loss.item(), "policy/entropy": entropy.item()}
     for name, loss in aux_losses.items():
-        weight = cfg.aux_weights.get(name.rsplit("/", 1)[-1], 0.0)
-        total = total + weight * loss
+        total = total + aux_weights[name] * loss
         terms[f"loss/{name}"] = loss.item()
     terms["loss/total"] = total.item()
     return total, terms
@@ -98,12 +102,11 @@ class Rollout:
     actions: list[list[int]]
     rewards: list[np.ndarray]  # [N] reward received after the step's action
     dones: list[np.ndarray]  # [N] bool: the step ended its episode
-    poses: list[np.ndarray]  # [N, 3]
-    mazes: list[list[str]]
+    infos: list[list[dict]]  # [N] the environments' info of the step's observation (the teachers read it)
 
     @classmethod
     def empty(cls) -> "Rollout":
-        return cls([], [], [], [], [], [], [])
+        return cls([], [], [], [], [], [])
 
 
 def stack_observations(observations: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -170,7 +173,6 @@ class Worker:
     def _setup(self) -> None:
         from brain.engine import Brain
         from brain.environment import make_environment
-        from regions.teachers import HeadDirectionCells
 
         cfg, n = self.cfg, self.cfg.envs_per_worker
         self.seed = seed = hash((cfg.seed, self.rank, self.generation)) % (2**31)
@@ -182,28 +184,10 @@ class Worker:
         # Unity: environment i of worker r talks to its own player, worker id r * n + i.
         envs = [make_environment(cfg, self.brain.input_shapes, seed, self.rank * n + index) for index in range(n)]
         self.envs = EnvironmentBatch(envs, env_seeds(seed, n), tuple(self.brain.input_shapes), self.device)
-        self.head_direction = HeadDirectionCells()
-        self.place_cells: dict[str, Any] = {}
         self.state = self.brain.initial_state(n, self.device)
         self.episode_returns, self.episode_steps = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.episodes_begun = 0
         self.episode_buffers = [self._begin_episode() for _ in range(n)]
-
-    def _place_cells(self, maze: str):
-        from regions.teachers import PlaceCells
-        from tasks import free_space_points
-
-        if maze not in self.place_cells:  # one map per maze: global remapping between environments
-            points = free_space_points(maze, 4096, seed=self.cfg.seed)
-            self.place_cells[maze] = PlaceCells.for_maze(points, n=self._n_place_cells(), sigma=self.cfg.place_sigma,
-                                                         seed=self.cfg.seed)
-        return self.place_cells[maze]
-
-    def _n_place_cells(self) -> int:
-        for name, shape in self.brain.output_shapes().items():
-            if name.endswith(".place_cells"):
-                return shape[0]
-        return 256
 
     # --- the loop ------------------------------------------------------------------------------
     def _train(self) -> None:
@@ -233,8 +217,7 @@ class Worker:
             poses = envs.poses()
             rollout.observations.append(ports)
             rollout.resets.append(envs.starts.copy())
-            rollout.poses.append(poses)
-            rollout.mazes.append([info["maze"] for info in envs.infos])
+            rollout.infos.append(list(envs.infos))
             rewards, dones = np.zeros(len(envs), dtype=np.float32), np.zeros(len(envs), dtype=bool)
             for index, action in enumerate(actions):
                 rewards[index], dones[index], _ = envs.step(index, action)
@@ -292,7 +275,7 @@ class Worker:
                                                      cfg.gae_lambda)
         activity = {name: tensor[:T] for name, tensor in seq.activity.items()}
         aux = self.brain.auxiliary_losses(activity, self._targets(rollout))
-        loss, terms = a3c_loss(logits, values, actions, advantages, returns, aux, cfg)
+        loss, terms = a3c_loss(logits, values, actions, advantages, returns, aux, self.brain.aux_weights, cfg)
         if not torch.isfinite(loss):
             self.events.put(("nan", {"worker": self.rank, "terms": terms}))
             return
@@ -305,10 +288,7 @@ class Worker:
         self.events.put(("update", {"worker": self.rank, "step": self.counters.steps(), **terms}))
 
     def _targets(self, rollout: Rollout) -> dict[str, torch.Tensor]:
-        from regions.teachers import teacher_targets
-
-        place = [[self._place_cells(maze) for maze in mazes] for mazes in rollout.mazes]
-        targets = teacher_targets(np.stack(rollout.poses), np.stack(rollout.rewards), place, self.head_direction)
+        targets = self.brain.teacher_targets(TeacherInput(rollout.infos, np.stack(rollout.rewards)))
         return {key: value.to(self.device) for key, value in targets.items()}
 
     def _reverse_replay(self, activity: dict[str, torch.Tensor], actions: torch.Tensor, returns: torch.Tensor) -> None:
@@ -339,9 +319,9 @@ def reusing_searches(memory, size: int) -> contextlib.AbstractContextManager:
 
 
 def memory_region_name(brain) -> str | None:
-    """Name of the region that holds the episodic memory (the one with ``attach_memory``), if any."""
+    """Name of the region that holds the episodic memory (``holds_memory``), if any."""
     for name, region in brain.regions.items():
-        if hasattr(region, "attach_memory"):
+        if region.holds_memory:
             return name
     return None
 

@@ -1,8 +1,9 @@
 """What ``python -m brain.run --check`` prints: the compiled graph as plain tables.
 
 Regions (type, execution phase, position, parameter count, state, lesion), ports with their
-resolved shapes and sources, connections with delays and lesions, execution phases and the
-total number of parameters. Uses ``rich`` tables with ASCII borders, so the output stays
+resolved shapes and sources, connections with delays and lesions, teacher signals with their loss
+weights, execution phases and the total number of parameters. :func:`dry_run` runs one small
+training pass first, so that a brain ``--check`` accepts also trains. Uses ``rich`` tables with ASCII borders, so the output stays
 readable in a plain terminal, a pipe or a log file.
 """
 
@@ -11,11 +12,15 @@ from __future__ import annotations
 import shutil
 from typing import IO
 
+import numpy as np
+import torch
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from brain.engine import Brain
+from brain.errors import ConnectomeError
+from regions.base import TeacherInput
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -71,6 +76,50 @@ def connection_table(brain: Brain) -> Table:
     return table
 
 
+def teacher_table(brain: Brain) -> Table:
+    """Every teacher signal a region learns from: what it reads, its shape and its loss weight."""
+    table = _table("teacher signals (auxiliary losses)", "loss", "reads info", "shape", "weight", "signal")
+    for key, teacher in brain.teachers.items():
+        table.add_row(key, ", ".join(teacher.info_keys) or "(reward)", _shape(teacher.shape),
+                      f"{brain.aux_weights[key]:g}", teacher.doc)
+    return table
+
+
+#: Entries per action of the memory that :func:`dry_run` gives a memory-holding region.
+DRY_RUN_MEMORY = 16
+
+
+def dry_run(brain: Brain, steps: int = 2) -> None:
+    """One training pass of ``steps`` steps of blank observations, with every teacher's signal of an agent
+    standing at the origin of the 1-D maze, as a run's first update would compute it. A region that holds
+    a memory gets a small new one (so use this on a brain built for checking, not one that trains).
+
+    Raises:
+        ConnectomeError: what would have crashed the run (a teacher whose signal does not fit its
+            region's output, a loss named after no teacher, a non-finite loss), naming the problem.
+    """
+    from tasks import INFO_KEYS
+
+    obs = {key: torch.zeros(steps, 1, *shape, dtype=torch.uint8 if key == "rgb" else torch.float32)
+           for key, shape in brain.input_shapes.items()}
+    info = {key: None for key in INFO_KEYS} | {"pose": np.zeros(3, np.float32), "maze": "onedim", "task": "1-1"}
+    try:
+        for region in brain.regions.values():
+            if region.holds_memory:  # a small memory of the same kind: its parameters are checked, little allocated
+                region.attach_memory(region.make_memory(capacity=DRY_RUN_MEMORY))
+        seq = brain.rollout(obs, brain.initial_state(1))
+        targets = brain.teacher_targets(TeacherInput([[info]] * steps, np.zeros((steps, 1), np.float32)))
+        losses = brain.auxiliary_losses(seq.activity, targets)
+    except (ValueError, KeyError, RuntimeError, TypeError) as error:
+        raise ConnectomeError(f"a training pass of this brain fails: {error}", file=brain.connectome.file,
+                              field="regions", fix="make each region's teachers() and auxiliary_losses() agree "
+                                                   "(docs/regions.md, \"Add a region\")") from None
+    bad = [key for key, loss in losses.items() if not torch.isfinite(loss)]
+    if bad:
+        raise ConnectomeError(f"the auxiliary losses {bad} are not finite on blank observations",
+                              file=brain.connectome.file, field="regions", fix="check those regions' params")
+
+
 def print_check(brain: Brain, file: IO[str] | None = None) -> None:
     """Print the compiled graph of ``brain`` (to stdout by default)."""
     console = Console(file=file, width=max(120, shutil.get_terminal_size((120, 40)).columns), highlight=False)
@@ -79,7 +128,7 @@ def print_check(brain: Brain, file: IO[str] | None = None) -> None:
     console.print(f"space: {connectome.space or '-'}; inputs: "
                   + ", ".join(f"env.{key} {_shape(shape)}" for key, shape in connectome.inputs.items())
                   + f"; policy: {connectome.policy}; value: {connectome.value}", soft_wrap=True)
-    for table in (region_table(brain), port_table(brain), connection_table(brain)):
+    for table in (region_table(brain), port_table(brain), connection_table(brain), teacher_table(brain)):
         console.print()
         console.print(table)
     console.print("\nexecution phases (zero-delay topological generations):")

@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 
-#: Weight of each auxiliary loss, keyed by the teacher signal it learns (``region/<target>`` losses).
-DEFAULT_AUX_WEIGHTS = {"head_direction": 0.1, "place_cells": 0.1, "reward": 0.1}
+#: Keys of earlier config.yaml files that no setting reads any more, dropped on load: the auxiliary-loss
+#: weights and the place-field width belong to the regions now (``aux_weights:`` and ``params`` in the
+#: connectome), ``rgb_size`` to the connectome's ``inputs``.
+RETIRED_KEYS = ("aux_weights", "place_sigma", "rgb_size")
 
 
 @dataclass
@@ -48,11 +50,8 @@ class TrainConfig:
         gae_lambda: 1.0 gives plain n-step returns; below 1 gives GAE(lambda) advantages.
         lr, rms_alpha, rms_eps: shared RMSProp.
         entropy_coef, value_coef: A3C loss weights.
-        aux_weights: weight per teacher signal (``head_direction``, ``place_cells``, ``reward``).
         max_grad_norm: global gradient-norm clip.
         ticks_per_step: physics ticks (0.02 s) per action in the embedded simulator.
-        rgb_size: first-person image size; must match the connectome's ``inputs.rgb``.
-        place_sigma: place-field width in metres for the CA1/EC teacher.
         checkpoint_every: environment steps between checkpoints (a final one is always written).
         until_success: stop early once the success rate over the last 100 episodes of the current
             task reaches this fraction (0 = never; the 2017-style criterion is 0.8).
@@ -100,11 +99,8 @@ class TrainConfig:
     rms_eps: float = 1e-5
     entropy_coef: float = 0.01
     value_coef: float = 0.5
-    aux_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_AUX_WEIGHTS))
     max_grad_norm: float = 0.5
     ticks_per_step: int = 10
-    rgb_size: int = 84
-    place_sigma: float = 1.0
     checkpoint_every: int = 10_000
     until_success: float = 0.0
     max_minutes: float = 0.0
@@ -126,6 +122,8 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: Path) -> "TrainConfig":
         data = yaml.safe_load(path.read_text()) or {}
+        for key in RETIRED_KEYS:
+            data.pop(key, None)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -180,18 +180,22 @@ LesionMode = Annotated[str | float, BeforeValidator(_lesion_mode)]
 
 
 class RegionSpec(BaseModel):
-    """One region: its registered ``type``, constructor ``params`` and anatomical ``position``."""
+    """One region: its registered ``type``, constructor ``params``, anatomical ``position`` and the weights
+    of its auxiliary losses where they differ from the region's defaults (``aux_weights``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
     params: dict[str, Any] = Field(default_factory=dict)
     position: tuple[float, float, float] | None = None
+    aux_weights: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{type, params, position}`` without defaults, ready to dump (whole coordinates as integers)."""
+        """``{type, params, position, aux_weights}`` without defaults, ready to dump (whole coordinates as integers)."""
         out: dict[str, Any] = {"type": self.type}
         if self.params:
             out["params"] = Flow(self.params)
+        if self.aux_weights:
+            out["aux_weights"] = Flow(self.aux_weights)
         if self.position is not None:
             out["position"] = [int(x) if float(x).is_integer() else x for x in self.position]
         return out
@@ -243,6 +247,8 @@ FIELD_HELP = {
     "type": "a registered region type, e.g. `type: ca3`",
     "params": "the region's constructor arguments as a mapping, e.g. `params: {units: 256}`",
     "position": "three coordinates in the file's `space`, e.g. `position: [7507, 3254, 8264]`",
+    "aux_weights": "teacher name -> weight >= 0 of its loss, e.g. `aux_weights: {place_cells: 0.2}`",
+    "imports": "a list of Python modules that register region types, e.g. `imports: [my_lab.thalamus]`",
     "connections": "a list of `source.port -> target.port` or `{from, to, delay, weight}`",
     "delay": "a whole number of steps >= 0 (0: the same step)",
     "weight": "a number (edge width in plots; the engine ignores it)",
@@ -256,6 +262,8 @@ class Connectome(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     description: str = ""
+    imports: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")]] = Field(
+        default_factory=list)
     space: str | None = None
     inputs: dict[str, Annotated[tuple[PositiveInt, ...], Field(min_length=1)]]
     policy: Port
@@ -356,6 +364,8 @@ class Connectome(BaseModel):
     def to_yaml(self) -> str:
         """The resolved connectome as YAML (no ``extends``); loading it gives an equal Connectome."""
         doc: dict[str, Any] = {"name": self.name, "description": self.description}
+        if self.imports:
+            doc["imports"] = list(self.imports)
         if self.space is not None:
             doc["space"] = self.space
         doc["inputs"] = {key: list(shape) for key, shape in self.inputs.items()}

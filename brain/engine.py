@@ -19,18 +19,20 @@ fixed mask that zeroes ``round(p * units)`` units, chosen by a generator seeded 
 
 from __future__ import annotations
 
+import inspect
 import os
 import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import networkx as nx
+import numpy as np
 import torch
 from torch import nn
 
 from brain.connectome import Connectome, load_connectome
 from brain.wiring import wire
-from regions.base import Region, Shape
+from regions.base import REGISTRY, Region, Shape, Teacher, TeacherInput
 from regions.loop_weights import gradients_per_loop
 
 Tensors = dict[str, torch.Tensor]
@@ -112,6 +114,10 @@ class Brain(nn.Module):
         time_folded: regions that ``rollout`` runs once over ``[T * B, ...]``: stateless, read through no
             delayed edge, and on no cycle of the graph.
         graph: the full connectome graph (:meth:`Connectome.graph`), lesioned nodes and edges marked.
+        teachers: ``"region/name" -> Teacher`` of every region that learns from a teacher signal (a
+            silenced region learns nothing and is left out).
+        aux_weights: weight of each auxiliary loss, ``"region/name"``: the region's ``aux_weights:`` in
+            the connectome, else its teacher's default.
     """
 
     def __init__(self, connectome: Connectome):
@@ -143,6 +149,7 @@ class Brain(nn.Module):
         self._delayed_reads = tuple((key, tuple((d - 1, f"{source}@t-{d}") for d in range(1, delay + 1)))
                                     for source, (key, delay, _) in self._delayed.items())
         self._output_keys = tuple(self._output_shapes)
+        self.teachers, self.aux_weights = self._teachers()
 
     @classmethod
     def from_connectome(cls, source: str | os.PathLike, lesions: Mapping[str, Any] | None = None) -> Brain:
@@ -166,6 +173,17 @@ class Brain(nn.Module):
         outputs = tuple((port, f"{name}.{port}") for port in region.output_shapes)
         return _Call(name, region, ports, tuple(p for p in ports if p[0] in drives),
                      tuple(p for p in ports if p[0] not in drives), state_keys, lesion, outputs)
+
+    def resolved_yaml(self) -> str:
+        """The connectome as YAML with each region's ``params`` complete, its defaults written out: what a run
+        directory stores, so that the run stays reproducible when a default changes."""
+        regions = {}
+        for name, spec in self.connectome.regions.items():
+            signature = inspect.signature(REGISTRY[spec.type].__init__).parameters.values()
+            defaults = {p.name: list(p.default) if isinstance(p.default, tuple) else p.default for p in signature
+                        if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+            regions[name] = spec.model_copy(update={"params": {**defaults, **spec.params}})
+        return self.connectome.model_copy(update={"regions": regions}).to_yaml()
 
     def output_shapes(self) -> dict[str, Shape]:
         """``"region.port" -> shape`` of every output in ``activity``."""
@@ -404,24 +422,63 @@ class Brain(nn.Module):
                 for key, value in state.items()}
 
     # --- learning ----------------------------------------------------------------------------------
+    def _teachers(self) -> tuple[dict[str, Teacher], dict[str, float]]:
+        """Every region's teachers and loss weights, checked against the connectome and the environments."""
+        from tasks import INFO_KEYS
+
+        teachers, weights = {}, {}
+        for name, region in self.regions.items():
+            declared = region.teachers()
+            for key in self.connectome.regions[name].aux_weights:
+                if key not in declared:
+                    raise self.connectome.error(
+                        ("regions", name, "aux_weights", key), f"region {name!r} has no teacher {key!r}; its "
+                        f"teachers: {', '.join(declared) or 'none'}", "use one of its teacher names, or remove the key")
+            for key, teacher in declared.items():
+                unknown = [info for info in teacher.info_keys if info not in INFO_KEYS]
+                if unknown:
+                    raise self.connectome.error(
+                        ("regions", name, "type"), f"the teacher {key!r} of region type {self.connectome.regions[name].type!r} "
+                        f"reads info {unknown}, which the environments do not supply (they supply: "
+                        f"{', '.join(INFO_KEYS)})", "compute the teacher from the keys the environments supply")
+                if self.connectome.lesions.get(name) != "silence":
+                    teachers[f"{name}/{key}"] = teacher
+                    weights[f"{name}/{key}"] = self.connectome.regions[name].aux_weights.get(key, teacher.weight)
+        return teachers, weights
+
+    def teacher_targets(self, steps: TeacherInput) -> Tensors:
+        """Every teacher's signal over a rollout, ``"region/name" -> [T, B, ...]``, and ``"mask"`` ``[T, B]``."""
+        targets = {key: teacher.signal(steps) for key, teacher in self.teachers.items()}
+        targets["mask"] = torch.ones(np.shape(steps.rewards))
+        return targets
+
     def auxiliary_losses(self, activity: Mapping[str, torch.Tensor],
                          targets: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each region's teacher losses on its rollout outputs, as ``{"region/loss": scalar}``.
 
-        Silenced regions are skipped (their outputs are constant zeros). ``targets`` holds the teacher
-        signals ``[T, B, ...]`` and optionally ``"mask"`` ``[T, B]``.
+        ``targets`` holds the teacher signals ``[T, B, ...]`` keyed ``"region/name"`` (as
+        :meth:`teacher_targets` gives them) and optionally ``"mask"`` ``[T, B]``. A region must name each
+        loss after one of its teachers (that is where its weight comes from).
         """
         losses = {}
         for name, region in self.regions.items():
-            if not region.auxiliary_targets or self.connectome.lesions.get(name) == "silence":
+            names = [key.split("/", 1)[1] for key in self.teachers if key.split("/", 1)[0] == name]
+            if not names:
                 continue
-            missing = [key for key in region.auxiliary_targets if key not in targets]
+            missing = [f"{name}/{key}" for key in names if f"{name}/{key}" not in targets]
             if missing:
-                raise KeyError(f"auxiliary_losses: region {name!r} needs the teacher signal(s) {missing}; "
-                               f"targets holds {sorted(targets)}")
+                raise KeyError(f"auxiliary_losses: the teacher signal(s) {missing} are missing; targets holds "
+                               f"{sorted(targets)} (Brain.teacher_targets computes them all)")
+            wanted = {key: targets[f"{name}/{key}"] for key in names}
+            if "mask" in targets:
+                wanted["mask"] = targets["mask"]
             outputs = {port: activity[f"{name}.{port}"] for port in region.output_shapes}
-            wanted = {key: targets[key] for key in (*region.auxiliary_targets, "mask") if key in targets}
-            losses.update({f"{name}/{loss}": value for loss, value in region.auxiliary_losses(outputs, wanted).items()})
+            region_losses = region.auxiliary_losses(outputs, wanted)
+            if set(region_losses) != set(names):
+                raise ValueError(f"region {name!r} ({type(region).__name__}) returned the auxiliary losses "
+                                 f"{sorted(region_losses)} for its teachers {sorted(names)}: return one loss per "
+                                 f"teacher of teachers(), named after it (that is where its weight comes from)")
+            losses.update({f"{name}/{loss}": value for loss, value in region_losses.items()})
         return losses
 
     def extra_repr(self) -> str:

@@ -95,7 +95,7 @@ def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
     brain = Brain.from_connectome(str(connectome))
     payload = load_checkpoint(run_dir, brain)
     brain.load_state_dict(payload["brain"])
-    region = next((r for r in brain.regions.values() if hasattr(r, "attach_memory")), None)
+    region = next((r for r in brain.regions.values() if r.holds_memory), None)
     if region is not None and payload.get("memory") is not None:
         memory = region.make_memory()
         memory.load_state_dict(payload["memory"])

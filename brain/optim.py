@@ -20,7 +20,7 @@ class SharedRMSprop(torch.optim.Optimizer):
         lr: learning rate. alpha: decay of the squared-gradient average. eps: added to its root.
 
     Example:
-        >>> model = torch.nn.Linear(2, 1); model.share_memory()
+        >>> model = torch.nn.Linear(2, 1).share_memory()
         >>> opt = SharedRMSprop(model.parameters(), lr=7e-4).share_memory()
     """
 

@@ -145,14 +145,17 @@ def parse_lesions(items: Sequence[str]) -> dict[str, str]:
 
 
 def check(cfg: TrainConfig, limits: Limits) -> int:
-    """Check everything the run would use, build the brain and print its compiled graph and cost; exit code 0."""
+    """Check everything the run would use, build the brain, run a dry training pass and print its compiled
+    graph and cost; exit code 0."""
     from brain.budget import message
-    from brain.check import print_check
+    from brain.check import dry_run, print_check
     from brain.engine import Brain
     from brain.preflight import preflight
 
     connectome, cost = preflight(cfg, limits)
-    print_check(Brain(connectome))
+    brain = Brain(connectome)
+    dry_run(brain)
+    print_check(brain)
     print(message(cost, limits))
     return 0
 

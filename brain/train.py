@@ -32,6 +32,8 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
     whose run died before its first checkpoint can be started again, or resumed from step 0. The
     resumed config is written by :func:`train` once the checkpoint has loaded.
     """
+    from brain.check import dry_run
+    from brain.engine import Brain
     from brain.preflight import preflight
 
     limits = limits or Limits()
@@ -46,12 +48,14 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
     if (run_dir / CONFIG_FILE).exists() and has_checkpoint(run_dir):
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
     connectome, _ = preflight(cfg, limits)  # validate before creating anything
+    brain = Brain(connectome)
+    dry_run(brain)
     make_run_dir(run_dir)
     if (run_dir / CONFIG_FILE).exists():
         cleared = clear_before_checkpoint(run_dir)
         print(f"{run_dir}: its run died before its first checkpoint; starting it anew"
               + (f" (removed {', '.join(cleared)})" if cleared else ""))
-    (run_dir / CONNECTOME_FILE).write_text(connectome.to_yaml())
+    (run_dir / CONNECTOME_FILE).write_text(brain.resolved_yaml())
     cfg.to_yaml(run_dir / CONFIG_FILE)
     return run_dir, cfg
 
@@ -59,13 +63,14 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
 def resumed_config(cfg: TrainConfig, stored: TrainConfig, run_dir: Path, given: frozenset[str]) -> TrainConfig:
     """The stored config with the flags of :data:`APPLIED_ON_RESUME` applied; a RunDirError for any other change."""
     from brain.connectome import load_connectome
+    from brain.engine import Brain
 
     resumed = dataclasses.replace(stored, **{name: getattr(cfg, name) for name in APPLIED_ON_RESUME})
     for dest in sorted(given - set(NOT_SETTINGS) - set(APPLIED_ON_RESUME)):
         name = "lesions" if dest == "lesion" else dest
         flag = "--" + dest.replace("_", "-")
         if name == "connectome":
-            ours = load_connectome(cfg.connectome, lesions=cfg.lesions).to_yaml()
+            ours = Brain(load_connectome(cfg.connectome, lesions=cfg.lesions)).resolved_yaml()
             if ours == (run_dir / CONNECTOME_FILE).read_text():
                 continue
             problem = f"--connectome {cfg.connectome} differs from the connectome the run was trained with"

@@ -8,6 +8,7 @@ Shapes are checked later, while the regions are built (:mod:`brain.wiring`).
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any, Iterator
 
@@ -22,9 +23,19 @@ MAX_SIZE = 1 << 24
 #: Largest axis of an ``inputs:`` shape (an image side, a vector length).
 MAX_INPUT_AXIS = 4096
 
-def _registry() -> dict:
-    import regions  # importing the package registers every region type
 
+def _registry(connectome: Connectome) -> dict:
+    """Every region type: the package's, installed plugins' (importing ``regions`` loads both) and the
+    modules the connectome's ``imports:`` names."""
+    import regions
+
+    for index, module in enumerate(connectome.imports):
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # the user's module: any failure is theirs to see, at this line
+            raise connectome.error(("imports", index), f"cannot import {module!r}: {type(error).__name__}: {error}",
+                                   "make the module importable: run from the folder that holds its package, add "
+                                   "that folder to PYTHONPATH, or pip install the package") from None
     return regions.REGISTRY
 
 
@@ -36,14 +47,16 @@ def validate(connectome: Connectome) -> None:
     Raises:
         ConnectomeError: the first problem found.
     """
-    registry = _registry()
+    registry = _registry(connectome)
     _check_numbers(connectome)
     for name, spec in connectome.regions.items():
         if spec.type not in registry:
             raise connectome.error(("regions", name, "type"), f"unknown region type {spec.type!r}; known types: "
                                    f"{', '.join(sorted(registry))}",
-                                   f"use one of the known types, or register a Region class with "
-                                   f"@register({spec.type!r}) (see regions/base.py)")
+                                   f"use one of the known types; for a region of your own, name its module in "
+                                   f"the connectome (`imports: [my_lab.{spec.type}]`) or in your package's entry "
+                                   f"points (group brain_inspired_a3c.regions), and decorate its class with "
+                                   f"@register({spec.type!r}) (docs/regions.md)")
     seen: dict[tuple, int] = {}
     for index, conn in enumerate(connectome.connections):
         _check_source(connectome, index, conn.source)

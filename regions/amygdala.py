@@ -8,8 +8,9 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from regions.base import InputPort, Region, Shape, Tensors, register
+from regions.base import InputPort, Region, Shape, Teacher, Tensors, register
 from regions.functional import check_units, masked_mean, require_target
+from regions.teachers import reward_teacher
 
 
 @register("amygdala")
@@ -50,7 +51,6 @@ class Amygdala(Region):
         "visual": InputPort(doc="visual features, e.g. visual_cortex.features"),
         "reward": InputPort(required=False, shape=(1,), doc="reward received at this step (env.reward)"),
     }
-    auxiliary_targets = ("reward",)
 
     def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 64, clip: float = 1.0):
         super().__init__(input_shapes)
@@ -61,6 +61,10 @@ class Amygdala(Region):
         self.net = nn.Sequential(nn.Linear(width, check_units("amygdala", "hidden", hidden)), nn.ReLU(),
                                  nn.Linear(hidden, 1), nn.Tanh())
         self.output_shapes = {"valence": (1,)}
+        self._teachers = {"reward": reward_teacher()}
+
+    def teachers(self) -> dict[str, Teacher]:
+        return self._teachers
 
     def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         x = inputs["visual"].flatten(1)

@@ -17,8 +17,9 @@ Every tensor carries a leading batch axis: an input port of shape ``(n,)`` arriv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -43,6 +44,45 @@ class InputPort:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class TeacherInput:
+    """What teacher signals are computed from, over a rollout of ``T`` steps of ``B`` environments.
+
+    Attributes:
+        infos: ``[T][B]`` the environment's ``info`` of each step's observation (privileged: the true
+            pose, the maze, the cue; never an input of the policy).
+        rewards: ``[T, B]`` the reward received after each step's action.
+    """
+
+    infos: Sequence[Sequence[Mapping[str, Any]]]
+    rewards: np.ndarray
+
+    def stack(self, key: str) -> np.ndarray:
+        """``info[key]`` of every step and environment as one array ``[T, B, ...]``."""
+        return np.asarray([[info[key] for info in row] for row in self.infos])
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """A teacher signal that one of a region's auxiliary losses learns to predict.
+
+    Attributes:
+        signal: ``signal(steps: TeacherInput) -> [T, B, *shape]`` float tensor.
+        shape: the signal's shape per step and environment.
+        info_keys: the ``info`` keys the signal reads; ``--check`` refuses a key the environments
+            do not supply (``tasks.INFO_KEYS``).
+        weight: default weight of the loss in the A3C objective; the connectome's ``aux_weights:``
+            under the region overrides it.
+        doc: one line on what the signal is, shown by ``--check``.
+    """
+
+    signal: Callable[[TeacherInput], torch.Tensor]
+    shape: Shape
+    info_keys: tuple[str, ...] = ()
+    weight: float = 0.1
+    doc: str = ""
+
+
 class Region(nn.Module):
     """Base class of every brain region.
 
@@ -51,8 +91,11 @@ class Region(nn.Module):
     They override :meth:`forward` (or, for a region with state, optionally :meth:`drive` and
     :meth:`driven` instead: its state-free input term, listed in ``drives``, and the rest of the
     step, plus :meth:`read_out` for the output ports listed in ``readouts``), and optionally
-    :meth:`initial_state` (recurrent regions) and :meth:`auxiliary_losses` (regions trained by a
-    teacher signal, listed in ``auxiliary_targets``).
+    :meth:`initial_state` (recurrent regions), and :meth:`teachers` with :meth:`auxiliary_losses`
+    (regions trained by teacher signals: one loss per teacher, named like it). A region that holds a
+    memory outside its tensors (the hippocampal DND) sets ``holds_memory`` and implements
+    ``make_memory(capacity=None)`` and ``attach_memory(memory)``; the trainer shares one memory
+    between workers.
 
     Args:
         input_shapes: resolved shape of every *connected* input port. Optional ports that
@@ -64,8 +107,8 @@ class Region(nn.Module):
     drives: ClassVar[tuple[str, ...]] = ()
     #: Output ports that :meth:`read_out` computes, state-free, from the outputs of :meth:`driven`.
     readouts: ClassVar[tuple[str, ...]] = ()
-    #: Teacher signals (keys of the ``targets`` mapping) that :meth:`auxiliary_losses` reads.
-    auxiliary_targets: ClassVar[tuple[str, ...]] = ()
+    #: The region keeps a non-tensor memory (``make_memory`` / ``attach_memory``), shared by the trainer.
+    holds_memory: ClassVar[bool] = False
 
     def __init__(self, input_shapes: Mapping[str, Shape]):
         super().__init__()
@@ -119,12 +162,16 @@ class Region(nn.Module):
         signal); row by row, so that the engine's rollout can run it once over all steps."""
         raise NotImplementedError
 
+    def teachers(self) -> dict[str, Teacher]:
+        """The teacher signals this region learns from, by name (sizes from the region's params); ``{}`` if none."""
+        return {}
+
     def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:
-        """Auxiliary (teacher) losses, each a scalar averaged over time and batch.
+        """Auxiliary (teacher) losses, each a scalar averaged over time and batch, named as its teacher.
 
         ``outputs`` holds this region's output ports over a rollout, ``[T, B, ...]``;
-        ``targets`` holds the teacher signals named in ``auxiliary_targets``, ``[T, B, ...]``,
-        and an optional ``"mask"`` ``[T, B]`` (1 where the step is valid).
+        ``targets`` holds the signals of :meth:`teachers`, ``[T, B, ...]``, and an optional
+        ``"mask"`` ``[T, B]`` (1 where the step is valid).
         """
         return {}
 

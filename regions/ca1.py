@@ -7,8 +7,9 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from regions.base import InputPort, Region, Shape, Tensors, register
+from regions.base import InputPort, Region, Shape, Teacher, Tensors, register
 from regions.functional import check_target, check_units, join_ports, port_width, soft_cross_entropy
+from regions.teachers import place_cell_teacher
 
 
 @register("ca1")
@@ -35,23 +36,29 @@ class CA1(Region):
 
     Args:
         input_shapes: resolved input shapes (``ca3`` required).
-        place_cells: number of place units (must match the teacher).
+        place_cells: number of place units, and of their teacher.
         code: units of the code layer.
+        place_sigma: width in metres of the place teacher's fields.
+        place_seed: seed of the place teacher's field centres (one map per maze).
     """
 
     inputs = {
         "ca3": InputPort(doc="CA3 state (Schaffer collaterals)"),
         "ec": InputPort(required=False, doc="entorhinal input (temporoammonic path), e.g. entorhinal.grid"),
     }
-    auxiliary_targets = ("place_cells",)
     drives = ("ca3", "ec")
 
-    def __init__(self, input_shapes: Mapping[str, Shape], place_cells: int = 256, code: int = 128):
+    def __init__(self, input_shapes: Mapping[str, Shape], place_cells: int = 256, code: int = 128,
+                 place_sigma: float = 1.0, place_seed: int = 0):
         super().__init__(input_shapes)
         self.code = nn.Sequential(nn.Linear(port_width(input_shapes, self.drives), check_units("ca1", "code", code)),
                                   nn.Tanh())
         self.place_readout = nn.Linear(code, check_units("ca1", "place_cells", place_cells))
         self.output_shapes = {"place_cells": (place_cells,), "code": (code,)}
+        self._teachers = {"place_cells": place_cell_teacher(place_cells, place_sigma, place_seed)}
+
+    def teachers(self) -> dict[str, Teacher]:
+        return self._teachers
 
     def forward(self, inputs: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         code = self.code(join_ports(inputs, self.drives))

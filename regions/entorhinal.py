@@ -8,10 +8,11 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from regions.base import InputPort, Region, Shape, Tensors, register
+from regions.base import InputPort, Region, Shape, Teacher, Tensors, register
 from regions.functional import (check_probability, check_target, check_units, input_gates, lstm_step,
                                 soft_cross_entropy, zeros_for)
 from regions.loop_weights import looped_linear
+from regions.teachers import head_direction_teacher, place_cell_teacher
 
 
 def encode_self_motion(odometry: torch.Tensor, turn_scale: float, move_scale: float) -> torch.Tensor:
@@ -55,11 +56,14 @@ class Entorhinal(Region):
         hidden: LSTM units.
         grid_units: units of the linear bottleneck.
         dropout: dropout probability on the bottleneck (Banino et al. used 0.5).
-        head_cells: head-direction read-out size (must match the teacher).
-        place_cells: place read-out size (must match the teacher).
+        head_cells: head-direction read-out size, and of its teacher.
+        place_cells: place read-out size, and of its teacher.
         visual_units: size of the projection of the visual correction input.
         turn_scale: degrees that map to 1 (the turn action is 10 degrees).
         move_scale: metres that map to 1 (the move action is 2 m).
+        head_kappa: concentration of the head-direction teacher's tunings (20 as in Banino et al. 2018).
+        place_sigma: width in metres of the place teacher's fields.
+        place_seed: seed of the place teacher's field centres (one map per maze).
     """
 
     inputs = {
@@ -68,11 +72,11 @@ class Entorhinal(Region):
     }
     drives = ("self_motion", "visual")
     readouts = ("head_direction", "place")
-    auxiliary_targets = ("head_direction", "place_cells")
 
     def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 128, grid_units: int = 256,
                  dropout: float = 0.5, head_cells: int = 12, place_cells: int = 256, visual_units: int = 64,
-                 turn_scale: float = 10.0, move_scale: float = 2.0):
+                 turn_scale: float = 10.0, move_scale: float = 2.0, head_kappa: float = 20.0,
+                 place_sigma: float = 1.0, place_seed: int = 0):
         super().__init__(input_shapes)
         self.hidden = check_units("entorhinal", "hidden", hidden)
         for name, scale in (("turn_scale", turn_scale), ("move_scale", move_scale)):
@@ -92,6 +96,11 @@ class Entorhinal(Region):
         self.head_readout = nn.Linear(grid_units, check_units("entorhinal", "head_cells", head_cells))
         self.place_readout = nn.Linear(grid_units, check_units("entorhinal", "place_cells", place_cells))
         self.output_shapes = {"grid": (grid_units,), "head_direction": (head_cells,), "place": (place_cells,)}
+        self._teachers = {"head_direction": head_direction_teacher(head_cells, head_kappa),
+                          "place_cells": place_cell_teacher(place_cells, place_sigma, place_seed)}
+
+    def teachers(self) -> dict[str, Teacher]:
+        return self._teachers
 
     def initial_state(self, batch_size: int) -> Tensors:
         return {"h": zeros_for(self, batch_size, self.hidden), "c": zeros_for(self, batch_size, self.hidden)}
@@ -116,9 +125,7 @@ class Entorhinal(Region):
         mask = targets.get("mask")
         head = outputs["head_direction"]
         place = outputs["place"]
-        return {
-            "head_direction": soft_cross_entropy(
-                head, check_target("entorhinal", "head_direction", targets, head, "head_cells"), mask),
-            "place_cells": soft_cross_entropy(
-                place, check_target("entorhinal", "place_cells", targets, place, "place_cells"), mask),
-        }
+        head_target = check_target("entorhinal", "head_direction", targets, head, "head_cells")
+        place_target = check_target("entorhinal", "place_cells", targets, place, "place_cells")
+        return {"head_direction": soft_cross_entropy(head, head_target, mask),
+                "place_cells": soft_cross_entropy(place, place_target, mask)}

@@ -100,7 +100,7 @@ def require_target(region: str, target_name: str, targets: Mapping[str, torch.Te
     """Return ``targets[target_name]``, or say which teacher signal is missing and where it comes from."""
     if target_name not in targets:
         raise ValueError(f"{region}: teacher signal {target_name!r} is missing from the targets "
-                         f"(got {sorted(targets)}); compute it with regions.teachers.teacher_targets")
+                         f"(got {sorted(targets)}); Brain.teacher_targets computes every region's teachers")
     return targets[target_name]
 
 

@@ -55,6 +55,7 @@ class Hippocampus(Region):
     """
 
     inputs = {"key": InputPort(doc="source of the memory key, e.g. ca1.code")}
+    holds_memory = True
 
     def __init__(self, input_shapes: Mapping[str, Shape], key_size: int = 64, capacity: int = 500_000, k: int = 50,
                  actions: int = 3, backend: str = "auto", delta: float = 1e-3, alpha: float = 0.1,
@@ -73,9 +74,10 @@ class Hippocampus(Region):
         self.memory: DND | None = None
         self.output_shapes = {"values": (actions,), "key": (key_size,)}
 
-    def make_memory(self) -> DND:
-        """A new, empty DND sized by this region's parameters."""
-        return DND(**self.memory_params)
+    def make_memory(self, capacity: int | None = None) -> DND:
+        """A new, empty DND sized by this region's parameters (``capacity``: entries per action instead of
+        ``params.capacity``, e.g. a small memory for a check)."""
+        return DND(**{**self.memory_params, **({} if capacity is None else {"capacity": capacity})})
 
     def attach_memory(self, memory: DND) -> None:
         """Read from ``memory`` from now on (the trainer shares one DND across worker processes)."""

@@ -6,14 +6,16 @@ The pose never reaches the policy: it only shapes the auxiliary losses. Conventi
 ``docs/interfaces.md``: metres, x east, z north, heading in radians with 0 = north and
 +pi/2 = east.
 
+A region declares the teachers it learns from (:meth:`regions.base.Region.teachers`) with the
+builders at the end of this module; each reads the ``info`` keys it names.
+
 Example:
     >>> import numpy as np
-    >>> place = PlaceCells.for_maze(np.random.default_rng(0).uniform(-5, 5, (1000, 2)), n=64, sigma=1.0, seed=0)
-    >>> hd = HeadDirectionCells(n=12, kappa=20.0)
-    >>> poses = np.zeros((5, 2, 3), dtype=np.float32)         # [T, B, (x, z, heading)]
-    >>> targets = teacher_targets(poses, np.zeros((5, 2)), place, hd)
-    >>> {k: tuple(v.shape) for k, v in targets.items()}
-    {'place_cells': (5, 2, 64), 'head_direction': (5, 2, 12), 'reward': (5, 2), 'mask': (5, 2)}
+    >>> from regions.base import TeacherInput
+    >>> info = {"pose": np.zeros(3, np.float32), "maze": "onedim"}
+    >>> steps = TeacherInput(infos=[[info, info]] * 5, rewards=np.zeros((5, 2), np.float32))  # T = 5, B = 2
+    >>> tuple(place_cell_teacher(64).signal(steps).shape), tuple(head_direction_teacher(12).signal(steps).shape)
+    ((5, 2, 64), (5, 2, 12))
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
+
+from regions.base import Teacher, TeacherInput
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence
 
@@ -118,67 +122,57 @@ class HeadDirectionCells:
         heading = as_poses(pose)[..., 2:3]
         return torch.softmax(self.kappa * torch.cos(heading - self.preferred), dim=-1)
 
+    def __call__(self, steps: TeacherInput) -> torch.Tensor:
+        """As a teacher signal: the activity at each step's true heading, ``[T, B, n]``."""
+        return self.targets(steps.stack("pose").astype(np.float32))
+
     def __repr__(self) -> str:
         return f"HeadDirectionCells(n={self.n}, kappa={self.kappa})"
 
 
-def teacher_targets(poses: ArrayLike, rewards: ArrayLike,
-                    place: PlaceCells | Sequence[PlaceCells] | Sequence[Sequence[PlaceCells]],
-                    head_direction: HeadDirectionCells, mask: ArrayLike | None = None) -> dict[str, torch.Tensor]:
-    """The teacher signals of a rollout, keyed as in ``docs/interfaces.md`` section 2.
+class PlaceCellMaps:
+    """One :class:`PlaceCells` map per maze (global remapping between environments), made on first visit
+    from ``tasks.free_space_points``; as a teacher signal, the ensemble activity at each step's true position."""
 
-    Args:
-        poses: true poses ``[T, B, 3]``.
-        rewards: reward received after each step's action ``[T, B]``.
-        place: the place-cell map of the maze, one map per time step, or one per time step and
-            batch row (``[T][B]``: a rollout that crosses from one maze to another, or environments
-            in different mazes; each maze has its own map).
-        head_direction: the head-direction ensemble.
-        mask: 1 for valid steps ``[T, B]``; all ones when omitted.
+    def __init__(self, n: int, sigma: float, seed: int = 0):
+        self.n, self.sigma, self.seed = n, sigma, seed
+        self.maps: dict[str, PlaceCells] = {}
 
-    Returns:
-        ``place_cells`` [T, B, N], ``head_direction`` [T, B, M], ``reward`` [T, B], ``mask`` [T, B].
-    """
-    poses = as_poses(poses)
-    if poses.dim() != 3:
-        raise ValueError(f"teacher_targets: poses must be [T, B, 3]; got {tuple(poses.shape)}")
-    steps = poses.shape[:2]
-    rewards = torch.as_tensor(np.asarray(rewards, dtype=np.float32))
-    if rewards.shape != steps:
-        raise ValueError(f"teacher_targets: rewards must be [T, B] = {tuple(steps)}; got {tuple(rewards.shape)}")
-    mask = torch.ones(steps) if mask is None else torch.as_tensor(np.asarray(mask, dtype=np.float32))
-    if mask.shape != steps:
-        raise ValueError(f"teacher_targets: mask must be [T, B] = {tuple(steps)}; got {tuple(mask.shape)}")
-    place_cells = _place_targets(place, poses)
-    return {
-        "place_cells": place_cells,
-        "head_direction": head_direction.targets(poses),
-        "reward": rewards,
-        "mask": mask,
-    }
+    def for_maze(self, maze: str) -> PlaceCells:
+        if maze not in self.maps:
+            from tasks import free_space_points
+
+            points = free_space_points(maze, max(4096, self.n), seed=self.seed)
+            self.maps[maze] = PlaceCells.for_maze(points, n=self.n, sigma=self.sigma, seed=self.seed)
+        return self.maps[maze]
+
+    def __call__(self, steps: TeacherInput) -> torch.Tensor:
+        poses = torch.from_numpy(steps.stack("pose").astype(np.float32))  # [T, B, 3]
+        mazes = steps.stack("maze")
+        targets = torch.empty(*poses.shape[:2], self.n)
+        for maze in np.unique(mazes):
+            rows = torch.from_numpy(mazes == maze)
+            targets[rows] = self.for_maze(str(maze)).targets(poses[rows])
+        return targets
 
 
-def _place_targets(place: PlaceCells | Sequence[PlaceCells] | Sequence[Sequence[PlaceCells]],
-                   poses: torch.Tensor) -> torch.Tensor:
-    """Place-cell targets ``[T, B, N]`` of ``poses [T, B, 3]``, each pose under its own map, one call per map."""
-    if isinstance(place, PlaceCells):
-        return place.targets(poses)
-    steps, batch = poses.shape[:2]
-    if len(place) != steps:
-        raise ValueError(f"teacher_targets: got {len(place)} place-cell maps for {steps} time steps; "
-                         f"pass one map, one per step, or one per step and batch row")
-    grid = [[row] * batch if isinstance(row, PlaceCells) else list(row) for row in place]
-    if any(len(row) != batch for row in grid):
-        raise ValueError(f"teacher_targets: a step's place-cell maps do not match the batch of {batch}")
-    maps = {id(cells): cells for row in grid for cells in row}
-    if len(maps) == 1:
-        return next(iter(maps.values())).targets(poses)
-    owner = torch.tensor([[id(cells) for cells in row] for row in grid])
-    targets = None
-    for key, cells in maps.items():
-        rows = owner == key
-        part = cells.targets(poses[rows])
-        if targets is None:
-            targets = part.new_zeros(steps, batch, part.shape[-1])
-        targets[rows] = part
-    return targets
+def place_cell_teacher(n: int, sigma: float = 1.0, seed: int = 0, weight: float = 0.1) -> Teacher:
+    """Place cells of the true position, ``n`` Gaussian fields of width ``sigma`` m per maze (Banino et al. 2018)."""
+    return Teacher(PlaceCellMaps(n, sigma, seed), (n,), ("pose", "maze"), weight,
+                   f"softmax over {n} place fields (sigma {sigma} m) of the true position, one map per maze")
+
+
+def head_direction_teacher(n: int, kappa: float = 20.0, weight: float = 0.1) -> Teacher:
+    """Head-direction cells of the true heading, ``n`` von Mises tunings of concentration ``kappa``."""
+    return Teacher(HeadDirectionCells(n, kappa), (n,), ("pose",), weight,
+                   f"softmax over {n} head-direction tunings (kappa {kappa}) of the true heading")
+
+
+def rewards_received(steps: TeacherInput) -> torch.Tensor:
+    """The reward received after each step's action, ``[T, B]``."""
+    return torch.from_numpy(np.asarray(steps.rewards, dtype=np.float32))
+
+
+def reward_teacher(weight: float = 0.1) -> Teacher:
+    """The reward received after each step's action (the amygdala predicts it)."""
+    return Teacher(rewards_received, (), (), weight, "the reward received after this step's action")

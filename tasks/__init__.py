@@ -20,7 +20,12 @@ from tasks.env import CURRICULUM_ID, MazeEnv
 from tasks.free_space import free_space_points
 from tasks.rules import TASK_IDS, task_spec
 
-__all__ = ["MazeEnv", "make", "free_space_points", "gym_id", "TASK_IDS", "GYM_IDS"]
+__all__ = ["MazeEnv", "make", "free_space_points", "gym_id", "TASK_IDS", "GYM_IDS", "INFO_KEYS"]
+
+#: The ``info`` keys every environment supplies at each reset and step (the embedded simulator and
+#: the Unity adapter; ``docs/interfaces.md`` section 1): what a region's teacher signal may read.
+INFO_KEYS = ("pose", "task", "maze", "zone", "target", "cue", "ticks", "frames", "cumulative_reward", "success",
+             "failure", "trial", "task_complete")
 
 
 def gym_id(task: str) -> str:

@@ -48,6 +48,7 @@ class RecordingSpec:
         """The spec of ``brain`` recording ``regions`` (all regions when empty).
 
         Example:
+            >>> from brain.engine import Brain
             >>> spec = RecordingSpec.for_brain(Brain.from_connectome("wba"), ["ca1"])
             >>> spec.ports
             (('ca1.place_cells', 256), ('ca1.code', 128))

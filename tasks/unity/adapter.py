@@ -67,10 +67,15 @@ class UnityProcess(UnityEnvironment):
 class UnityMazeEnv(gym.Env):
     """The WBAI task ``task`` played by the Unity build ``build`` (an executable; docs/unity.md).
 
-    Example:
-        >>> env = UnityMazeEnv("builds/wbai-maze.x86_64", "1-3", worker_id=1, no_graphics=True)
+    Example (with the project's stand-in build, which serves the embedded tasks over the protocol):
+        >>> import tempfile
+        >>> from tasks.unity.peer import make_build
+        >>> build = make_build(Path(tempfile.mkdtemp()))
+        >>> env = UnityMazeEnv(build, "1-3", base_port=9321, no_graphics=True)
         >>> obs, info = env.reset(seed=0)
         >>> obs, reward, terminated, truncated, info = env.step(2)
+        >>> info["task"], obs["rgb"].shape
+        ('1-3', (3, 84, 84))
         >>> env.close()
     """
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from regions.base import REGISTRY, InputPort, Region, register
+from regions.base import REGISTRY, InputPort, Region, Teacher, register
 
 TINY = """\
 name: tiny
@@ -56,16 +56,18 @@ class ToyLinear(Region):
 
     inputs = {"x": InputPort(doc="drive"), "extra": InputPort(required=False),
               "previous": InputPort(required=False, doc="own output one step earlier")}
-    auxiliary_targets = ("target",)
-
     def __init__(self, input_shapes, units: int = 4):
         super().__init__(input_shapes)
         self.ports = [port for port in self.inputs if port in input_shapes]
+        self._teachers = {"target": Teacher(lambda steps: torch.as_tensor(steps.rewards), (), doc="the reward")}
         self.layer = nn.Linear(sum(input_shapes[port][0] for port in self.ports), units)
         self.output_shapes = {"y": (units,)}
 
     def forward(self, inputs, state):
         return {"y": torch.tanh(self.layer(torch.cat([inputs[port] for port in self.ports], -1)))}, {}
+
+    def teachers(self):
+        return self._teachers
 
     def auxiliary_losses(self, outputs, targets):
         return {"target": (outputs["y"].mean(-1) - targets["target"]).square().mean()}

@@ -50,8 +50,8 @@ def test_policy_gradient_weights_each_step_by_its_own_advantage_only():
     values = torch.randn(T, 1, generator=gen, requires_grad=True)
     actions = torch.randint(0, A, (T, 1), generator=gen)
     advantages = torch.randn(T, 1, generator=gen)
-    cfg = TrainConfig(entropy_coef=0.0, value_coef=0.0, aux_weights={})
-    loss, _ = a3c_loss(logits, values, actions, advantages, advantages + values.detach(), {}, cfg)
+    cfg = TrainConfig(entropy_coef=0.0, value_coef=0.0)
+    loss, _ = a3c_loss(logits, values, actions, advantages, advantages + values.detach(), {}, {}, cfg)
     loss.backward()
     probs = logits.detach().softmax(-1)
     onehot = torch.nn.functional.one_hot(actions, A).float()
@@ -64,9 +64,9 @@ def test_auxiliary_losses_enter_with_their_configured_weight_and_are_logged():
     logits = torch.zeros(2, 1, 3, requires_grad=True)
     values = torch.zeros(2, 1, requires_grad=True)
     aux_param = torch.tensor(2.0, requires_grad=True)
-    cfg = TrainConfig(entropy_coef=0.0, value_coef=0.0, aux_weights={"head_direction": 0.25})
+    cfg = TrainConfig(entropy_coef=0.0, value_coef=0.0)
     loss, terms = a3c_loss(logits, values, torch.zeros(2, 1, dtype=torch.long), torch.zeros(2, 1), torch.zeros(2, 1),
-                           {"entorhinal/head_direction": aux_param * 3.0}, cfg)
+                           {"entorhinal/head_direction": aux_param * 3.0}, {"entorhinal/head_direction": 0.25}, cfg)
     loss.backward()
     assert aux_param.grad.item() == 0.75
     assert terms["loss/entorhinal/head_direction"] == 6.0

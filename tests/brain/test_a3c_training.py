@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from tensorboardX.event_file_writer import EventFileWriter  # noqa: F401  (tensorboardX is what writes tb/)
 
 from brain.config import TrainConfig
@@ -31,7 +32,10 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def test_a_run_writes_its_directory_episode_table_and_tensorboard_events(finished_run: Path):
-    assert (finished_run / "connectome.yaml").read_text().startswith("name: tiny")
+    stored = yaml.safe_load((finished_run / "connectome.yaml").read_text())
+    assert stored["name"] == "tiny"
+    entorhinal = stored["regions"]["entorhinal"]["params"]
+    assert entorhinal["hidden"] == 32 and entorhinal["head_kappa"] == 20.0, "params complete, defaults written out"
     assert TrainConfig.from_yaml(finished_run / "config.yaml").task == "1-2"
     rows = read_episodes(finished_run)
     assert rows, "a 400-step run of 1-2 finishes at least one episode (failure comes at 180 steps)"

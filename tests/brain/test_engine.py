@@ -29,7 +29,7 @@ from brain.connectome import bundled_connectomes
 from brain.engine import SequenceOutput
 from brain.run import main
 from regions.dnd import DND
-from regions.teachers import HeadDirectionCells, PlaceCells, teacher_targets
+from regions.base import TeacherInput
 
 TINY_WBA = Path(__file__).parent / "data" / "tiny.yaml"
 MOVES = torch.tensor([[10.0, 0.0], [-10.0, 0.0], [0.0, 2.0]])  # odometry of the three actions
@@ -112,13 +112,11 @@ def assert_finite(out) -> None:
 
 
 def tiny_wba_targets(brain: Brain, steps: int, batch: int, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Teacher signals from random poses, sized by the brain's place-cell and head-direction ports."""
+    """The brain's teacher signals of random poses in the 1-D maze."""
     rng = np.random.default_rng(seed)
-    shapes = brain.output_shapes()
     poses = np.concatenate([rng.uniform(-5, 5, (steps, batch, 2)), rng.uniform(-np.pi, np.pi, (steps, batch, 1))], -1)
-    place = PlaceCells.for_maze(rng.uniform(-5, 5, (500, 2)), n=shapes["ca1.place_cells"][0], seed=seed)
-    head = HeadDirectionCells(n=shapes["entorhinal.head_direction"][0])
-    return teacher_targets(poses, rng.normal(size=(steps, batch)).astype(np.float32), place, head)
+    infos = [[{"pose": poses[t, b].astype(np.float32), "maze": "onedim"} for b in range(batch)] for t in range(steps)]
+    return brain.teacher_targets(TeacherInput(infos, rng.normal(size=(steps, batch)).astype(np.float32)))
 
 
 # --- step == rollout -----------------------------------------------------------------------------
@@ -289,7 +287,8 @@ def test_the_a3c_loss_sends_gradient_into_every_trainable_region_of_the_wba_arch
     activity = {key: value[:T] for key, value in seq.activity.items()}
     aux = brain.auxiliary_losses(activity, tiny_wba_targets(brain, T, B))
     assert set(aux) == {"entorhinal/head_direction", "entorhinal/place_cells", "ca1/place_cells", "amygdala/reward"}
-    loss, terms = a3c_loss(seq.logits[:T], seq.value[:T], actions, advantages, returns, aux, TrainConfig())
+    loss, terms = a3c_loss(seq.logits[:T], seq.value[:T], actions, advantages, returns, aux, brain.aux_weights,
+                           TrainConfig())
     assert math.isfinite(terms["loss/total"])
     brain.zero_grad(set_to_none=True)
     loss.backward()
@@ -336,15 +335,15 @@ def test_a_silenced_region_outputs_zeros_and_gets_no_gradient(kind, region, tiny
     for lesions in (None, {region: "silence"}):
         brain = build(tiny if kind == "tiny" else TINY_WBA, lesions=lesions).eval()
         obs = tiny_obs(T, B) if kind == "tiny" else wba_obs(brain, T, B)
-        targets = ({"target": torch.randn(T, B, generator=torch.Generator().manual_seed(0))} if kind == "tiny"
-                   else tiny_wba_targets(brain, T, B))
+        targets = ({key: torch.randn(T, B, generator=torch.Generator().manual_seed(0)) for key in brain.teachers}
+                   if kind == "tiny" else tiny_wba_targets(brain, T, B))
         seq = brain.rollout(obs, brain.initial_state(B))
         tiny_loss(brain, seq, targets).backward()
         grads = [p.grad for p in brain.regions[region].parameters()]
         silenced = lesions is not None
         assert all(g is None or not g.any() for g in grads) == silenced, (region, lesions)
         losses = brain.auxiliary_losses(seq.activity, targets)
-        has_teacher = bool(brain.regions[region].auxiliary_targets)
+        has_teacher = bool(brain.regions[region].teachers())
         assert any(key.startswith(f"{region}/") for key in losses) == (has_teacher and not silenced)
         with torch.no_grad():
             stepped = run_steps(brain, obs, brain.initial_state(B))

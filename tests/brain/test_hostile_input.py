@@ -328,7 +328,7 @@ def test_resume_applies_steps_and_workers_and_writes_nothing_before_the_checkpoi
     shutil.copytree(stored_run, run_dir)
     before = snapshot(run_dir)
     cfg = TrainConfig(connectome=TINY, steps=5000, workers=2, out=str(run_dir), lr=0.5)  # lr not on the command line
-    _, resumed = prepare_run_dir(cfg, resume=True, given=frozenset({"steps", "workers", "out"}))
+    _, resumed = prepare_run_dir(cfg, resume=True, given=frozenset({"steps", "workers", "out", "connectome"}))
     assert (resumed.steps, resumed.workers, resumed.lr) == (5000, 2, TrainConfig().lr)
     assert snapshot(run_dir) == before
 

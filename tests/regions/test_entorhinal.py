@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from regions.entorhinal import Entorhinal, encode_self_motion
-from regions.teachers import HeadDirectionCells, PlaceCells, teacher_targets
+from regions.teachers import HeadDirectionCells, PlaceCells
 
 TURN_RIGHT, TURN_LEFT, FORWARD = (10.0, 0.0), (-10.0, 0.0), (0.0, 2.0)
 
@@ -28,8 +28,8 @@ def random_walk(steps: int, batch: int, seed: int) -> tuple[torch.Tensor, torch.
 def walk_targets(poses: torch.Tensor, place_cells: int = 32, head_cells: int = 12) -> dict[str, torch.Tensor]:
     centres = torch.stack(torch.meshgrid(torch.linspace(-10, 10, 8), torch.linspace(-10, 10, place_cells // 8),
                                          indexing="ij"), dim=-1).reshape(-1, 2)
-    return teacher_targets(poses, torch.zeros(poses.shape[:2]), PlaceCells(centres, sigma=2.0),
-                           HeadDirectionCells(n=head_cells))
+    return {"place_cells": PlaceCells(centres, sigma=2.0).targets(poses),
+            "head_direction": HeadDirectionCells(n=head_cells).targets(poses)}
 
 
 def small(**params) -> Entorhinal:

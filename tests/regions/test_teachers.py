@@ -1,4 +1,4 @@
-"""Teacher signals: place and head-direction ensembles from the true pose, and the rollout targets."""
+"""Teacher signals: place and head-direction ensembles from the true pose, and the teachers regions declare."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from regions.teachers import HeadDirectionCells, PlaceCells, teacher_targets
+from regions.base import TeacherInput
+from regions.teachers import (HeadDirectionCells, PlaceCells, head_direction_teacher, place_cell_teacher,
+                              reward_teacher)
 
 CENTRES = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [-3.0, -3.0]], dtype=np.float32)
 
@@ -70,27 +72,35 @@ def test_for_maze_picks_distinct_free_space_points_reproducibly():
     assert len(chosen) == 64 and chosen <= {tuple(row) for row in points.tolist()}
 
 
-def test_teacher_targets_give_the_interface_keys_and_shapes():
-    poses = np.random.default_rng(1).uniform(-3, 3, (7, 2, 3)).astype(np.float32)
-    rewards = np.zeros((7, 2), dtype=np.float32)
-    rewards[4, 1] = 2.0
-    place, hd = PlaceCells(CENTRES), HeadDirectionCells()
-    targets = teacher_targets(poses, rewards, place, hd)
-    assert {name: tuple(t.shape) for name, t in targets.items()} == {
-        "place_cells": (7, 2, 4), "head_direction": (7, 2, 12), "reward": (7, 2), "mask": (7, 2)}
-    torch.testing.assert_close(targets["place_cells"], place.targets(poses))
-    torch.testing.assert_close(targets["head_direction"], hd.targets(poses))
-    assert targets["reward"][4, 1] == 2.0 and targets["mask"].all()
+def rollout_infos(mazes: list[str], steps: int, seed: int) -> TeacherInput:
+    """Random poses, one environment per maze, over ``steps`` steps."""
+    poses = np.random.default_rng(seed).uniform(-3, 3, (steps, len(mazes), 3)).astype(np.float32)
+    rewards = np.zeros((steps, len(mazes)), dtype=np.float32)
+    rewards[2, -1] = 2.0
+    return TeacherInput([[{"pose": poses[t, b], "maze": maze} for b, maze in enumerate(mazes)] for t in range(steps)],
+                        rewards)
 
 
-def test_teacher_targets_take_one_place_map_per_step_when_the_maze_changes():
-    poses = np.zeros((3, 1, 3), dtype=np.float32)
-    maps = [PlaceCells(CENTRES), PlaceCells(CENTRES + 4.0), PlaceCells(CENTRES)]
-    targets = teacher_targets(poses, np.zeros((3, 1)), maps, HeadDirectionCells())
-    torch.testing.assert_close(targets["place_cells"][1], maps[1].targets(poses[1]))
-    assert not torch.allclose(targets["place_cells"][0], targets["place_cells"][1])
-    with pytest.raises(ValueError, match=r"2 place-cell maps for 3 time steps"):
-        teacher_targets(poses, np.zeros((3, 1)), maps[:2], HeadDirectionCells())
+def test_the_teacher_signals_have_their_declared_shapes_and_values():
+    steps = rollout_infos(["onedim", "cross"], steps=5, seed=1)
+    poses = steps.stack("pose")
+    place, head, reward = place_cell_teacher(32, sigma=1.5, seed=2), head_direction_teacher(12), reward_teacher()
+    for teacher in (place, head, reward):
+        assert tuple(teacher.signal(steps).shape) == (5, 2, *teacher.shape)
+    torch.testing.assert_close(head.signal(steps), HeadDirectionCells(12).targets(poses))
+    assert reward.signal(steps)[2, 1] == 2.0 and reward.info_keys == ()
+    assert place.info_keys == ("pose", "maze") and head.info_keys == ("pose",)
+
+
+def test_place_cells_keep_one_map_per_maze():
+    steps = rollout_infos(["onedim", "cross"], steps=4, seed=3)
+    poses, signal = steps.stack("pose"), place_cell_teacher(32, sigma=1.5, seed=2).signal
+    maps = signal.maps
+    torch.testing.assert_close(signal(steps)[:, 0], maps["onedim"].targets(poses[:, 0]))
+    torch.testing.assert_close(signal(steps)[:, 1], maps["cross"].targets(poses[:, 1]))
+    assert not torch.allclose(maps["onedim"].centres, maps["cross"].centres)
+    again = place_cell_teacher(32, sigma=1.5, seed=2).signal
+    torch.testing.assert_close(again(steps), signal(steps))  # the same seed draws the same maps
 
 
 @pytest.mark.parametrize("call, message", [
@@ -99,10 +109,6 @@ def test_teacher_targets_take_one_place_map_per_step_when_the_maze_changes():
     (lambda: PlaceCells.for_maze(CENTRES, n=5), r"n=5 distinct centres from 4 points"),
     (lambda: HeadDirectionCells(n=0), r"n must be a positive integer"),
     (lambda: PlaceCells(CENTRES).targets(np.zeros((2, 2))), r"pose must have shape \[\.\.\., 3\]"),
-    (lambda: teacher_targets(np.zeros((3, 3)), np.zeros(3), PlaceCells(CENTRES), HeadDirectionCells()),
-     r"poses must be \[T, B, 3\]"),
-    (lambda: teacher_targets(np.zeros((3, 2, 3)), np.zeros((3, 1)), PlaceCells(CENTRES), HeadDirectionCells()),
-     r"rewards must be \[T, B\]"),
 ])
 def test_bad_input_is_reported_with_the_expected_shape(call, message):
     with pytest.raises(ValueError, match=message):
