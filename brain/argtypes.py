@@ -11,7 +11,7 @@ import argparse
 import math
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 
 def number(kind: type = float, low: float = -math.inf, high: float = math.inf,
@@ -24,6 +24,8 @@ def number(kind: type = float, low: float = -math.inf, high: float = math.inf,
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
         if (value < low if low_inclusive else value <= low) or value > high:
             if high == math.inf:
                 bound = f"at least {low:g}" if low_inclusive else f"greater than {low:g}"
@@ -52,3 +54,19 @@ def executable_file(text: str) -> str:
     if not os.access(path, os.X_OK):
         raise argparse.ArgumentTypeError(f"{text} is not executable: chmod +x {text}")
     return str(path.resolve())
+
+
+def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> frozenset[str]:
+    """Destinations of the flags written on the command line (not filled in from a default).
+
+    argparse fills a default in only where the namespace lacks the attribute, so parsing into a
+    namespace pre-set to markers leaves a marker exactly where the user wrote nothing (a marker is an
+    empty list, which an ``append`` flag copies before it appends).
+    """
+    markers = {dest: _Unset() for dest in vars(parser.parse_args([]))}
+    parsed = parser.parse_args(argv, namespace=argparse.Namespace(**markers))
+    return frozenset(dest for dest, value in vars(parsed).items() if value is not markers.get(dest))
+
+
+class _Unset(list):
+    """The marker of :func:`given_flags`."""

@@ -49,12 +49,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt,
 from pydantic_core import PydanticCustomError
 
 from brain.errors import ConnectomeError
-from brain.yamlmarks import Flow, LocDict, Mark, display_path, dump_yaml, locate, merge, parse_yaml, plain
+from brain.yamlmarks import Flow, LocDict, Mark, display_path, dump_yaml, locate, merge, plain, read_yaml
 
 BUNDLED = Path(str(importlib.resources.files("connectome")))
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _PORT_RE = re.compile(rf"^({_NAME})\.({_NAME})$")
 CONNECTION_RE = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
+YAML_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]
 
 
@@ -64,7 +65,9 @@ def find_connectome(source: str | os.PathLike, base_dir: Path | None = None) -> 
     A name without suffix also tries ``.yaml``: ``"wba"`` finds the bundled ``wba.yaml``.
     """
     path = Path(source)
-    names = [path] if path.suffix in (".yaml", ".yml") else [path, path.with_name(path.name + ".yaml")]
+    if not str(source).strip() or not path.name:
+        return None
+    names = [path] if path.suffix in YAML_SUFFIXES else [path, path.with_name(path.name + ".yaml")]
     folders = ([base_dir] if base_dir is not None and not path.is_absolute() else [Path()])
     if path.parent == Path():
         folders.append(BUNDLED)
@@ -75,6 +78,38 @@ def find_connectome(source: str | os.PathLike, base_dir: Path | None = None) -> 
     return None
 
 
+def connectome_path(source: Any, base_dir: Path | None = None, *, file: str | None = None, line: int | None = None,
+                    field: str = "--connectome") -> Path:
+    """:func:`find_connectome`, or the one error that says why ``source`` names no connectome file.
+
+    ``file``/``line``: where ``source`` was written (an ``extends:`` line); None for the command line.
+    """
+    example = "`extends: wba.yaml`" if field == "extends" else "--connectome wba"
+    if source is None or not str(source).strip():
+        raise ConnectomeError("no file named (the value is empty)", file=file, line=line, field=field,
+                              fix=f"name a connectome file, e.g. {example}" +
+                                  (", or delete the line" if field == "extends" else ""))
+    if not isinstance(source, (str, os.PathLike)):
+        raise ConnectomeError(f"expected a file name, got {source!r}", file=file, line=line, field=field,
+                              fix=f"write {example} (a path relative to this file, or a bundled name)")
+    folder = Path(source) if base_dir is None or Path(source).is_absolute() else base_dir / source
+    if folder.is_dir():
+        raise ConnectomeError(f"{str(source)!r} is a directory, not a connectome file", file=file, line=line,
+                              field=field, fix=f"name a .yaml file inside it, e.g. {example}")
+    path = find_connectome(source, base_dir)
+    if path is None:
+        where = f"next to {file} or " if file else ""
+        raise ConnectomeError(f"no connectome file {str(source)!r} {where}among the bundled ones "
+                              f"({', '.join(bundled_connectomes())})", file=file, line=line, field=field,
+                              fix="correct the name or the path" + (" (relative to this file's folder)" if file else
+                                                                    ", or give a bundled name"))
+    if path.suffix not in YAML_SUFFIXES:
+        raise ConnectomeError(f"{str(source)!r} is not a YAML connectome file (its suffix is "
+                              f"{path.suffix or 'missing'!s}; connectome files end in .yaml)", file=file, line=line,
+                              field=field, fix=f"name a .yaml connectome file, e.g. {example}")
+    return path
+
+
 def bundled_connectomes() -> list[str]:
     """File names of the connectomes shipped in the ``connectome`` package."""
     return sorted(path.name for path in BUNDLED.glob("*.yaml"))
@@ -83,22 +118,15 @@ def bundled_connectomes() -> list[str]:
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> LocDict:
     """Read ``path`` and everything it extends, merged."""
     file = display_path(path)
-    tree = parse_yaml(path.read_text(encoding="utf-8"), file)
-    extends = tree.pop("extends", None)
-    if extends is None:
+    tree = read_yaml(path, file, TOP_KEYS)
+    if "extends" not in tree:
         return merge(LocDict(mark=tree.mark), tree)
-    mark = tree.marks.pop("extends")
-    if not isinstance(extends, str):
-        raise ConnectomeError(f"expected a file name, got {extends!r}", file=file, line=mark.line, field="extends",
-                              fix="write `extends: wba.yaml` (a path relative to this file, or a bundled name)")
-    base_path = find_connectome(extends, base_dir=path.parent)
-    if base_path is None:
-        raise ConnectomeError(f"no connectome file {extends!r} next to {file} or among the bundled ones "
-                              f"({', '.join(bundled_connectomes())})", file=file, line=mark.line, field="extends",
-                              fix="correct the name or the path (relative to this file's folder)")
-    if base_path.resolve() in chain:
+    extends, mark = tree.pop("extends"), tree.marks.pop("extends")
+    base_path = connectome_path(extends, path.parent, file=file, line=mark.line, field="extends")
+    if base_path.resolve() in chain or base_path.resolve() == path.resolve():
         raise ConnectomeError(f"{extends!r} extends this file again (a loop of extends)", file=file,
                               line=mark.line, field="extends", fix="remove one of the `extends:` lines of the loop")
+    tree.extends = mark
     return merge(_resolve(base_path, chain + (path.resolve(),)), tree)
 
 
@@ -271,9 +299,46 @@ class Connectome(BaseModel):
         return locate(self._tree, loc)
 
     def error(self, loc: Loc, problem: str, fix: str) -> ConnectomeError:
-        """A ConnectomeError pointing at ``loc``."""
-        mark = self.where(loc)
-        return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
+        """A ConnectomeError pointing at ``loc``, or at the line of this file that made a base's ``loc`` wrong.
+
+        A variant that changes ``inputs:`` or a region's params, or adds a connection, can break a
+        line of the base it extends; the user edits the variant, so the error names the variant's
+        line and field, and says which line of the base it broke. A base that is wrong by itself
+        (not a bundled one) is still named.
+        """
+        mark, top = self.where(loc), self._tree.mark
+        if top is None or mark.file == top.file or mark.line is None:  # this file, or a --lesion flag
+            return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
+        causes = self._causes(loc)
+        written = [locate(self._tree, cause, exact=True) for cause in causes]
+        blamed, blame = next(((cause, where) for cause, where in zip(causes, written)
+                              if where is not None and where.file == top.file), (None, None))
+        if blamed is None and not _is_bundled(mark.file):
+            return ConnectomeError(problem, fix=fix, file=mark.file, line=mark.line, field=_field(loc))
+        blame = blame or self._tree.extends or top
+        field = _field(blamed) if blamed else "extends"
+        return ConnectomeError(f"{problem} (at {mark.file}:{mark.line} {_field(loc)}, which this file's `{field}` "
+                               f"changes)", fix=fix, file=blame.file, line=blame.line, field=field)
+
+    def _causes(self, loc: Loc) -> list[Loc]:
+        """Places a variant may have written that an error at ``loc`` depends on, most specific first."""
+        causes = [loc[:n] for n in range(len(loc), 1, -1)]
+        regions: set[str] = set()
+        if loc[0] == "connections" and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(self.connections):
+            conn = self.connections[loc[1]]
+            regions = {conn.source.region, conn.target.region}
+        elif loc[0] == "regions" and len(loc) > 1:
+            regions = {str(loc[1])}
+        elif loc[0] in ("policy", "value"):
+            regions = {getattr(self, loc[0]).region}
+        for index, conn in enumerate(self.connections):
+            if {conn.source.region, conn.target.region} & regions:
+                causes.append(("connections", index))
+                causes.append(("inputs", conn.source.port) if conn.source.region == "env"
+                              else ("regions", conn.source.region, "params"))
+        for name in sorted(regions):
+            causes += [("regions", name, "params"), ("regions", name), ("lesions", name)]
+        return causes
 
     @property
     def file(self) -> str:
@@ -322,6 +387,14 @@ class Connectome(BaseModel):
         return dump_yaml(doc)
 
 
+TOP_KEYS = (*Connectome.model_fields, "extends")
+
+
+def _is_bundled(file: str) -> bool:
+    """The file is one of the connectomes shipped in the ``connectome`` package."""
+    return Path(file).resolve().parent == BUNDLED.resolve()
+
+
 def _field(loc: Loc) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
@@ -355,7 +428,7 @@ def _schema_error(tree: LocDict, error: dict[str, Any]) -> ConnectomeError:
 
 def _allowed_keys(loc: Loc) -> list[str]:
     if len(loc) == 1:
-        return [*Connectome.model_fields, "extends"]
+        return list(TOP_KEYS)
     if loc[0] == "regions":
         return list(RegionSpec.model_fields)
     return ["from", "to", "delay", "weight"]
@@ -379,10 +452,7 @@ def load_connectome(source: str | os.PathLike, lesions: Mapping[str, Any] | None
         >>> load_connectome("wba", lesions={"hippocampus": "remove"}).lesions
         {'hippocampus': 'remove'}
     """
-    path = find_connectome(source)
-    if path is None:
-        raise ConnectomeError(f"no connectome file {str(source)!r}", field="--connectome",
-                              fix=f"give a path to a YAML file or a bundled name: {', '.join(bundled_connectomes())}")
+    path = connectome_path(source)
     tree = _resolve(path)
     if lesions:
         extra = LocDict(lesions, marks={key: Mark("--lesion", None) for key in lesions}, mark=Mark("--lesion", None))

@@ -27,7 +27,8 @@ from brain.acting import EnvironmentBatch, env_seeds, greedy_actions, sample_act
 from brain.argtypes import number
 from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
-from brain.rundir import RunDirError, load_checkpoint
+from brain.errors import ConnectomeError
+from brain.rundir import RunDirError, load_checkpoint, read_config
 from tasks.unity import UnityWorkerError
 
 if TYPE_CHECKING:
@@ -91,15 +92,15 @@ def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
     if not connectome.is_file():
         raise RunDirError(f"{run_dir}: no connectome.yaml here; give the directory a training run wrote "
                           f"(python -m brain.run --out {run_dir})")
-    payload = load_checkpoint(run_dir)
     brain = Brain.from_connectome(str(connectome))
+    payload = load_checkpoint(run_dir, brain)
     brain.load_state_dict(payload["brain"])
     region = next((r for r in brain.regions.values() if r.holds_memory), None)
     if region is not None and payload.get("memory") is not None:
         memory = region.make_memory()
         memory.load_state_dict(payload["memory"])
         attach_memory(brain, memory)
-    return brain.eval(), TrainConfig.from_yaml(run_dir / "config.yaml"), int(payload["steps"])
+    return brain.eval(), read_config(run_dir), int(payload["steps"])
 
 
 def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
@@ -165,13 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if not (args.run_dir / "config.yaml").is_file():
-            raise RunDirError(f"{args.run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")
-        task = args.task or TrainConfig.from_yaml(args.run_dir / "config.yaml").task
+        task = args.task or read_config(args.run_dir).task
         record = None if args.record is None else Path(args.record or args.run_dir / f"eval-{task}.h5")
         results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record, args.unity_worker_id,
                            args.envs_per_worker)
-    except (RunDirError, RecordingError, UnityWorkerError, FileNotFoundError, ValueError) as error:
+    except (RunDirError, RecordingError, UnityWorkerError, FileNotFoundError, ValueError, ConnectomeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     success = np.mean([r.success for r in results])

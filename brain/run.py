@@ -15,7 +15,8 @@ import sys
 from typing import Sequence
 
 from brain.acting import check_device
-from brain.argtypes import executable_file, name_list, number
+from brain.argtypes import executable_file, given_flags, name_list, number
+from brain.budget import Limits, add_limit_flags, limits_from_args
 from brain.config import DEFAULT_ENVS_PER_WORKER, TrainConfig
 from brain.errors import ConnectomeError
 from brain.recording.spec import COMPRESSIONS, RecordingError
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="1 = n-step returns (A3C), below 1 = GAE(lambda)")
     a3c.add_argument("--entropy-coef", type=number(float, 0), default=_DEFAULTS.entropy_coef,
                      help="entropy bonus weight")
+    add_limit_flags(parser)
     return parser
 
 
@@ -142,14 +144,19 @@ def parse_lesions(items: Sequence[str]) -> dict[str, str]:
     return lesions
 
 
-def check(connectome: str, lesions: dict[str, str]) -> int:
-    """Build the brain and print its compiled graph; exit code 0."""
+def check(cfg: TrainConfig, limits: Limits) -> int:
+    """Check everything the run would use, build the brain, run a dry training pass and print its compiled
+    graph and cost; exit code 0."""
+    from brain.budget import message
     from brain.check import dry_run, print_check
     from brain.engine import Brain
+    from brain.preflight import preflight
 
-    brain = Brain.from_connectome(connectome, lesions=lesions)
+    connectome, cost = preflight(cfg, limits)
+    brain = Brain(connectome)
     dry_run(brain)
     print_check(brain)
+    print(message(cost, limits))
     return 0
 
 
@@ -201,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.address and args.backend != "ray":
         parser.error(f"--address {args.address} needs --backend ray (the local backend runs on this machine only)")
     check_environment(parser, args)
+    limits = limits_from_args(parser, args)
     try:
         check_device(args.device)
     except ValueError as error:
@@ -208,10 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         lesions = parse_lesions(args.lesion)
         if args.check:
-            return check(args.connectome, lesions)
+            return check(config_from_args(args, lesions), limits)
         from brain.train import train
 
-        train(config_from_args(args, lesions), resume=args.resume)
+        train(config_from_args(args, lesions), resume=args.resume, limits=limits, given=given_flags(parser, argv))
     except (ConnectomeError, RunDirError, RecordingError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,59 +2,107 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
 
+from brain.budget import Limits
 from brain.config import TrainConfig
-from brain.rundir import RunDirError
+from brain.rundir import RunDirError, clear_before_checkpoint, has_checkpoint, make_run_dir, read_config
 from brain.trainer import Trainer, ray_backend_module
 
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
+#: Settings a resumed run takes from the command line; every other one stays as the run stored it.
+APPLIED_ON_RESUME = ("steps", "workers", "envs_per_worker", "backend", "address", "device", "max_minutes",
+                     "until_success", "out",
+                     "record_flush_seconds", "unity_build", "unity_base_port", "unity_timeout", "unity_time_scale",
+                     "unity_no_graphics")
+#: Command-line destinations that are not settings of the run (limits, modes).
+NOT_SETTINGS = ("check", "resume", "max_memory_gb", "max_workers")
 
 
-def prepare_run_dir(cfg: TrainConfig, resume: bool) -> tuple[Path, TrainConfig]:
-    """Create (or reopen, with ``resume``) the run directory and store the resolved connectome there.
+def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None,
+                    given: frozenset[str] = frozenset()) -> tuple[Path, TrainConfig]:
+    """Check everything, then create (or reopen, with ``resume``) the run directory with the resolved connectome.
 
-    A resumed run keeps its stored connectome and config; only ``steps``, ``workers``, ``envs_per_worker``
-    and where they run (``backend``, ``address``, ``device``) may change.
+    Nothing is written before every check has passed. A resumed run keeps its stored connectome
+    and config; the flags in :data:`APPLIED_ON_RESUME` change them, and any other flag in ``given``
+    (the ones written on the command line) that differs from the stored run is refused. A directory
+    whose run died before its first checkpoint can be started again, or resumed from step 0. The
+    resumed config is written by :func:`train` once the checkpoint has loaded.
     """
     from brain.check import dry_run
-    from brain.connectome import load_connectome
     from brain.engine import Brain
-    from brain.recording.spec import check_compression, check_regions
+    from brain.preflight import preflight
 
+    limits = limits or Limits()
     run_dir = Path(cfg.out)
     if resume:
         if not (run_dir / CONFIG_FILE).is_file():
             raise RunDirError(f"--resume: {run_dir} holds no run to resume (no {CONFIG_FILE}); "
                               f"drop --resume to start a new run there")
-        stored = TrainConfig.from_yaml(run_dir / CONFIG_FILE)
-        for name in ("steps", "workers", "envs_per_worker", "backend", "address", "device"):
-            setattr(stored, name, getattr(cfg, name))
-        stored.to_yaml(run_dir / CONFIG_FILE)
+        stored = resumed_config(cfg, read_config(run_dir), run_dir, given)
+        preflight(dataclasses.replace(stored, connectome=str(run_dir / CONNECTOME_FILE), lesions={}), limits)
         return run_dir, stored
-    if (run_dir / CONFIG_FILE).exists():
+    if (run_dir / CONFIG_FILE).exists() and has_checkpoint(run_dir):
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
-    brain = Brain(load_connectome(cfg.connectome, lesions=cfg.lesions))  # validate before creating anything
+    connectome, _ = preflight(cfg, limits)  # validate before creating anything
+    brain = Brain(connectome)
     dry_run(brain)
-    connectome = brain.connectome
-    check_regions(cfg.record_regions, connectome)
-    check_compression(cfg.record_compression)
-    resolved = brain.resolved_yaml()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONNECTOME_FILE).write_text(resolved)
+    make_run_dir(run_dir)
+    if (run_dir / CONFIG_FILE).exists():
+        cleared = clear_before_checkpoint(run_dir)
+        print(f"{run_dir}: its run died before its first checkpoint; starting it anew"
+              + (f" (removed {', '.join(cleared)})" if cleared else ""))
+    (run_dir / CONNECTOME_FILE).write_text(brain.resolved_yaml())
     cfg.to_yaml(run_dir / CONFIG_FILE)
     return run_dir, cfg
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> Path:
-    """Train the connectome's brain as ``cfg`` says, print a summary, and return the run directory."""
+def resumed_config(cfg: TrainConfig, stored: TrainConfig, run_dir: Path, given: frozenset[str]) -> TrainConfig:
+    """The stored config with the flags of :data:`APPLIED_ON_RESUME` applied; a RunDirError for any other change."""
+    from brain.connectome import load_connectome
+    from brain.engine import Brain
+
+    resumed = dataclasses.replace(stored, **{name: getattr(cfg, name) for name in APPLIED_ON_RESUME})
+    for dest in sorted(given - set(NOT_SETTINGS) - set(APPLIED_ON_RESUME)):
+        name = "lesions" if dest == "lesion" else dest
+        flag = "--" + dest.replace("_", "-")
+        if name == "connectome":
+            ours = Brain(load_connectome(cfg.connectome, lesions=cfg.lesions)).resolved_yaml()
+            if ours == (run_dir / CONNECTOME_FILE).read_text():
+                continue
+            problem = f"--connectome {cfg.connectome} differs from the connectome the run was trained with"
+        elif not hasattr(stored, name) or getattr(cfg, name) == getattr(stored, name):
+            continue
+        else:
+            problem = f"{flag} {getattr(cfg, name)} differs from the run's stored {getattr(stored, name)}"
+        applied = ", ".join("--" + name.replace("_", "-") for name in APPLIED_ON_RESUME[:6])
+        raise RunDirError(f"--resume: {problem} ({run_dir / CONFIG_FILE}); a resumed run keeps its connectome and "
+                          f"training settings. Fix: drop {flag} to continue the run as it was, or start a new run "
+                          f"with another --out (flags that do apply on resume: {applied}, and the --unity-* ones)")
+    return resumed
+
+
+def train(cfg: TrainConfig, resume: bool = False, limits: Limits | None = None,
+          given: frozenset[str] = frozenset()) -> Path:
+    """Train the connectome's brain as ``cfg`` says, print a summary, and return the run directory.
+
+    ``limits``: the resource limits (:mod:`brain.budget`); ``given``: the flags written on the command
+    line (a resumed run refuses those that would change it).
+    """
     if cfg.backend == "ray":  # reach the cluster before the run directory is made: a bad --address leaves nothing
         ray_backend_module().connect(cfg.address, cfg.workers)
-    run_dir, cfg = prepare_run_dir(cfg, resume)
-    trainer = Trainer(cfg, run_dir, run_dir / CONNECTOME_FILE, resume=resume)
+    run_dir, cfg = prepare_run_dir(cfg, resume, limits, given)
+    if resume and not has_checkpoint(run_dir):
+        cleared = clear_before_checkpoint(run_dir)
+        print(f"{run_dir}: its run died before its first checkpoint; resuming from step 0"
+              + (f" (removed {', '.join(cleared)})" if cleared else ""))
+        resume = False
+    trainer = Trainer(cfg, run_dir, run_dir / CONNECTOME_FILE, resume=resume)  # loads and checks the checkpoint
+    cfg.to_yaml(run_dir / CONFIG_FILE)  # a resumed run's new steps and workers, once nothing can fail any more
     started = time.time()
     progress = trainer.train()
     print(summary(run_dir, cfg, progress, time.time() - started))

@@ -34,12 +34,12 @@ from brain.progress import WINDOW, Status, progress_display
 from brain.recording import RECORDING_FILE, Recorder, RecordingSpec, prepare
 from brain.rundir import EpisodeTable, load_checkpoint, save_checkpoint
 
-#: A worker that dies this many times in a row without the run gaining a step stops the run.
+#: A worker that dies this many times in a row before it finishes a rollout (an update) stops the run.
 MAX_FRUITLESS_RESTARTS = 3
 
 
 class WorkerCrashLoop(RuntimeError):
-    """Workers keep dying before they take a step: restarting them would only loop."""
+    """Workers keep dying before they finish a rollout: restarting them would only loop."""
 
 
 class Counters:
@@ -213,11 +213,11 @@ class Trainer:
         self.progress = Progress()
         start_steps = 0
         if resume:
-            start_steps = self._restore(load_checkpoint(run_dir))
+            start_steps = self._restore(load_checkpoint(run_dir, self.brain))
         self.backend = make_backend(cfg, connectome_path, self.brain, self.optimizer, self.memory, start_steps,
                                     self.progress.episodes)
         self.generations = [0] * cfg.workers
-        self._started_at_step = [0] * cfg.workers  # global steps when each worker was last started
+        self._updated = [False] * cfg.workers  # each worker finished a rollout (sent an update) since its start
         self._fruitless = [0] * cfg.workers  # consecutive deaths without any global progress
         self._last_traceback = ""
         self.recorder: Recorder | None = None
@@ -274,17 +274,17 @@ class Trainer:
     # --- workers ---------------------------------------------------------------------------------
     def _start_worker(self, rank: int) -> None:
         self.backend.start_worker(rank, self.generations[rank])
-        self._started_at_step[rank] = self.steps()
+        self._updated[rank] = False
 
     def _restart_dead_workers(self, log) -> None:
         for rank, how in self.backend.dead_workers():
             if self.steps() >= self.cfg.steps:
                 continue
-            progressed = self.steps() > self._started_at_step[rank]
-            self._fruitless[rank] = 0 if progressed else self._fruitless[rank] + 1
+            # a worker that crashes on every step (an invalid action) adds steps but never finishes a rollout
+            self._fruitless[rank] = 0 if self._updated[rank] else self._fruitless[rank] + 1
             if self._fruitless[rank] >= MAX_FRUITLESS_RESTARTS:
                 raise WorkerCrashLoop(
-                    f"worker {rank} died {self._fruitless[rank]} times in a row before the run took a step "
+                    f"worker {rank} died {self._fruitless[rank]} times in a row before it finished a rollout "
                     f"({how}); the run stopped instead of restarting it again. "
                     + (f"Its last error:\n{self._last_traceback}" if self._last_traceback else
                        "It reported no Python error: look for a crash or the out-of-memory killer "
@@ -309,9 +309,11 @@ class Trainer:
         try:
             for rank in range(self.cfg.workers):
                 self._start_worker(rank)
-            while not self._done(started) and self.backend.any_alive():
+            while not self._done(started):
                 self._drain_events(writer, table, bar)
                 self._restart_dead_workers(bar.write)
+                if not self.backend.any_alive():
+                    break
                 if self.recorder is not None:
                     self.recorder.check(bar.write)
                 steps = self.steps()
@@ -366,6 +368,7 @@ class Trainer:
             self._record_episode(data, step, writer, table)
         elif kind == "update":
             self.progress.updates += 1
+            self._updated[data["worker"]] = True
             for name, value in data.items():
                 if name not in ("worker", "step"):
                     writer.add_scalar(f"worker{data['worker']}/{name}", value, data["step"])

@@ -9,10 +9,19 @@ Shapes are checked later, while the regions are built (:mod:`brain.wiring`).
 from __future__ import annotations
 
 import importlib
+import math
+from typing import Any, Iterator
 
 import networkx as nx
 
-from brain.connectome import CONNECTION_RE, Connectome, PortRef
+from brain.connectome import CONNECTION_RE, Connectome, Loc, PortRef
+
+#: Longest connection ``delay`` in agent steps (a delayed edge keeps that many past outputs per worker).
+MAX_DELAY = 10_000
+#: Largest whole number in a region's ``params`` (units, channels, capacity ...): 2**24.
+MAX_SIZE = 1 << 24
+#: Largest axis of an ``inputs:`` shape (an image side, a vector length).
+MAX_INPUT_AXIS = 4096
 
 
 def _registry(connectome: Connectome) -> dict:
@@ -39,6 +48,7 @@ def validate(connectome: Connectome) -> None:
         ConnectomeError: the first problem found.
     """
     registry = _registry(connectome)
+    _check_numbers(connectome)
     for name, spec in connectome.regions.items():
         if spec.type not in registry:
             raise connectome.error(("regions", name, "type"), f"unknown region type {spec.type!r}; known types: "
@@ -50,6 +60,11 @@ def validate(connectome: Connectome) -> None:
     seen: dict[tuple, int] = {}
     for index, conn in enumerate(connectome.connections):
         _check_source(connectome, index, conn.source)
+        if conn.source.region == "env" and conn.delay:
+            raise connectome.error(("connections", index, "delay"), f"'{conn.source}' is an environment port, which "
+                                   f"the engine feeds only at the step it is observed (delay {conn.delay})",
+                                   f"drop the delay (`- {conn.source} -> {conn.target}`); to see the past, read a "
+                                   f"region that keeps state, or delay that region's output")
         _check_target(connectome, registry, index, conn.target)
         key = (conn.source, conn.target, conn.delay)
         if key in seen:
@@ -179,3 +194,49 @@ def _lesioned_target(key: str) -> str | None:
     """The target region of a connection lesion ``"a.out -> b.in"``; None for a region lesion."""
     match = CONNECTION_RE.match(key)
     return match.group(2).split(".")[0] if match else None
+
+
+def _numbers(value: Any, loc: Loc) -> Iterator[tuple[Loc, int | float]]:
+    """Every number in a params value (lists and mappings walked), with where it is written; bools are not numbers."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield loc, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _numbers(item, (*loc, i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, (*loc, key))
+
+
+def _check_numbers(connectome: Connectome) -> None:
+    """Numbers that would make NaNs or exhaust memory: non-finite values and sizes above the documented limits."""
+    for index, conn in enumerate(connectome.connections):
+        loc = ("connections", index, "delay")
+        if conn.delay > MAX_DELAY:
+            raise connectome.error(loc, f"delay {conn.delay:,} is above the limit of {MAX_DELAY:,} steps (a delayed "
+                                   f"edge keeps every step's output for that long)",
+                                   f"write a delay of at most {MAX_DELAY:,} agent steps (1 reads the previous step)")
+        if conn.weight is not None and not math.isfinite(conn.weight):
+            raise connectome.error(("connections", index, "weight"), f"weight {conn.weight} is not a finite number",
+                                   "write a number (the edge's width in plots), or drop `weight`")
+    for key, shape in connectome.inputs.items():
+        if max(shape) > MAX_INPUT_AXIS:
+            raise connectome.error(("inputs", key), f"shape {list(shape)} of env.{key} has an axis above the limit "
+                                   f"of {MAX_INPUT_AXIS:,}", f"write a shape whose axes are at most {MAX_INPUT_AXIS:,}, "
+                                   f"e.g. `{key}: [3, 84, 84]` for an image")
+    for name, spec in connectome.regions.items():
+        if spec.position is not None and not all(math.isfinite(x) for x in spec.position):
+            raise connectome.error(("regions", name, "position"), f"position {list(spec.position)} holds a value "
+                                   "that is not a finite number", "write three finite coordinates, e.g. "
+                                   "`position: [7507, 3254, 8264]`, or drop `position`")
+        for loc, value in _numbers(spec.params, ("regions", name, "params")):
+            param = ".".join(str(part) for part in loc[3:])
+            if not math.isfinite(value):
+                raise connectome.error(loc, f"params.{param} is {value}, not a finite number (it would make every "
+                                       f"output NaN)", f"write a finite number for {param}")
+            if isinstance(value, int) and abs(value) > MAX_SIZE:
+                raise connectome.error(loc, f"params.{param} is {value:,}, above the limit of {MAX_SIZE:,} for a "
+                                       f"whole number in params (a size this large cannot fit in memory)",
+                                       f"write a size of at most {MAX_SIZE:,} (wba uses 12 to 500,000)")

@@ -54,10 +54,7 @@ class Wiring:
 def wire(connectome: Connectome) -> Wiring:
     """Probe, check, lesion and build (module docstring). Raises ConnectomeError."""
     everything = list(enumerate(connectome.connections))
-    env = {f"env.{key}": shape for key, shape in connectome.inputs.items()}
-    probed = dict(env)
-    _build_in_order(connectome, list(connectome.regions), everything, probed, _probe)
-    _check_actor_critic(connectome, probed)
+    _, probed = probe(connectome)
     full_inputs = {name: _input_shapes(connectome, name, everything, probed, set(connectome.regions))
                    for name in connectome.regions}
 
@@ -79,6 +76,18 @@ def wire(connectome: Connectome) -> Wiring:
     output_shapes = {key: shape for key, shape in known.items() if key.split(".")[0] in built}
     return Wiring(regions={name: built[name] for name in survivors}, links=links, zero_fill=zero_fill,
                   output_shapes=output_shapes, phases=phases(survivors, links))
+
+
+def probe(connectome: Connectome) -> tuple[dict[str, Region], dict[str, Shape]]:
+    """Every region built on the ``meta`` device (no memory) and every port's shape, ``"region.port"``.
+
+    Step 1 of :func:`wire`; also what :mod:`brain.budget` sizes a brain by before it allocates anything.
+    """
+    probed = {f"env.{key}": shape for key, shape in connectome.inputs.items()}
+    regions = _build_in_order(connectome, list(connectome.regions), list(enumerate(connectome.connections)),
+                              probed, _probe)
+    _check_actor_critic(connectome, probed)
+    return regions, probed
 
 
 def phases(names: list[str], links: Links) -> list[list[str]]:

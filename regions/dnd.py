@@ -385,6 +385,13 @@ def _check_keys(keys: torch.Tensor, key_size: int, method: str, name: str) -> No
         )
 
 
+def check_config(n_actions: int, key_size: int, capacity: int = 500_000, k: int = 50, delta: float = 1e-3,
+                 alpha: float = 0.1, backend: str = "auto", match_radius: float = 0.0, *, nprobe: int = 32,
+                 ivf_min_size: int | None = 10_000) -> None:
+    """Raise the ValueError that :class:`DND` would, without allocating its memory (a region checks its params)."""
+    _check_config(n_actions, key_size, capacity, k, delta, alpha, backend, match_radius, nprobe, ivf_min_size)
+
+
 def _check_config(
     n_actions: int,
     key_size: int,

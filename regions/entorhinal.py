@@ -79,6 +79,9 @@ class Entorhinal(Region):
                  place_sigma: float = 1.0, place_seed: int = 0):
         super().__init__(input_shapes)
         self.hidden = check_units("entorhinal", "hidden", hidden)
+        for name, scale in (("turn_scale", turn_scale), ("move_scale", move_scale)):
+            if not scale > 0:  # odometry is divided by it: 0 gives inf and NaN, a negative one mirrors the motion
+                raise ValueError(f"entorhinal: params.{name} must be positive, got {scale!r}")
         self.turn_scale, self.move_scale = float(turn_scale), float(move_scale)
         self.visual: nn.Module | None = None
         width = 4

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Tensors, register
-from regions.dnd import DND
+from regions.dnd import DND, check_config
 from regions.functional import check_units
 
 
@@ -68,6 +68,7 @@ class Hippocampus(Region):
             "k": check_units("hippocampus", "k", k),
             "backend": backend, "delta": delta, "alpha": alpha, "match_radius": match_radius,
         }
+        check_config(**self.memory_params)  # a bad alpha or backend fails here, at --check, not in the first worker
         self.project = nn.Linear(math.prod(input_shapes["key"]), key_size)
         self.normalise = nn.LayerNorm(key_size, elementwise_affine=False)
         self.memory: DND | None = None

@@ -109,8 +109,8 @@ def test_a_killed_worker_is_replaced_and_the_run_finishes(tmp_path: Path, train_
 
 
 def test_workers_that_die_before_any_step_stop_the_run_with_their_error(tmp_path: Path):
-    cfg = tiny_config(tmp_path, ticks_per_step=0)  # the simulator refuses it inside every worker
-    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    run_dir, cfg = prepare_run_dir(tiny_config(tmp_path), resume=False)
+    cfg.ticks_per_step = 0  # past the checks (prepare_run_dir refuses it): the simulator refuses it in every worker
     trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
     with pytest.raises(WorkerCrashLoop, match="died 3 times in a row(.|\n)*ticks_per_step"):
         trainer.train()

@@ -1,0 +1,86 @@
+"""Everything a run will use, checked before it starts: what ``--check`` and every new or resumed run do.
+
+A file that ``python -m brain.run --check`` accepts must train. Loading validates the connectome
+(names, ports, cycles, lesions, numbers; :mod:`brain.validation`); this module adds what depends on
+the run as well: the recording flags, the memory estimate against ``--max-memory-gb``
+(:mod:`brain.budget`, sized on the ``meta`` device) and the policy's width against the task's
+actions, so that none of them fails (or silently misbehaves) once the workers have started::
+
+    >>> from brain.budget import Limits
+    >>> connectome, cost = preflight(TrainConfig(connectome="wba"), Limits(max_memory_gb=64))
+    >>> cost.parameters
+    1770694
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+from brain.budget import Estimate, Limits, check
+from brain.config import TrainConfig
+from brain.connectome import Connectome, load_connectome
+from brain.wiring import probe
+
+
+def task_environment(cfg: TrainConfig, connectome: Connectome):
+    """The embedded environment of the run's task, shaped to the connectome (Unity builds follow the same contract)."""
+    from brain.environment import make_environment
+
+    return make_environment(dataclasses.replace(cfg, env="embedded"), connectome.inputs, seed=0)
+
+
+def check_inputs(connectome: Connectome, observations: Mapping[str, tuple[int, ...]], task: str) -> None:
+    """Every ``inputs:`` port must be one the environment gives, with the shape it gives it."""
+    given = {**observations, "reward": (1,)}
+    for key, shape in connectome.inputs.items():
+        if key not in given:
+            raise connectome.error(("inputs", key), f"the environment has no port {key!r}; task {task} gives "
+                                   f"{', '.join(sorted(given))}", f"remove `{key}` from `inputs:` or use one of those")
+        if tuple(shape) != tuple(given[key]):
+            raise connectome.error(("inputs", key), f"env.{key} has shape {list(given[key])} in task {task}, but "
+                                   f"`inputs:` declares {list(shape)}",
+                                   f"write `{key}: {list(given[key])}` (images are square and their side is yours "
+                                   f"to choose; channels and vectors are fixed: docs/interfaces.md, section 1)")
+
+
+def check_policy_width(connectome: Connectome, width: int, actions: int, task: str) -> None:
+    """The policy port must have one logit per action of the task; an extra one would pick an invalid action."""
+    if width == actions:
+        return
+    region = connectome.regions[connectome.policy.region]
+    loc = (("regions", connectome.policy.region, "params", "actions") if "actions" in region.params
+           else ("policy",))
+    raise connectome.error(loc, f"`policy: {connectome.policy}` has {width} logits but task {task} has {actions} "
+                           f"actions (0 turn right, 1 turn left, 2 forward): the worker would pick actions the task "
+                           f"does not have", f"give the actor {actions} actions (`params: {{actions: {actions}}}` of "
+                           f"{connectome.policy.region}, and of the memory region that feeds it)")
+
+
+def preflight(cfg: TrainConfig, limits: Limits) -> tuple[Connectome, Estimate]:
+    """Load and check ``cfg.connectome`` and everything of ``cfg`` the run will use, allocating nothing.
+
+    Raises:
+        ConnectomeError: the connectome, its size or its policy width (at the file and line).
+        RecordingError: ``--record-regions`` or ``--record-compression``.
+    """
+    from brain.recording.spec import check_compression, check_regions
+
+    connectome = load_connectome(cfg.connectome, lesions=cfg.lesions)
+    check_regions(cfg.record_regions, connectome)
+    check_compression(cfg.record_compression)
+    probed = probe(connectome)
+    cost = check(connectome, limits, cfg.workers, cfg.t_max, local_workers=cfg.backend == "local" or not cfg.address,
+                 probed=probed, envs_per_worker=cfg.envs_per_worker)
+    task = "curriculum" if cfg.curriculum else cfg.task
+    try:
+        env = task_environment(cfg, connectome)
+    except ValueError as error:  # image sizes the renderer refuses, or settings of a hand-edited config.yaml
+        shapes = {key: list(shape) for key, shape in connectome.inputs.items()}
+        raise connectome.error(("inputs",), f"the environment of task {task} cannot be made for `inputs: {shapes}`: "
+                               f"{error}", "check the image sizes under `inputs:` (and, on --resume, the run's "
+                               "config.yaml)") from None
+    check_inputs(connectome, {key: space.shape for key, space in env.observation_space.items()}, task)
+    check_policy_width(connectome, probed[1][str(connectome.policy)][0], int(env.action_space.n), task)
+    env.close()
+    return connectome, cost
