@@ -83,14 +83,14 @@ def alias_bomb() -> str:
 
 # --- 1. resource bombs --------------------------------------------------------------------------
 connectome_case(1, "delay of ten million", wba_with("to: ca3.previous, delay: 1}", "to: ca3.previous, delay: 10000000}"),
-                "{file}:59:", "connections[6].delay", "above the limit of 10,000 steps", "Fix:")
+                "{file}:68:", "connections[6].delay", "above the limit of 10,000 steps", "Fix:")
 connectome_case(1, "hidden layer of 10^12 units", wba_with("hidden: 128,", "hidden: 1000000000000,"),
-                "{file}:23:", "regions.entorhinal.params.hidden", "above the limit of 16,777,216", "Fix:")
+                "{file}:25:", "regions.entorhinal.params.hidden", "above the limit of 16,777,216", "Fix:")
 connectome_case(1, "memory estimate above --max-memory-gb", wba_with("hidden: 128,", "hidden: 100000,"),
-                "{file}:23:", "regions.entorhinal.params", "above the limit of 1 GB", "--max-memory-gb",
+                "{file}:25:", "regions.entorhinal.params", "above the limit of 1 GB", "--max-memory-gb",
                 flags=("--max-memory-gb", "1"))
 connectome_case(1, "image input of 10^5 pixels a side", wba_with("rgb: [3, 84, 84]", "rgb: [3, 100000, 100000]"),
-                "{file}:9:", "inputs.rgb", "above the limit of 4,096")
+                "{file}:10:", "inputs.rgb", "above the limit of 4,096")
 connectome_case(1, "alias bomb", alias_bomb, "{file}:", "expands to more than 100,000 values", "Fix:")
 connectome_case(1, "nesting 200 deep", "name: x\nregions: " + "[" * 200 + "]" * 200 + "\n", "{file}:2:",
                 "nested more than 50 deep")
@@ -137,32 +137,32 @@ def _(tmp: Path, _: Path):
 # --- 3. --check validates everything a run will use --------------------------------------------
 HIPPOCAMPUS = "{key_size: 64, k: 50, actions: 3}"
 connectome_case(3, "memory alpha 5", wba_with(HIPPOCAMPUS, "{key_size: 64, k: 50, actions: 3, alpha: 5}"),
-                "{file}:35:", "regions.hippocampus.params", "alpha must be in (0, 1]")
+                "{file}:40:", "regions.hippocampus.params", "alpha must be in (0, 1]")
 connectome_case(3, "memory backend unknown", wba_with(HIPPOCAMPUS, "{key_size: 64, k: 50, actions: 3, backend: fast}"),
-                "{file}:35:", "regions.hippocampus.params", "unknown backend 'fast'")
+                "{file}:40:", "regions.hippocampus.params", "unknown backend 'fast'")
 connectome_case(3, "memory capacity 0", wba_with(HIPPOCAMPUS, "{key_size: 64, k: 50, actions: 3, capacity: 0}"),
-                "{file}:35:", "regions.hippocampus.params", "capacity must be a positive integer")
+                "{file}:40:", "regions.hippocampus.params", "capacity must be a positive integer")
 connectome_case(3, "memory k 0", wba_with(HIPPOCAMPUS, "{key_size: 64, k: 0, actions: 3}"),
-                "{file}:35:", "regions.hippocampus.params", "k must be a positive integer")
-connectome_case(3, "NaN parameter", wba_with("dropout: 0.5", "dropout: .nan"), "{file}:23:",
+                "{file}:40:", "regions.hippocampus.params", "k must be a positive integer")
+connectome_case(3, "NaN parameter", wba_with("dropout: 0.5", "dropout: .nan"), "{file}:25:",
                 "regions.entorhinal.params.dropout", "not a finite number")
-connectome_case(3, "infinite position", wba_with("[9041, 1404, 8054]", "[.inf, 1404, 8054]"), "{file}:20:",
+connectome_case(3, "infinite position", wba_with("[9041, 1404, 8054]", "[.inf, 1404, 8054]"), "{file}:21:",
                 "regions.visual_cortex.position", "not a finite number")
-connectome_case(3, "NaN weight", wba_with("weight: 0.14", "weight: .nan"), "{file}:57:", "connections[4].weight")
-connectome_case(3, "zero scale", wba_with("place_cells: 256}", "place_cells: 256, turn_scale: 0}"), "{file}:23:",
+connectome_case(3, "NaN weight", wba_with("weight: 0.14", "weight: .nan"), "{file}:66:", "connections[4].weight")
+connectome_case(3, "zero scale", wba_with("place_cells: 256}", "place_cells: 256, turn_scale: 0}"), "{file}:25:",
                 "regions.entorhinal.params", "turn_scale must be positive")
 connectome_case(3, "5-action prefrontal on a 3-action task",
                 wba_with("{working_memory: 128, actions: 3}", "{working_memory: 128, actions: 5}").replace(
                     HIPPOCAMPUS, "{key_size: 64, k: 50, actions: 5}"),
-                "{file}:39:", "regions.prefrontal.params.actions", "5 logits but task 1-3 has 3 actions")
-connectome_case(3, "256-wide policy port", wba_with("policy: prefrontal.logits", "policy: ca3.state"), "{file}:13:",
+                "{file}:45:", "regions.prefrontal.params.actions", "5 logits but task 1-3 has 3 actions")
+connectome_case(3, "256-wide policy port", wba_with("policy: prefrontal.logits", "policy: ca3.state"), "{file}:14:",
                 "policy", "256 logits but task 1-3 has 3 actions")
-connectome_case(3, "depth input with 2 channels", wba_with("depth: [1, 32, 32]", "depth: [2, 32, 32]"), "{file}:10:",
+connectome_case(3, "depth input with 2 channels", wba_with("depth: [1, 32, 32]", "depth: [2, 32, 32]"), "{file}:11:",
                 "inputs.depth", "env.depth has shape [1, 32, 32]")
 connectome_case(3, "a delay on an environment port", wba_with("  - env.odometry -> entorhinal.self_motion",
                                                             "  - {from: env.odometry, to: entorhinal.self_motion, "
                                                             "delay: 1}"),
-                "{file}:54:", "connections[2].delay", "environment port", "drop the delay")
+                "{file}:63:", "connections[2].delay", "environment port", "drop the delay")
 flag_case(3, "--record-regions unknown", ["--record-regions", "cortex", "--check"], "--record-regions",
           "unknown region 'cortex'")
 for flag, value in (("--lr", "nan"), ("--gamma", "nan"), ("--entropy-coef", "inf"), ("--max-minutes", "nan")):
@@ -180,7 +180,7 @@ def variant_case(name: str, body: str, *words: str) -> None:
 
 
 variant_case("changed inputs break the base's visual cortex", "inputs:\n  rgb: [3, 8, 8]\n", "{file}:4:", "inputs.rgb",
-             "too small", "wba.yaml:19 regions.visual_cortex.params, which this file's `inputs.rgb` changes")
+             "too small", "wba.yaml:20 regions.visual_cortex.params, which this file's `inputs.rgb` changes")
 variant_case("an added connection into the base", "connections+:\n  - {from: prefrontal.logits, to: ca3.visual}\n",
              "{file}:4:", "zero-delay cycle")
 variant_case("changed params break a base connection", "regions:\n  prefrontal: {params: {actions: 5}}\n", "{file}:4:",
