@@ -214,16 +214,17 @@ class Worker:
             ports = envs.ports()
             out, self.state = self.brain.step(ports, self.state, envs.resets())
             actions = sample_actions(out.logits)
-            poses = envs.poses()
+            infos = list(envs.infos)  # of the observations acted on (the teachers and the recording read them)
             rollout.observations.append(ports)
             rollout.resets.append(envs.starts.copy())
-            rollout.infos.append(list(envs.infos))
+            rollout.infos.append(infos)
             rewards, dones = np.zeros(len(envs), dtype=np.float32), np.zeros(len(envs), dtype=bool)
             for index, action in enumerate(actions):
                 rewards[index], dones[index], _ = envs.step(index, action)
                 buffer = self.episode_buffers[index]
                 if buffer is not None:
-                    buffer.add(out.activity, poses[index], action, float(rewards[index]), row=index)
+                    buffer.add(out.activity, np.asarray(infos[index]["pose"], dtype=np.float32), action,
+                               float(rewards[index]), row=index)
             rollout.actions.append(actions)
             rollout.rewards.append(rewards)
             rollout.dones.append(dones)
