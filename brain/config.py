@@ -1,21 +1,39 @@
-"""Typed training configuration: the CLI and the run directory's ``config.yaml`` map onto it.
+"""Typed training configuration, each setting written once: default, help, check and whether resume changes it.
 
-Defaults are documented once, here. They follow the 2017 agent where it was sound (RMSProp
-lr 7e-4, decay 0.99, gamma 0.99, entropy 0.01) and fix it where it was not (auxiliary losses
-averaged, advantage detached, rollouts of 20 steps). RMSProp's eps and the gradient clip are
-those of A2C with mean losses (1e-5 and 0.5): the 2017 eps of 0.1 belongs to losses summed over
-the rollout; with means, gradients are ~0.1 in norm, eps 0.1 swamps the running RMS and the
-brain barely moves (measured: policy entropy still ln 3 after 100k steps of 1-3).
+The command line of ``python -m brain.run`` is generated from the fields (every setting has a flag,
+its help is the field's), and a run directory's ``config.yaml`` is checked against the same fields on
+load, each problem reported like a connectome's (file, line, field, fix)::
+
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "config.yaml"
+    >>> _ = path.write_text("task: 1-2\\ngamma: '0.9'\\n")
+    >>> TrainConfig.from_yaml(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    brain.errors.ConfigError: ...config.yaml:2: gamma: expected a number, got '0.9' (text). Fix: write it without quotes: `gamma: 0.9`
+
+Defaults follow the 2017 agent where it was sound (RMSProp lr 7e-4, decay 0.99, gamma 0.99, entropy
+0.01) and fix it where it was not (auxiliary losses averaged, advantage detached, rollouts of 20
+steps). RMSProp's eps and the gradient clip are those of A2C with mean losses (1e-5 and 0.5): the 2017
+eps of 0.1 belongs to losses summed over the rollout; with means, gradients are ~0.1 in norm, eps 0.1
+swamps the running RMS and the brain barely moves (measured: policy entropy still ln 3 after 100k
+steps of 1-3).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import difflib
+import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
+
+from brain.argtypes import executable_file, name_list, number
+from brain.errors import ConfigError
+from brain.recording.spec import COMPRESSIONS
 
 #: Keys of earlier config.yaml files that no setting reads any more, dropped on load: the auxiliary-loss
 #: weights and the place-field width belong to the regions now (``aux_weights:`` and ``params`` in the
@@ -23,116 +41,251 @@ import yaml
 RETIRED_KEYS = ("aux_weights", "place_sigma", "rgb_size")
 #: Environments per worker when none is asked for, by environment (``docs/training.md``, "Batched acting").
 DEFAULT_ENVS_PER_WORKER = {"embedded": 16, "unity": 1}
+ENVIRONMENTS = ("embedded", "unity")
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the command line and the config loader know of one :class:`TrainConfig` field.
+
+    Attributes:
+        help: what it does (the flag's help and the field's documentation).
+        group: the ``--help`` section it is listed in.
+        parse: text -> value, ``argparse.ArgumentTypeError`` when the value is out of range; also checks a
+            stored value unless ``stored_check`` is False (a check of this machine, not of the value).
+        choices: the values it may take.
+        metavar: the flag's placeholder in ``--help``.
+        on_resume: a resumed run takes it from the command line (every other setting stays as stored).
+        flag: the command-line flag, when not ``--`` + the field name with dashes.
+    """
+
+    help: str
+    group: str
+    parse: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    on_resume: bool = False
+    flag: str | None = None
+    stored_check: bool = True
+
+
+def setting(default: Any, help: str, group: str, **options: Any) -> Any:
+    """A dataclass field carrying its :class:`Setting` (an empty list or dict default becomes a factory)."""
+    default_kind = {"default_factory": type(default)} if isinstance(default, (list, dict)) else {"default": default}
+    return field(**default_kind, metadata={"setting": Setting(help, group, **options)})
+
+
+def _task_id(text: str) -> str:
+    from tasks import TASK_IDS
+
+    if text not in TASK_IDS:
+        raise argparse.ArgumentTypeError(f"unknown task {text!r}; valid tasks: {', '.join(TASK_IDS)}")
+    return text
+
+
+def _device_name(text: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``; whether CUDA is present is checked when a run starts."""
+    index = text.removeprefix("cuda:")
+    if text not in ("cpu", "cuda") and not (text.startswith("cuda:") and index.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device: choose cpu or cuda (or cuda:N)")
+    return text
+
+
+def lesion_item(text: str) -> tuple[str, str]:
+    """``"ca3=remove"`` -> ``("ca3", "remove")``; the connectome schema checks the mode."""
+    target, sep, mode = text.rpartition("=")
+    if not sep or not target.strip() or not mode.strip():
+        raise argparse.ArgumentTypeError(f"bad lesion {text!r}: expected REGION=MODE, e.g. hippocampus=remove, "
+                                         f"amygdala=silence or entorhinal=0.5")
+    return target.strip(), mode.strip()
+
+
+CONNECTOME, RUN, RECORDING, ENVIRONMENT, A3C = (
+    "connectome", "training run", "recording (HDF5, RUN_DIR/recording.h5; docs/recording.md)",
+    "environment (Unity builds through ML-Agents: docs/unity.md)", "A3C (the defaults' reasons: brain/config.py)")
 
 
 @dataclass
 class TrainConfig:
-    """Everything a training run needs besides the connectome.
+    """Everything a training run needs besides the connectome (each setting's help below)."""
 
-    Attributes:
-        connectome: bundled connectome name or path.
-        task: task id (e.g. ``"1-3"``), ignored when ``curriculum`` is set.
-        curriculum: train through the 2017 task order, advancing when a task is complete.
-        workers: A3C worker processes (one thread each).
-        envs_per_worker: environments each worker acts on at once, with one batched brain step (its
-            rollout trains as one ``[t_max, N]`` pass). 1 is the classic A3C worker. Default (None):
-            16 on the embedded simulator, the measured best on 2 cores (``docs/training.md``,
-            "Batched acting"); 1 on Unity, where each environment is a player process of its own.
-        device: where each worker's brain acts and trains: ``cpu`` or ``cuda`` (``cuda:N``); the
-            simulators, the shared weights and the hippocampal memory stay on the CPU.
-        backend: where the workers run: ``local`` (processes sharing memory on this machine) or
-            ``ray`` (Ray actors, on one machine or a cluster; ``docs/training.md``, "Ray backend").
-        address: the Ray cluster to join (``auto``: the one started with ``ray start`` on this
-            node; ``HOST:PORT``: its head); empty: start a private Ray on this machine.
-        steps: total environment steps over all workers.
-        seed: master seed; worker ``i`` seeds with ``(seed, i, generation)``.
-        out: run directory.
-        lesions: region -> lesion mode (``remove``, ``silence``, or a fraction), on top of the file's.
-        t_max: rollout length (steps between updates).
-        gamma: discount per agent step.
-        gae_lambda: 1.0 gives plain n-step returns; below 1 gives GAE(lambda) advantages.
-        lr, rms_alpha, rms_eps: shared RMSProp.
-        entropy_coef, value_coef: A3C loss weights.
-        max_grad_norm: global gradient-norm clip.
-        ticks_per_step: physics ticks (0.02 s) per action in the embedded simulator.
-        checkpoint_every: environment steps between checkpoints (a final one is always written).
-        until_success: stop early once the success rate over the last 100 episodes of the current
-            task reaches this fraction (0 = never; the 2017-style criterion is 0.8).
-        max_minutes: stop after this much wall-clock time (0 = no limit).
-        record_every: record every k-th episode of each worker (its first, then every k-th) into the run
-            directory's ``recording.h5``; 0 = off. 10 keeps the cost within a few percent of the
-            training speed and the file near a tenth of its every-episode size (``docs/recording.md``).
-        record_regions: regions whose output ports are recorded (empty = all).
-        record_float16: store region activity as float16 (half the size, about 3 significant digits).
-        record_compression: HDF5 filter of the recording: ``gzip`` (readable by every HDF5 tool),
-            ``lzf`` (faster, h5py only) or ``none``.
-        record_flush_seconds: longest time a recorded episode waits in the writer before it reaches the
-            file (readers see it then; a run killed with SIGKILL loses at most these). Batches also
-            go out once 1024 steps wait; writing each episode at once would waste file space.
-        env: ``embedded`` (the built-in simulator) or ``unity`` (a Unity build through ML-Agents,
-            one process per worker; docs/unity.md).
-        unity_build: the Unity player executable (``--env unity``).
-        unity_base_port: worker ``i`` talks to its Unity process on ``unity_base_port + i``
-            (5005 is ML-Agents' own default).
-        unity_timeout: seconds a Unity process may take to start or answer before it counts as hung
-            and is restarted.
-        unity_time_scale: Unity's time scale: simulated time runs at most this many times faster than
-            wall-clock time (ML-Agents trains at 20; 100 leaves the embedded peer unthrottled).
-        unity_no_graphics: start the players with ``-nographics -batchmode``; only for scenes whose
-            cameras render without graphics (Unity cameras usually do not).
-    """
-
-    connectome: str = "wba"
-    task: str = "1-3"  # the default demo: stop at green for 2.4 s, then take the food (learned in minutes)
-    curriculum: bool = False
-    workers: int = 2
-    envs_per_worker: int | None = None
-    device: str = "cpu"
-    backend: str = "local"
-    address: str = ""
-    steps: int = 120_000
-    seed: int = 0
-    out: str = "runs/wba"
-    lesions: dict[str, Any] = field(default_factory=dict)
-    t_max: int = 20
-    gamma: float = 0.99
-    gae_lambda: float = 1.0
-    lr: float = 7e-4
-    rms_alpha: float = 0.99
-    rms_eps: float = 1e-5
-    entropy_coef: float = 0.01
-    value_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    ticks_per_step: int = 10
-    checkpoint_every: int = 10_000
-    until_success: float = 0.0
-    max_minutes: float = 0.0
-    record_every: int = 10
-    record_regions: list[str] = field(default_factory=list)
-    record_float16: bool = False
-    record_compression: str = "gzip"
-    record_flush_seconds: float = 30.0
-    env: str = "embedded"
-    unity_build: str = ""
-    unity_base_port: int = 5005
-    unity_timeout: int = 60
-    unity_time_scale: float = 100.0
-    unity_no_graphics: bool = False
+    connectome: str = setting("wba", "bundled connectome name (wba, wba_no_memory, ...) or path to a YAML file",
+                              CONNECTOME, metavar="NAME_OR_PATH")
+    lesions: dict[str, Any] = setting(
+        {}, "lesion on top of the file's, REGION=MODE: MODE is remove, silence or a fraction in (0, 1); "
+            "'ca3.state->ca3.previous=remove' removes a connection; repeatable",
+        CONNECTOME, parse=lesion_item, metavar="REGION=MODE", flag="--lesion")
+    task: str = setting("1-3", "WBAI 2017 task id, 1-1 ... 3-2 (1-3, the default demo: stop at green for 2.4 s, "
+                               "then take the food; learned in minutes)", RUN, parse=_task_id)
+    curriculum: bool = setting(False, "train through the tasks in 2017 order, moving on when one is complete "
+                                      "(instead of --task)", RUN)
+    workers: int = setting(2, "A3C worker processes, one thread each", RUN, parse=number(int, 1), on_resume=True)
+    envs_per_worker: int | None = setting(
+        None, "environments each worker acts on at once, with one batched brain step (its rollout trains as one "
+              "[t_max, N] pass); 1 = the classic A3C worker (default: 16 on the embedded simulator, the measured "
+              "best on 2 cores, docs/training.md 'Batched acting'; 1 on Unity, one player process each)",
+        RUN, parse=number(int, 1), metavar="N", on_resume=True)
+    device: str = setting("cpu", "where the workers' brains act and train: cpu, or cuda (cuda:N) where CUDA is "
+                                 "present; the simulators, the shared weights and the memory stay on the CPU",
+                          RUN, parse=_device_name, on_resume=True)
+    backend: str = setting("local", "where the workers run: local processes sharing memory, or Ray actors on this "
+                                    "machine or a cluster (pip install -e \".[ray]\"; docs/training.md)",
+                           RUN, choices=BACKENDS, on_resume=True)
+    address: str = setting("", "with --backend ray: the cluster to join, 'auto' (started with 'ray start' here) or "
+                               "HOST:PORT of its head (default: start Ray on this machine)",
+                           RUN, metavar="ADDR", on_resume=True)
+    steps: int = setting(120_000, "environment steps over all workers; with --resume, the new total", RUN,
+                         parse=number(int, 1), on_resume=True)
+    seed: int = setting(0, "master seed; worker i seeds with (seed, i, generation)", RUN, parse=number(int))
+    out: str = setting("", "run directory (default: runs/<connectome>-<task>)", RUN, metavar="RUN_DIR",
+                       on_resume=True)
+    until_success: float = setting(0.0, "stop once the success rate over the last 100 episodes of the current task "
+                                        "reaches this fraction (0 = never; the 2017-style criterion is 0.8)",
+                                   RUN, parse=number(float, 0, 1), metavar="FRACTION", on_resume=True)
+    max_minutes: float = setting(0.0, "stop after this much wall-clock time (0 = no limit)", RUN,
+                                 parse=number(float, 0), metavar="M", on_resume=True)
+    checkpoint_every: int = setting(10_000, "environment steps between checkpoints (a final one is always written)",
+                                    RUN, parse=number(int, 1), metavar="STEPS")
+    record_every: int = setting(10, "record every K-th episode of each worker (its first, then every K-th), all its "
+                                    "steps; 0 = off. 10 keeps the cost within a few percent of the training speed",
+                                RECORDING, parse=number(int, 0), metavar="K")
+    record_regions: list[str] = setting([], "comma-separated regions whose output ports are recorded (default: all)",
+                                        RECORDING, parse=name_list, metavar="A,B")
+    record_float16: bool = setting(False, "store region activity as float16 (half the size, about 3 significant "
+                                          "digits)", RECORDING)
+    record_compression: str = setting("gzip", "HDF5 filter: gzip (any HDF5 tool reads it), lzf (faster, h5py only) "
+                                              "or none", RECORDING, choices=COMPRESSIONS)
+    record_flush_seconds: float = setting(30.0, "longest wait of a recorded episode before it reaches the file (a run "
+                                                "killed with SIGKILL loses at most these)",
+                                          RECORDING, parse=number(float, 0), metavar="S", on_resume=True)
+    env: str = setting("embedded", "the embedded simulator, or a Unity build through ML-Agents (one player process "
+                                   "per environment)", ENVIRONMENT, choices=ENVIRONMENTS)
+    unity_build: str = setting("", "the Unity player executable (python -m tasks.unity.peer --make-build DIR writes "
+                                   "a stand-in)", ENVIRONMENT, parse=executable_file, metavar="PATH", on_resume=True,
+                               stored_check=False)
+    unity_base_port: int = setting(5005, "environment i talks to its Unity process on PORT + i (5005 is ML-Agents' "
+                                         "own default)", ENVIRONMENT, parse=number(int, 1, 65535), metavar="PORT",
+                                   on_resume=True)
+    unity_timeout: int = setting(60, "seconds a Unity process may take to start or answer before it counts as hung "
+                                     "and is restarted", ENVIRONMENT, parse=number(int, 1), metavar="S", on_resume=True)
+    unity_time_scale: float = setting(100.0, "Unity time scale: simulated time runs at most X times faster than real "
+                                             "time (ML-Agents trains at 20; 100 leaves the embedded peer unthrottled)",
+                                      ENVIRONMENT, parse=number(float, 0, low_inclusive=False), metavar="X",
+                                      on_resume=True)
+    unity_no_graphics: bool = setting(False, "start the players with -nographics -batchmode (only for scenes whose "
+                                             "cameras render without graphics)", ENVIRONMENT, on_resume=True)
+    ticks_per_step: int = setting(10, "physics ticks (0.02 s) per action in the embedded simulator", ENVIRONMENT,
+                                  parse=number(int, 1), metavar="TICKS")
+    t_max: int = setting(20, "rollout length (steps between updates)", A3C, parse=number(int, 1))
+    gamma: float = setting(0.99, "discount per agent step", A3C, parse=number(float, 0, 1))
+    gae_lambda: float = setting(1.0, "1 = n-step returns (A3C), below 1 = GAE(lambda) advantages", A3C,
+                                parse=number(float, 0, 1))
+    lr: float = setting(7e-4, "shared RMSProp learning rate", A3C, parse=number(float, 0))
+    rms_alpha: float = setting(0.99, "shared RMSProp decay of the squared-gradient average", A3C,
+                               parse=number(float, 0, 1))
+    rms_eps: float = setting(1e-5, "shared RMSProp epsilon", A3C, parse=number(float, 0, low_inclusive=False))
+    entropy_coef: float = setting(0.01, "weight of the entropy bonus", A3C, parse=number(float, 0))
+    value_coef: float = setting(0.5, "weight of the critic's loss", A3C, parse=number(float, 0))
+    max_grad_norm: float = setting(0.5, "global gradient-norm clip", A3C, parse=number(float, 0, low_inclusive=False))
 
     def __post_init__(self) -> None:
         if self.envs_per_worker is None:
             self.envs_per_worker = DEFAULT_ENVS_PER_WORKER[self.env]
+        if not self.out:
+            self.out = str(Path("runs") / f"{Path(self.connectome).stem}-{'curriculum' if self.curriculum else self.task}")
 
     def to_yaml(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))
 
     @classmethod
     def from_yaml(cls, path: Path) -> "TrainConfig":
-        data = yaml.safe_load(path.read_text()) or {}
-        for key in RETIRED_KEYS:
-            data.pop(key, None)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown config keys {unknown}; known keys: {sorted(known)}")
-        return cls(**data)
+        """A stored config, each value checked as its flag would be; a :class:`ConfigError` at the line of the first
+        problem (keys of :data:`RETIRED_KEYS` are dropped)."""
+        from brain.yamlmarks import display_path, plain, read_yaml
+
+        file = display_path(path)
+        tree = read_yaml(path, file)
+        values = {}
+        for key, value in tree.items():
+            line = tree.marks[key].line
+            if key in RETIRED_KEYS:
+                continue
+            if key not in SETTINGS:
+                close = difflib.get_close_matches(str(key), SETTINGS, n=1)
+                raise ConfigError(f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                                  file=file, line=line, field=str(key),
+                                  fix=f"remove it, or use one of: {', '.join(SETTINGS)}")
+            values[key] = stored_value(key, plain(value), file, line)
+        return cls(**values)
+
+
+#: Every setting's :class:`Setting`, by field name, in the order of the fields.
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in dataclasses.fields(TrainConfig)}
+#: Settings a resumed run takes from the command line; every other one stays as the run stored it.
+APPLIED_ON_RESUME = tuple(name for name, each in SETTINGS.items() if each.on_resume)
+
+
+def flag_name(name: str) -> str:
+    """The command-line flag of setting ``name`` (``t_max`` -> ``--t-max``, ``lesions`` -> ``--lesion``)."""
+    return SETTINGS[name].flag or "--" + name.replace("_", "-")
+
+
+TrainConfig.__doc__ += "\n\n    Attributes:\n" + "".join(f"        {name}: {each.help}.\n" for name, each in SETTINGS.items())
+
+
+def setting_kind(name: str) -> tuple[type, bool]:
+    """The plain type of a setting (bool, int, float, str, list or dict) and whether it may be None."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    arguments = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    optional = typing.get_origin(hint) is not None and len(arguments) < len(typing.get_args(hint))
+    origin = typing.get_origin(hint)
+    return (arguments[0] if optional else origin or hint), optional
+
+
+_EXPECTED = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+             list: "a list of names", dict: "a mapping of names to values"}
+
+
+def _conforms(value: Any, kind: type) -> bool:
+    if isinstance(value, bool) or kind is bool:
+        return isinstance(value, bool) and kind is bool
+    if kind is float:
+        return isinstance(value, (int, float))
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if kind is dict:
+        return isinstance(value, dict) and all(isinstance(key, str) and isinstance(item, (str, int, float))
+                                               and not isinstance(item, bool) for key, item in value.items())
+    return isinstance(value, kind)
+
+
+def _example(name: str) -> str:
+    """The default of setting ``name`` as YAML (``gamma: 0.99``), for a fix."""
+    return f"`{name}: {json.dumps(getattr(TrainConfig(), name))}`"
+
+
+def stored_value(name: str, value: Any, file: str, line: int | None) -> Any:
+    """``value`` of setting ``name`` as read from ``file``: of its type and within its range, or a ConfigError."""
+    spec, (kind, optional) = SETTINGS[name], setting_kind(name)
+
+    def error(problem: str, fix: str) -> ConfigError:
+        return ConfigError(problem, file=file, line=line, field=name, fix=fix)
+
+    if value is None and optional:
+        return value
+    if not _conforms(value, kind):
+        shown = f"{value!r} ({'text' if isinstance(value, str) else type(value).__name__})"
+        unquoted = yaml.safe_load(value) if isinstance(value, str) else None
+        fix = (f"write it without quotes: `{name}: {value}`" if _conforms(unquoted, kind)
+               else f"write {_EXPECTED[kind]}, e.g. the default {_example(name)}")
+        raise error(f"expected {_EXPECTED[kind]}{' or null' if optional else ''}, got {shown}", fix)
+    if spec.choices and value not in spec.choices:
+        raise error(f"{value!r} is not one of {', '.join(spec.choices)}", f"write one of them, e.g. {_example(name)}")
+    checked = [f"{key}={item}" for key, item in value.items()] if kind is dict else [] if kind is list else [value]
+    for text in checked if spec.parse and spec.stored_check else ():
+        try:
+            spec.parse(str(text))
+        except argparse.ArgumentTypeError as problem:
+            raise error(str(problem), f"write a value in range, e.g. the default {_example(name)}") from None
+    return float(value) if kind is float else value

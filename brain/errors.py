@@ -31,3 +31,7 @@ class ConnectomeError(ValueError):
         where = ":".join(str(part) for part in (self.file, self.line) if part is not None)
         prefix = "".join(f"{part}: " for part in (where, self.field) if part)
         return f"{prefix}{self.problem}. Fix: {self.fix}"
+
+
+class ConfigError(ConnectomeError):
+    """A training config (a run's ``config.yaml``) with a bad key or value, reported like a connectome problem."""

@@ -129,12 +129,15 @@ def read_config(run_dir: Path):
     import yaml
 
     from brain.config import TrainConfig
+    from brain.errors import ConfigError
 
     path = run_dir / "config.yaml"
     if not path.is_file():
         raise RunDirError(f"{run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")
     try:
         return TrainConfig.from_yaml(path)
+    except ConfigError:
+        raise  # names the file, line and setting already
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError) as error:
         raise RunDirError(f"{path} is damaged ({type(error).__name__}: {error}); restore it from a copy, or start a "
                           f"new run with another --out") from None

@@ -8,17 +8,12 @@ import time
 from pathlib import Path
 
 from brain.budget import Limits
-from brain.config import TrainConfig
+from brain.config import APPLIED_ON_RESUME, TrainConfig, flag_name
 from brain.rundir import RunDirError, clear_before_checkpoint, has_checkpoint, make_run_dir, read_config
 from brain.trainer import Trainer, ray_backend_module
 
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
-#: Settings a resumed run takes from the command line; every other one stays as the run stored it.
-APPLIED_ON_RESUME = ("steps", "workers", "envs_per_worker", "backend", "address", "device", "max_minutes",
-                     "until_success", "out",
-                     "record_flush_seconds", "unity_build", "unity_base_port", "unity_timeout", "unity_time_scale",
-                     "unity_no_graphics")
 #: Command-line destinations that are not settings of the run (limits, modes).
 NOT_SETTINGS = ("check", "resume", "max_memory_gb", "max_workers")
 
@@ -67,19 +62,18 @@ def resumed_config(cfg: TrainConfig, stored: TrainConfig, run_dir: Path, given: 
     from brain.engine import Brain
 
     resumed = dataclasses.replace(stored, **{name: getattr(cfg, name) for name in APPLIED_ON_RESUME})
-    for dest in sorted(given - set(NOT_SETTINGS) - set(APPLIED_ON_RESUME)):
-        name = "lesions" if dest == "lesion" else dest
-        flag = "--" + dest.replace("_", "-")
+    for name in sorted(given - set(NOT_SETTINGS) - set(APPLIED_ON_RESUME)):
+        flag = flag_name(name)
         if name == "connectome":
             ours = Brain(load_connectome(cfg.connectome, lesions=cfg.lesions)).resolved_yaml()
             if ours == (run_dir / CONNECTOME_FILE).read_text():
                 continue
             problem = f"--connectome {cfg.connectome} differs from the connectome the run was trained with"
-        elif not hasattr(stored, name) or getattr(cfg, name) == getattr(stored, name):
+        elif getattr(cfg, name) == getattr(stored, name):
             continue
         else:
             problem = f"{flag} {getattr(cfg, name)} differs from the run's stored {getattr(stored, name)}"
-        applied = ", ".join("--" + name.replace("_", "-") for name in APPLIED_ON_RESUME[:6])
+        applied = ", ".join(flag_name(name) for name in APPLIED_ON_RESUME[:6])
         raise RunDirError(f"--resume: {problem} ({run_dir / CONFIG_FILE}); a resumed run keeps its connectome and "
                           f"training settings. Fix: drop {flag} to continue the run as it was, or start a new run "
                           f"with another --out (flags that do apply on resume: {applied}, and the --unity-* ones)")

@@ -254,14 +254,15 @@ def _(tmp: Path, run_dir: Path):
 @case(5, "--resume with a damaged config.yaml")
 def _(tmp: Path, run_dir: Path):
     (run_dir / "config.yaml").write_text("steps: [unclosed\n")
-    return ["--out", str(run_dir), "--resume"], [f"{run_dir / 'config.yaml'} is damaged", "restore it from a copy"]
+    return ["--out", str(run_dir), "--resume"], ["config.yaml:1: YAML syntax error", "check the indentation"]
 
 
-@case(5, "--resume with a hand-edited config.yaml the simulator refuses")
+@case(5, "--resume with a hand-edited config.yaml value out of range")
 def _(tmp: Path, run_dir: Path):
     text = (run_dir / "config.yaml").read_text()
     (run_dir / "config.yaml").write_text(text.replace("ticks_per_step: 10", "ticks_per_step: 0"))
-    return ["--out", str(run_dir), "--resume"], ["ticks_per_step must be a positive integer", "config.yaml"]
+    return ["--out", str(run_dir), "--resume"], ["config.yaml:", "ticks_per_step: must be at least 1, got 0",
+                                                 "e.g. the default `ticks_per_step: 10`"]
 
 
 @case(6, "a policy the task cannot act on is refused before a worker crashes on it")

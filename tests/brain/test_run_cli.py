@@ -74,8 +74,8 @@ def test_an_unknown_lesion_is_refused_before_the_run_directory_exists(tmp_path: 
 def test_flags_reach_the_stored_config():
     args = run.build_parser().parse_args(["--task", "1-3", "--workers", "3", "--steps", "500", "--seed", "7",
                                           "--gae-lambda", "0.95", "--until-success", "0.8", "--backend", "ray",
-                                          "--address", "auto", "--envs-per-worker", "4"])
-    cfg = run.config_from_args(args, {"ca3": "silence"})
+                                          "--address", "auto", "--envs-per-worker", "4", "--lesion", "ca3=silence"])
+    cfg = run.config_from_args(args)
     assert (cfg.envs_per_worker, cfg.device) == (4, "cpu")
     assert (cfg.task, cfg.workers, cfg.steps, cfg.seed, cfg.gae_lambda, cfg.until_success) == \
         ("1-3", 3, 500, 7, 0.95, 0.8)
