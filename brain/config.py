@@ -200,24 +200,8 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: Path) -> "TrainConfig":
-        """A stored config, each value checked as its flag would be; a :class:`ConfigError` at the line of the first
-        problem (keys of :data:`RETIRED_KEYS` are dropped)."""
-        from brain.yamlmarks import display_path, plain, read_yaml
-
-        file = display_path(path)
-        tree = read_yaml(path, file)
-        values = {}
-        for key, value in tree.items():
-            line = tree.marks[key].line
-            if key in RETIRED_KEYS:
-                continue
-            if key not in SETTINGS:
-                close = difflib.get_close_matches(str(key), SETTINGS, n=1)
-                raise ConfigError(f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
-                                  file=file, line=line, field=str(key),
-                                  fix=f"remove it, or use one of: {', '.join(SETTINGS)}")
-            values[key] = stored_value(key, plain(value), file, line)
-        return cls(**values)
+        """A stored config (the settings it lacks at their defaults); see :func:`read_settings`."""
+        return cls(**read_settings(path))
 
 
 #: Every setting's :class:`Setting`, by field name, in the order of the fields.
@@ -258,6 +242,27 @@ def _conforms(value: Any, kind: type) -> bool:
         return isinstance(value, dict) and all(isinstance(key, str) and isinstance(item, (str, int, float))
                                                and not isinstance(item, bool) for key, item in value.items())
     return isinstance(value, kind)
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """The settings a YAML file (a run's ``config.yaml``, or ``--config FILE``) writes, each checked as its flag
+    would be; a :class:`ConfigError` at the line of the first problem. Keys of :data:`RETIRED_KEYS` are dropped."""
+    from brain.yamlmarks import display_path, plain, read_yaml
+
+    file = display_path(path)
+    tree = read_yaml(path, file)
+    values = {}
+    for key, value in tree.items():
+        line = tree.marks[key].line
+        if key in RETIRED_KEYS:
+            continue
+        if key not in SETTINGS:
+            close = difflib.get_close_matches(str(key), SETTINGS, n=1)
+            raise ConfigError(f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                              file=file, line=line, field=str(key),
+                              fix=f"remove it, or use one of: {', '.join(SETTINGS)}")
+        values[key] = stored_value(key, plain(value), file, line)
+    return values
 
 
 def _example(name: str) -> str:

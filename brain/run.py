@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from brain.acting import check_device
 from brain.argtypes import given_flags
 from brain.budget import Limits, add_limit_flags, limits_from_args
-from brain.config import DEFAULT_ENVS_PER_WORKER, SETTINGS, TrainConfig, flag_name, setting_kind
+from brain.config import DEFAULT_ENVS_PER_WORKER, SETTINGS, TrainConfig, flag_name, read_settings, setting_kind
 from brain.errors import ConnectomeError
 from brain.recording.spec import RecordingError
 from brain.rundir import RunDirError
@@ -69,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="validate the connectome and the settings, print the compiled graph and exit")
     modes.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its checkpoint (weights, optimizer, memory, counters)")
+    modes.add_argument("--config", metavar="FILE",
+                       help="settings from a YAML file, keys as in a run's config.yaml (e.g. `task: 1-7` and "
+                            "`t_max: 40`); flags on the command line override it")
     add_setting_flags(parser)
     add_limit_flags(parser)
     return parser
@@ -94,6 +98,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The parsed flags as a :class:`TrainConfig` (``--lesion`` items as its ``lesions`` mapping)."""
     values = {name: getattr(args, name) for name in SETTINGS}
     return TrainConfig(**{**values, "lesions": dict(values["lesions"]), "unity_build": args.unity_build or ""})
+
+
+def apply_config_file(args: argparse.Namespace, given: frozenset[str]) -> frozenset[str]:
+    """The settings of ``--config FILE`` for every flag not on the command line; returns the settings now given.
+
+    ``--task`` on the command line overrides the file's ``curriculum``, and ``--curriculum`` its ``task``.
+    """
+    settings = read_settings(Path(args.config))
+    overridden = given | ({"curriculum"} if "task" in given else set()) | ({"task"} if "curriculum" in given else set())
+    for name, value in settings.items():
+        if name not in overridden:
+            setattr(args, name, list(value.items()) if name == "lesions" else value)
+    return given | set(settings)
 
 
 def check_environment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -124,6 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = given_flags(parser, argv)
     if {"task", "curriculum"} <= given:
         parser.error("argument --curriculum: not allowed with argument --task (the curriculum runs every task)")
+    if args.config:
+        try:
+            given = apply_config_file(args, given)
+        except ConnectomeError as error:  # a ConfigError, or the file unreadable
+            print(f"error: --config: {error}", file=sys.stderr)
+            return 2
     if args.address and args.backend != "ray":
         parser.error(f"--address {args.address} needs --backend ray (the local backend runs on this machine only)")
     check_environment(parser, args)

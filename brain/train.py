@@ -15,7 +15,7 @@ from brain.trainer import Trainer, ray_backend_module
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
 #: Command-line destinations that are not settings of the run (limits, modes).
-NOT_SETTINGS = ("check", "resume", "max_memory_gb", "max_workers")
+NOT_SETTINGS = ("check", "resume", "config", "max_memory_gb", "max_workers")
 
 
 def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None,

@@ -94,3 +94,35 @@ def test_task_and_curriculum_exclude_each_other(capsys):
     with pytest.raises(SystemExit) as exit_:
         run.main(["--task", "1-2", "--curriculum", "--check"])
     assert exit_.value.code == 2 and "--curriculum: not allowed with argument --task" in capsys.readouterr().err
+
+
+@pytest.fixture
+def checked(monkeypatch) -> list[TrainConfig]:
+    """The configs ``run.main(... --check)`` would check, captured instead of checked."""
+    seen: list[TrainConfig] = []
+    monkeypatch.setattr(run, "check", lambda cfg, limits: seen.append(cfg) or 0)
+    return seen
+
+
+def test_a_config_file_sets_what_the_command_line_does_not(tmp_path: Path, checked: list[TrainConfig]):
+    path = tmp_path / "cue.yaml"
+    path.write_text("task: 1-7\nt_max: 40\nworkers: 1\nlesions: {ca3: silence}\ncurriculum: true\n")
+    assert run.main(["--config", str(path), "--t-max", "30", "--task", "1-8d", "--check"]) == 0
+    cfg = checked[0]
+    assert (cfg.task, cfg.curriculum, cfg.t_max, cfg.workers, cfg.lesions) == ("1-8d", False, 30, 1, {"ca3": "silence"})
+    assert cfg.out == str(Path("runs") / "wba-1-8d")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("taks: 1-7\n", ":1: taks: unknown setting 'taks'; did you mean 'task'?"),
+    ("t_max: 40\ntask: 1-9\n", ":2: task: unknown task '1-9'; valid tasks: 1-1"),
+    (None, "cannot read the file"),
+])
+def test_a_bad_config_file_is_refused_naming_the_file_and_key(tmp_path: Path, capsys, checked, text, expected):
+    path = tmp_path / "cue.yaml"
+    if text is not None:
+        path.write_text(text)
+    assert run.main(["--config", str(path), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --config: ") and "cue.yaml" in err and expected in err and "Traceback" not in err
+    assert not checked
