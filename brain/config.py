@@ -221,10 +221,10 @@ TrainConfig.__doc__ += "\n\n    Attributes:\n" + "".join(f"        {name}: {each
 def setting_kind(name: str) -> tuple[type, bool]:
     """The plain type of a setting (bool, int, float, str, list or dict) and whether it may be None."""
     hint = typing.get_type_hints(TrainConfig)[name]
-    arguments = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    optional = typing.get_origin(hint) is not None and len(arguments) < len(typing.get_args(hint))
-    origin = typing.get_origin(hint)
-    return (arguments[0] if optional else origin or hint), optional
+    arguments = typing.get_args(hint)
+    if type(None) in arguments:  # ``X | None``
+        return next(arg for arg in arguments if arg is not type(None)), True
+    return typing.get_origin(hint) or hint, False
 
 
 _EXPECTED = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
@@ -265,6 +265,14 @@ def read_settings(path: Path) -> dict[str, Any]:
     return values
 
 
+def _unquoted(text: str) -> Any:
+    """What ``text`` would be in YAML without its quotes (None where that is not YAML)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
 def _example(name: str) -> str:
     """The default of setting ``name`` as YAML (``gamma: 0.99``), for a fix."""
     return f"`{name}: {json.dumps(getattr(TrainConfig(), name))}`"
@@ -281,7 +289,7 @@ def stored_value(name: str, value: Any, file: str, line: int | None) -> Any:
         return value
     if not _conforms(value, kind):
         shown = f"{value!r} ({'text' if isinstance(value, str) else type(value).__name__})"
-        unquoted = yaml.safe_load(value) if isinstance(value, str) else None
+        unquoted = _unquoted(value) if isinstance(value, str) else None
         fix = (f"write it without quotes: `{name}: {value}`" if _conforms(unquoted, kind)
                else f"write {_EXPECTED[kind]}, e.g. the default {_example(name)}")
         raise error(f"expected {_EXPECTED[kind]}{' or null' if optional else ''}, got {shown}", fix)
