@@ -36,7 +36,7 @@ from analysis.report import (AnalysisError, add_output_arguments, comparison_pag
 from analysis.runs import Run, load_runs, trailing_mean
 from brain.argtypes import number
 from brain.recording import RECORDING_FILE, open_run
-from brain.trainer import WINDOW
+from brain.training.progress import WINDOW
 
 Value = float | int | None
 Measure = Callable[[Run, str], dict[str, Value]]

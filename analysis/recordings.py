@@ -13,9 +13,9 @@ from typing import Sequence
 
 from analysis.report import AnalysisError
 from brain.connectome import Connectome
+from brain.connectome.yamlmarks import parse_yaml
 from brain.errors import ConnectomeError
 from brain.recording import Episode, Recording, open_run
-from brain.yamlmarks import parse_yaml
 from tasks.rules import task_spec
 
 

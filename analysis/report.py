@@ -26,7 +26,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 from brain.recording.spec import RecordingError
-from brain.rundir import RunDirError
+from brain.training.rundir import RunDirError
 
 
 class AnalysisError(Exception):

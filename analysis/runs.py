@@ -1,4 +1,4 @@
-"""Run directories (layout in ``brain/rundir.py``) read into arrays, with clear errors for unusable ones."""
+"""Run directories (layout in ``brain/training/rundir.py``) read into arrays, with clear errors for unusable ones."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import yaml
 
 from analysis.report import AnalysisError
-from brain.config import TrainConfig
-from brain.rundir import EPISODE_FIELDS, RunDirError, read_episodes
-from brain.train import CONFIG_FILE, CONNECTOME_FILE
+from brain.training.config import TrainConfig
+from brain.training.rundir import EPISODE_FIELDS, RunDirError, read_episodes
+from brain.training.train import CONFIG_FILE, CONNECTOME_FILE
 
 
 @dataclass(frozen=True)

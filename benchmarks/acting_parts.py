@@ -25,8 +25,8 @@ import torch
 from torch.distributions import Categorical
 
 import regions.visual_cortex as visual_cortex
-from brain.acting import sample_actions
 from brain.engine import Brain
+from brain.training.acting import sample_actions
 from regions.functional import input_gates, lstm_step
 from regions.loop_weights import gradients_per_loop
 

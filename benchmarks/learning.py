@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from brain.config import DEFAULT_ENVS_PER_WORKER, TrainConfig
-from brain.rundir import read_episodes
-from brain.train import train
+from brain.training.config import DEFAULT_ENVS_PER_WORKER, TrainConfig
+from brain.training.rundir import read_episodes
+from brain.training.train import train
 
 LEGACY_2017 = {"1-1": "69/69", "1-2": "69/69", "1-3": "49/146", "1-4": "53/167", "1-5": "102/192", "1-6": "65/151",
                "1-8a": "206/395", "1-8b": "81/167", "2-1": "only losses", "2-2": "still training", "3-1": "40/139",

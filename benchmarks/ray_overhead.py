@@ -26,10 +26,10 @@ import torch
 from dnd_latency import K, KEY_SIZE, N_ACTIONS, make_keys, seconds_per_call
 from training_throughput import measured_rate, trainer_parser
 
-from brain.config import TrainConfig
 from brain.engine import Brain
-from brain.optim import SharedRMSprop
-from brain.ray_backend import Learner, LearnerLink, SyncedDND, connect
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
+from brain.training.ray_backend import Learner, LearnerLink, SyncedDND, connect
 from regions.dnd import DND
 
 ROLLOUT = 20  # writes per rollout (t_max)

@@ -23,10 +23,10 @@ import statistics
 import time
 from pathlib import Path
 
-from brain.config import TrainConfig
 from brain.recording import COMPRESSIONS, open_run
-from brain.rundir import read_episodes
-from brain.train import train
+from brain.training.config import TrainConfig
+from brain.training.rundir import read_episodes
+from brain.training.train import train
 
 MODES = {"off": 0, "every 10th": 10, "every episode": 1}
 TARGETS = {"every 10th": 5.0, "every episode": 25.0}  # overhead (%) each mode should stay under

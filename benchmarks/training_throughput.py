@@ -31,12 +31,13 @@ from typing import Callable
 import torch
 import torch.multiprocessing as mp
 
-from brain import a3c
-from brain.config import TrainConfig
 from brain.engine import Brain
-from brain.optim import SharedRMSprop
-from brain.train import prepare_run_dir
-from brain.trainer import Counters, Trainer
+from brain.training import a3c
+from brain.training.backend import Counters
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
+from brain.training.train import prepare_run_dir
+from brain.training.trainer import Trainer
 
 
 def trainer_rate(cfg: TrainConfig, seconds: float) -> float:

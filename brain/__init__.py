@@ -1,4 +1,6 @@
-"""The brain: connectome loading and validation, the graph engine, the A3C trainer and the CLI.
+"""The brain: :mod:`~brain.connectome` (the connectome language), :mod:`~brain.engine` (the graph engine),
+:mod:`~brain.training` (A3C), :mod:`~brain.recording` (region activity to HDF5), and the command lines
+``python -m brain.run`` and ``python -m brain.evaluate``.
 
 >>> from brain import Brain
 >>> brain = Brain.from_connectome("wba")

@@ -22,13 +22,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from brain.a3c import attach_memory
-from brain.acting import EnvironmentBatch, env_seeds, greedy_actions, sample_actions
 from brain.argtypes import number
-from brain.config import TrainConfig
-from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
 from brain.errors import ConnectomeError
-from brain.rundir import RunDirError, load_checkpoint, read_config
+from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
+from brain.training.a3c import attach_memory
+from brain.training.acting import EnvironmentBatch, env_seeds, greedy_actions, sample_actions
+from brain.training.config import TrainConfig
+from brain.training.rundir import RunDirError, load_checkpoint, read_config
 from tasks.unity import UnityWorkerError
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
     step is the checkpoint's (how long the brain had trained). ``unity_worker_id``: see the module
     docstring (default ``cfg.workers * cfg.envs_per_worker``; environment ``i`` takes the id after ``i``).
     """
-    from brain.environment import make_environment
+    from brain.training.environment import make_environment
 
     brain, cfg, trained_steps = load_trained_brain(run_dir)
     cfg.task, cfg.curriculum = task, False

@@ -1,7 +1,7 @@
 """Command line of the brain: ``python -m brain.run --connectome wba.yaml``.
 
 Without ``--check`` it trains the connectome's brain with A3C on the embedded simulator
-(:mod:`brain.train`) into a run directory and ends with a summary and where to look next.
+(:mod:`brain.training.train`) into a run directory and ends with a summary and where to look next.
 ``--check`` only loads and validates the connectome, builds the brain and prints the compiled
 graph (regions, ports with shapes, connections with delays, execution phases, parameters).
 A broken connectome, a bad flag or an unusable run directory prints one error on stderr and
@@ -15,14 +15,16 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from brain.acting import check_device
 from brain.argtypes import given_flags
-from brain.budget import Limits, add_limit_flags, limits_from_args
-from brain.config import DEFAULT_ENVS_PER_WORKER, SETTINGS, TrainConfig, flag_name, read_settings, setting_kind
 from brain.errors import ConnectomeError
 from brain.recording.spec import RecordingError
-from brain.rundir import RunDirError
-from brain.trainer import BackendError, WorkerCrashLoop
+from brain.training.acting import check_device
+from brain.training.backend import BackendError
+from brain.training.budget import Limits, add_limit_flags, limits_from_args
+from brain.training.config import (DEFAULT_ENVS_PER_WORKER, SETTINGS, TrainConfig, flag_name, read_settings,
+                                   setting_kind)
+from brain.training.rundir import RunDirError
+from brain.training.trainer import WorkerCrashLoop
 
 #: Settings whose default the config works out from the others (the run directory, environments per worker).
 RESOLVED = ("out", "envs_per_worker")
@@ -81,10 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 def check(cfg: TrainConfig, limits: Limits) -> int:
     """Check everything the run would use, build the brain, run a dry training pass and print its compiled
     graph and cost; exit code 0."""
-    from brain.budget import message
-    from brain.check import dry_run, print_check
     from brain.engine import Brain
-    from brain.preflight import preflight
+    from brain.engine.check import dry_run, print_check
+    from brain.training.budget import message
+    from brain.training.preflight import preflight
 
     connectome, cost = preflight(cfg, limits)
     brain = Brain(connectome)
@@ -158,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.check:
             return check(config_from_args(args), limits)
-        from brain.train import train
+        from brain.training.train import train
 
         train(config_from_args(args), resume=args.resume, limits=limits, given=given)
     except (ConnectomeError, RunDirError, RecordingError, BackendError) as error:

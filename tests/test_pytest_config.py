@@ -29,7 +29,7 @@ def test_third_party_deprecation_warnings_are_filtered(module):
     assert not shown(DeprecationWarning, module)
 
 
-@pytest.mark.parametrize("module", ["brain.trainer", "analysis.report", "regions.dnd", "tasks.env"])
+@pytest.mark.parametrize("module", ["brain.training.trainer", "analysis.report", "regions.dnd", "tasks.env"])
 def test_the_projects_own_warnings_stay_visible(module):
     assert shown(DeprecationWarning, module) and shown(UserWarning, module)
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from tensorboardX import SummaryWriter
 
-from brain.config import TrainConfig
-from brain.rundir import EpisodeTable
+from brain.training.config import TrainConfig
+from brain.training.rundir import EpisodeTable
 from recorded import record_run
 
 MakeRun = Callable[..., Path]

@@ -16,11 +16,11 @@ from typing import Mapping
 import torch
 
 import tasks
-from brain.acting import EnvironmentBatch, sample_actions
-from brain.config import TrainConfig
 from brain.engine import Brain
 from brain.recording import RECORDING_FILE, EpisodeBuffer, RecordingFile, RecordingSpec, prepare
-from brain.rundir import EpisodeTable
+from brain.training.acting import EnvironmentBatch, sample_actions
+from brain.training.config import TrainConfig
+from brain.training.rundir import EpisodeTable
 
 TINY = Path(__file__).parents[1] / "brain" / "data" / "tiny.yaml"
 

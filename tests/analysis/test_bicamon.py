@@ -9,7 +9,7 @@ from plotly.colors import sample_colorscale, unlabel_rgb
 from analysis import bicamon
 from analysis.anatomy import ALLEN_CCF, View, outline_2d, region_positions, silhouettes, space_of
 from brain.connectome import Connectome
-from brain.yamlmarks import parse_yaml
+from brain.connectome.yamlmarks import parse_yaml
 from brain.recording import open_run
 from conftest import LESIONS, animation_frames, decoded
 from recorded import empty_recording

@@ -2,9 +2,9 @@
 
 import torch
 
-from brain.a3c import a3c_loss, advantages_and_returns
-from brain.config import TrainConfig
-from brain.optim import SharedRMSprop
+from brain.training.a3c import a3c_loss, advantages_and_returns
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
 
 
 def brute_force_nstep_returns(rewards, dones, bootstrap, gamma):

@@ -11,10 +11,10 @@ import torch
 import yaml
 from tensorboardX.event_file_writer import EventFileWriter  # noqa: F401  (tensorboardX is what writes tb/)
 
-from brain.config import TrainConfig
-from brain.rundir import load_checkpoint, read_episodes
-from brain.train import prepare_run_dir, train
-from brain.trainer import Trainer, WorkerCrashLoop
+from brain.training.config import TrainConfig
+from brain.training.rundir import load_checkpoint, read_episodes
+from brain.training.train import prepare_run_dir, train
+from brain.training.trainer import Trainer, WorkerCrashLoop
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from brain import a3c
-from brain.config import TrainConfig
 from brain.engine import Brain
-from brain.optim import SharedRMSprop
-from brain.trainer import Counters
+from brain.training import a3c
+from brain.training.backend import Counters
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 

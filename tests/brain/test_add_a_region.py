@@ -14,11 +14,12 @@ import torch
 import torch.multiprocessing as mp
 
 import regions
-from brain import a3c, run
-from brain.config import TrainConfig
+from brain import run
 from brain.engine import Brain
-from brain.optim import SharedRMSprop
-from brain.trainer import Counters
+from brain.training import a3c
+from brain.training.backend import Counters
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "regions.md"
 

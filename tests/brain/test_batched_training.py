@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from brain import evaluate
-from brain.config import TrainConfig
 from brain.recording import open_run
-from brain.rundir import load_checkpoint, read_episodes
-from brain.train import train
+from brain.training.config import TrainConfig
+from brain.training.rundir import load_checkpoint, read_episodes
+from brain.training.train import train
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 ENVS = 3

@@ -11,13 +11,13 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from brain import a3c
-from brain.acting import EnvironmentBatch, env_seeds
-from brain.config import TrainConfig
 from brain.engine import Brain
-from brain.environment import make_environment
-from brain.optim import SharedRMSprop
-from brain.trainer import Counters
+from brain.training import a3c
+from brain.training.acting import EnvironmentBatch, env_seeds
+from brain.training.backend import Counters
+from brain.training.config import TrainConfig
+from brain.training.environment import make_environment
+from brain.training.optim import SharedRMSprop
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 N = 3

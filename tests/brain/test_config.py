@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from brain import run
-from brain.config import APPLIED_ON_RESUME, RETIRED_KEYS, SETTINGS, TrainConfig, flag_name
 from brain.errors import ConfigError
+from brain.training.config import APPLIED_ON_RESUME, RETIRED_KEYS, SETTINGS, TrainConfig, flag_name
 
 #: A value other than the default for every setting, as it is written on the command line.
 FLAG_VALUES = {

@@ -23,13 +23,13 @@ import pytest
 import torch
 
 from brain import Brain, ConnectomeError
-from brain.a3c import a3c_loss, advantages_and_returns, attach_memory, memory_region_name
-from brain.config import TrainConfig
 from brain.connectome import bundled_connectomes
 from brain.engine import SequenceOutput
 from brain.run import main
-from regions.dnd import DND
+from brain.training.a3c import a3c_loss, advantages_and_returns, attach_memory, memory_region_name
+from brain.training.config import TrainConfig
 from regions.base import TeacherInput
+from regions.dnd import DND
 
 TINY_WBA = Path(__file__).parent / "data" / "tiny.yaml"
 MOVES = torch.tensor([[10.0, 0.0], [-10.0, 0.0], [0.0, 2.0]])  # odometry of the three actions

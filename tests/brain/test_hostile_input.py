@@ -21,10 +21,10 @@ import pytest
 import torch
 
 from brain import evaluate, run
-from brain.config import TrainConfig
-from brain.rundir import CHECKPOINT
-from brain.train import prepare_run_dir
-from brain.trainer import Trainer, WorkerCrashLoop
+from brain.training.config import TrainConfig
+from brain.training.rundir import CHECKPOINT
+from brain.training.train import prepare_run_dir
+from brain.training.trainer import Trainer, WorkerCrashLoop
 
 ROOT = Path(__file__).resolve().parents[2]
 WBA = (ROOT / "connectome" / "wba.yaml").read_text()

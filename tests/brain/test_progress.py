@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from itertools import count
 
-from brain.progress import ProgressBar, ProgressLines, Rates, Status, progress_display, terminal_width
+from brain.training.progress import ProgressBar, ProgressLines, Rates, Status, progress_display, terminal_width
 
 
 def clock(step: float = 1.0):

@@ -10,16 +10,16 @@ import pytest
 import torch
 
 import brain
-from brain.config import TrainConfig
-from brain.optim import SharedRMSprop
 from brain.recording import open_run
-from brain.rundir import load_checkpoint, read_episodes
 from brain.run import main
-from brain.train import prepare_run_dir, train
-from brain.trainer import Trainer
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
+from brain.training.rundir import load_checkpoint, read_episodes
+from brain.training.train import prepare_run_dir, train
+from brain.training.trainer import Trainer
 
 ray = pytest.importorskip("ray")
-from brain import ray_backend  # noqa: E402  (needs ray)
+from brain.training import ray_backend  # noqa: E402  (needs ray)
 
 TINY = Path(__file__).parent / "data" / "tiny.yaml"
 
@@ -148,8 +148,8 @@ def test_an_unreachable_address_is_a_usage_error_that_creates_nothing(tmp_path: 
 
 
 def test_without_ray_the_ray_backend_says_how_to_install_it(tmp_path: Path, capsys, monkeypatch):
-    monkeypatch.delattr(brain, "ray_backend")
-    monkeypatch.setitem(sys.modules, "brain.ray_backend", None)
+    monkeypatch.delattr(brain.training, "ray_backend")
+    monkeypatch.setitem(sys.modules, "brain.training.ray_backend", None)
     code = main(["--connectome", str(TINY), "--backend", "ray", "--out", str(tmp_path / "run")])
     assert code == 2
     assert 'pip install -e ".[ray]"' in capsys.readouterr().err

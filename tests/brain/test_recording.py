@@ -20,16 +20,18 @@ import torch
 import torch.multiprocessing as mp
 import yaml
 
-from brain import a3c, evaluate, run
-from brain.config import TrainConfig
+from brain import evaluate, run
 from brain.engine import Brain
-from brain.optim import SharedRMSprop
 from brain.recording import (EpisodeBuffer, EpisodeRecord, Recorder, RecordingError, RecordingFile, RecordingSink,
                              RecordingSpec, open_run, prepare)
 from brain.recording.store import left_open
-from brain.rundir import load_checkpoint
-from brain.train import prepare_run_dir, train
-from brain.trainer import Counters, Trainer
+from brain.training import a3c
+from brain.training.backend import Counters
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
+from brain.training.rundir import load_checkpoint
+from brain.training.train import prepare_run_dir, train
+from brain.training.trainer import Trainer
 
 ROOT = Path(__file__).parents[2]
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
@@ -336,7 +338,7 @@ def test_a_training_run_killed_with_sigkill_keeps_its_recording_and_resume_appen
     out = tmp_path / "run"
     cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, envs_per_worker=1, steps=10**6, seed=4, out=str(out),
                       t_max=10, checkpoint_every=40, record_every=1, record_flush_seconds=0.0)
-    script = ("import sys, yaml; from brain.config import TrainConfig; from brain.train import train; "
+    script = ("import sys, yaml; from brain.training.config import TrainConfig; from brain.training.train import train; "
               "train(TrainConfig(**yaml.safe_load(sys.argv[1])))")
     process = subprocess.Popen([sys.executable, "-c", script, yaml.safe_dump(dataclasses.asdict(cfg))], cwd=ROOT,
                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

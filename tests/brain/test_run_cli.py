@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from brain import evaluate, run
-from brain.config import TrainConfig
+from brain.training.config import TrainConfig
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,8 +102,8 @@ def test_evaluate_names_a_directory_that_is_not_a_run(tmp_path: Path, capsys):
 
 
 def test_the_tensorboard_hint_says_what_to_install_when_it_is_missing(tmp_path, monkeypatch):
-    from brain import train
-    from brain.trainer import Progress
+    from brain.training import train
+    from brain.training.trainer import Progress
 
     hint = lambda: next(line for line in train.summary(tmp_path, TrainConfig(), Progress(), 1.0).splitlines()
                         if "tensorboard --logdir" in line)

@@ -23,7 +23,7 @@ pytest.importorskip("mlagents_envs", reason='the Unity path needs the unity extr
 
 import tasks  # noqa: E402
 from brain import evaluate, run  # noqa: E402
-from brain.config import TrainConfig  # noqa: E402
+from brain.training.config import TrainConfig  # noqa: E402
 from tasks.unity.adapter import UnityMazeEnv, UnityWorkerError  # noqa: E402
 from tasks.unity.peer import make_build  # noqa: E402
 

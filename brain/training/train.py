@@ -7,10 +7,10 @@ import shutil
 import time
 from pathlib import Path
 
-from brain.budget import Limits
-from brain.config import APPLIED_ON_RESUME, TrainConfig, flag_name
-from brain.rundir import RunDirError, clear_before_checkpoint, has_checkpoint, make_run_dir, read_config
-from brain.trainer import Trainer, ray_backend_module
+from brain.training.budget import Limits
+from brain.training.config import APPLIED_ON_RESUME, TrainConfig, flag_name
+from brain.training.rundir import RunDirError, clear_before_checkpoint, has_checkpoint, make_run_dir, read_config
+from brain.training.trainer import Trainer, ray_backend_module
 
 CONNECTOME_FILE = "connectome.yaml"
 CONFIG_FILE = "config.yaml"
@@ -28,9 +28,9 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
     whose run died before its first checkpoint can be started again, or resumed from step 0. The
     resumed config is written by :func:`train` once the checkpoint has loaded.
     """
-    from brain.check import dry_run
     from brain.engine import Brain
-    from brain.preflight import preflight
+    from brain.engine.check import dry_run
+    from brain.training.preflight import preflight
 
     limits = limits or Limits()
     run_dir = Path(cfg.out)
@@ -84,7 +84,7 @@ def train(cfg: TrainConfig, resume: bool = False, limits: Limits | None = None,
           given: frozenset[str] = frozenset()) -> Path:
     """Train the connectome's brain as ``cfg`` says, print a summary, and return the run directory.
 
-    ``limits``: the resource limits (:mod:`brain.budget`); ``given``: the flags written on the command
+    ``limits``: the resource limits (:mod:`brain.training.budget`); ``given``: the flags written on the command
     line (a resumed run refuses those that would change it).
     """
     if cfg.backend == "ray":  # reach the cluster before the run directory is made: a bad --address leaves nothing

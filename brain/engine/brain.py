@@ -2,7 +2,7 @@
 
 load -> validate -> compile -> step / rollout::
 
-    brain = Brain.from_connectome("wba")             # load + validate (brain.connectome), wire (brain.wiring)
+    brain = Brain.from_connectome("wba")             # load + validate (brain.connectome), wire (brain.connectome.wiring)
     state = brain.initial_state(batch_size=1)        # region states + delayed-edge buffers, all zeros
     out, state = brain.step(obs, state, reset)       # out.logits [B, A], out.value [B], out.activity
     seq = brain.rollout(obs_seq, state, resets)      # the same over [T, B, ...]; seq.state is the final state
@@ -12,7 +12,7 @@ environment). A port fed by several sources gets them concatenated on the last a
 connection order. A delayed edge reads a buffer in the state, so ``step`` is a pure function of
 ``(obs, state)`` and a rollout can be replayed from a saved state.
 
-Lesions: ``remove`` is applied while wiring (:mod:`brain.wiring`); ``silence`` replaces a region's
+Lesions: ``remove`` is applied while wiring (:mod:`brain.connectome.wiring`); ``silence`` replaces a region's
 outputs by zeros (no gradient flows back into it) and a fraction ``p`` multiplies each output by a
 fixed mask that zeroes ``round(p * units)`` units, chosen by a generator seeded from the port name.
 """
@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from brain.connectome import Connectome, load_connectome
-from brain.wiring import wire
+from brain.connectome.wiring import wire
 from regions.base import REGISTRY, Region, Shape, Teacher, TeacherInput
 from regions.loop_weights import gradients_per_loop
 

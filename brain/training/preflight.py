@@ -1,12 +1,12 @@
 """Everything a run will use, checked before it starts: what ``--check`` and every new or resumed run do.
 
 A file that ``python -m brain.run --check`` accepts must train. Loading validates the connectome
-(names, ports, cycles, lesions, numbers; :mod:`brain.validation`); this module adds what depends on
+(names, ports, cycles, lesions, numbers; :mod:`brain.connectome.validation`); this module adds what depends on
 the run as well: the recording flags, the memory estimate against ``--max-memory-gb``
-(:mod:`brain.budget`, sized on the ``meta`` device) and the policy's width against the task's
+(:mod:`brain.training.budget`, sized on the ``meta`` device) and the policy's width against the task's
 actions, so that none of them fails (or silently misbehaves) once the workers have started::
 
-    >>> from brain.budget import Limits
+    >>> from brain.training.budget import Limits
     >>> connectome, cost = preflight(TrainConfig(connectome="wba"), Limits(max_memory_gb=64))
     >>> cost.parameters
     1770694
@@ -17,15 +17,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
-from brain.budget import Estimate, Limits, check
-from brain.config import TrainConfig
 from brain.connectome import Connectome, load_connectome
-from brain.wiring import probe
+from brain.connectome.wiring import probe
+from brain.training.budget import Estimate, Limits, check
+from brain.training.config import TrainConfig
 
 
 def task_environment(cfg: TrainConfig, connectome: Connectome):
     """The embedded environment of the run's task, shaped to the connectome (Unity builds follow the same contract)."""
-    from brain.environment import make_environment
+    from brain.training.environment import make_environment
 
     return make_environment(dataclasses.replace(cfg, env="embedded"), connectome.inputs, seed=0)
 

@@ -3,7 +3,7 @@
 Checks names, types, ports, required inputs, zero-delay cycles, ``policy``/``value`` and lesions
 (which must leave a pathway from ``env`` to the actor and the critic), and raises the first
 problem as a :class:`~brain.errors.ConnectomeError` at its file and line.
-Shapes are checked later, while the regions are built (:mod:`brain.wiring`).
+Shapes are checked later, while the regions are built (:mod:`brain.connectome.wiring`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import networkx as nx
 
-from brain.connectome import CONNECTION_RE, Connectome, Loc, PortRef
+from brain.connectome.schema import CONNECTION_RE, Connectome, Loc, PortRef
 
 #: Longest connection ``delay`` in agent steps (a delayed edge keeps that many past outputs per worker).
 MAX_DELAY = 10_000

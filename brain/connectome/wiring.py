@@ -26,7 +26,7 @@ from typing import Callable
 import networkx as nx
 import torch
 
-from brain.connectome import Connection, Connectome
+from brain.connectome.schema import Connection, Connectome
 from regions.base import REGISTRY, Region, Shape, build_region
 
 Links = list[tuple[int, Connection]]  # (index in connectome.connections, connection)
@@ -81,7 +81,7 @@ def wire(connectome: Connectome) -> Wiring:
 def probe(connectome: Connectome) -> tuple[dict[str, Region], dict[str, Shape]]:
     """Every region built on the ``meta`` device (no memory) and every port's shape, ``"region.port"``.
 
-    Step 1 of :func:`wire`; also what :mod:`brain.budget` sizes a brain by before it allocates anything.
+    Step 1 of :func:`wire`; also what :mod:`brain.training.budget` sizes a brain by before it allocates anything.
     """
     probed = {f"env.{key}": shape for key, shape in connectome.inputs.items()}
     regions = _build_in_order(connectome, list(connectome.regions), list(enumerate(connectome.connections)),

@@ -7,7 +7,7 @@ A worker owns one environment and a local copy of the brain. Each rollout it:
 3. replays the rollout as a sequence from the saved state, with gradients (the same graph);
 4. computes the loss below, clips the global gradient norm, and pushes the gradients to the
    global parameters (:class:`ParameterServer`: the shared RMSProp in shared memory, Hogwild, for
-   the local backend; the learner actor for the Ray backend, :mod:`brain.ray_backend`);
+   the local backend; the learner actor for the Ray backend, :mod:`brain.training.ray_backend`);
 5. only then writes the rollout's (key, action, return) triples into the hippocampal memory:
    reverse replay, with returns computed backwards. Writing after the update keeps a rollout's
    own returns out of the memory read-out it is trained on (the 2017 label leak).
@@ -35,9 +35,9 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
-from brain.acting import EnvironmentBatch, env_seeds, sample_actions
-from brain.config import TrainConfig
 from brain.recording import EpisodeBuffer, RecordingSink
+from brain.training.acting import EnvironmentBatch, env_seeds, sample_actions
+from brain.training.config import TrainConfig
 from regions.base import TeacherInput
 
 
@@ -172,7 +172,7 @@ class Worker:
     # --- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         from brain.engine import Brain
-        from brain.environment import make_environment
+        from brain.training.environment import make_environment
 
         cfg, n = self.cfg, self.cfg.envs_per_worker
         self.seed = seed = hash((cfg.seed, self.rank, self.generation)) % (2**31)

@@ -28,7 +28,7 @@ CHECKPOINT = "checkpoint.pt"
 
 #: What a run leaves before its first checkpoint, cleared when the directory is started again.
 BEFORE_CHECKPOINT = ("episodes.csv", "recording.h5", CHECKPOINT + ".tmp")
-#: Entries every checkpoint holds (:meth:`brain.trainer.Trainer.checkpoint`).
+#: Entries every checkpoint holds (:meth:`brain.training.trainer.Trainer.checkpoint`).
 CHECKPOINT_KEYS = ("brain", "optimizer", "memory", "steps", "episodes", "totals", "recent", "generations", "rng")
 
 
@@ -128,8 +128,8 @@ def read_config(run_dir: Path):
     """The run's stored ``config.yaml`` as a TrainConfig; a RunDirError if it is missing or damaged."""
     import yaml
 
-    from brain.config import TrainConfig
     from brain.errors import ConfigError
+    from brain.training.config import TrainConfig
 
     path = run_dir / "config.yaml"
     if not path.is_file():

@@ -1,6 +1,6 @@
 """Acting on a batch of environments: one ``Brain.step`` for N environments stepped one after another.
 
-Shared by the A3C worker (:mod:`brain.a3c`) and ``brain.evaluate``. Batching is what makes the
+Shared by the A3C worker (:mod:`brain.training.a3c`) and ``brain.evaluate``. Batching is what makes the
 brain cheap per environment step: at batch 1 a step is ~185 small operations whose fixed costs
 dominate; at batch N the same operations serve N environments (PAAC, A2C, Sample Factory). The
 simulators are cheap (~0.3 ms a step), so a plain loop over them in the worker's own process

@@ -1,136 +1,32 @@
-"""Connectome files: YAML -> a validated :class:`Connectome` whose every value knows its line.
+"""The connectome's schema: what each field of a connectome file may hold, checked by pydantic.
 
-A connectome names the regions of a brain, their types (``regions.REGISTRY``), parameters
-and anatomical positions, and wires their ports (``docs/interfaces.md`` §3-4)::
-
-    name: wba
-    space: allen_ccf_v3_um              # coordinate space of every `position`
-    inputs: {rgb: [3, 84, 84], odometry: [2]}      # env ports and their shapes
-    policy: prefrontal.logits           # the actor's output port
-    value: basal_ganglia.value          # the critic's output port
-    regions:
-      ca3: {type: ca3, params: {units: 256}, position: [7507, 3254, 8264]}
-    connections:
-      - env.odometry -> entorhinal.self_motion          # short form: delay 0
-      - {from: ca3.state, to: ca3.previous, delay: 1, weight: 2.3}
-    lesions:
-      hippocampus: remove               # or silence, or a fraction in (0, 1) of units silenced
-      ca3.state -> ca3.previous: remove # a connection can be removed too
-
-Variants are small files that extend a base (ablation without copies)::
-
-    extends: wba.yaml                   # relative to this file's folder, else a bundled file
-    name: wba_no_memory
-    lesions: {hippocampus: remove}
-    connections+:                       # `key+` appends to the base's list
-      - env.depth -> amygdala.visual
-
-Merge rule: mappings are merged key by key, recursively; any other value (lists too) replaces
-the base's; a key written with a trailing ``+`` appends its list to the base's list. ``extends``
-chains (a variant of a variant) are allowed. :meth:`Connectome.to_yaml` writes the resolved file
-(merged, no ``extends``), which is what a run directory stores.
-
-Every problem is raised as one :class:`~brain.errors.ConnectomeError` naming the file, line,
-field, what was expected and the fix. :func:`load_connectome` checks everything that needs no
-tensors (names, types, ports, required inputs, cycles, lesions); the engine checks shapes while
-it builds the regions.
+A :class:`Connectome` is a resolved, schema-checked file (:func:`brain.connectome.loading.load_connectome`
+makes one) whose every value knows the file and line it was written at, so that every later
+problem names the user's own line (:meth:`Connectome.error`). The file format and the merge rule of
+variants are described in :mod:`brain.connectome`.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Mapping, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import networkx as nx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, PrivateAttr, ValidationError
 from pydantic_core import PydanticCustomError
 
+from brain.connectome.yamlmarks import Flow, LocDict, Mark, dump_yaml, locate, plain
 from brain.errors import ConnectomeError
-from brain.yamlmarks import Flow, LocDict, Mark, display_path, dump_yaml, locate, merge, plain, read_yaml
 
 BUNDLED = Path(str(importlib.resources.files("connectome")))
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _PORT_RE = re.compile(rf"^({_NAME})\.({_NAME})$")
 CONNECTION_RE = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
-YAML_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]
 
 
-def find_connectome(source: str | os.PathLike, base_dir: Path | None = None) -> Path | None:
-    """Resolve a connectome name or path: ``path``, ``base_dir/path``, then the bundled folder.
-
-    A name without suffix also tries ``.yaml``: ``"wba"`` finds the bundled ``wba.yaml``.
-    """
-    path = Path(source)
-    if not str(source).strip() or not path.name:
-        return None
-    names = [path] if path.suffix in YAML_SUFFIXES else [path, path.with_name(path.name + ".yaml")]
-    folders = ([base_dir] if base_dir is not None and not path.is_absolute() else [Path()])
-    if path.parent == Path():
-        folders.append(BUNDLED)
-    for folder in folders:
-        for name in names:
-            if (folder / name).is_file():
-                return folder / name
-    return None
-
-
-def connectome_path(source: Any, base_dir: Path | None = None, *, file: str | None = None, line: int | None = None,
-                    field: str = "--connectome") -> Path:
-    """:func:`find_connectome`, or the one error that says why ``source`` names no connectome file.
-
-    ``file``/``line``: where ``source`` was written (an ``extends:`` line); None for the command line.
-    """
-    example = "`extends: wba.yaml`" if field == "extends" else "--connectome wba"
-    if source is None or not str(source).strip():
-        raise ConnectomeError("no file named (the value is empty)", file=file, line=line, field=field,
-                              fix=f"name a connectome file, e.g. {example}" +
-                                  (", or delete the line" if field == "extends" else ""))
-    if not isinstance(source, (str, os.PathLike)):
-        raise ConnectomeError(f"expected a file name, got {source!r}", file=file, line=line, field=field,
-                              fix=f"write {example} (a path relative to this file, or a bundled name)")
-    folder = Path(source) if base_dir is None or Path(source).is_absolute() else base_dir / source
-    if folder.is_dir():
-        raise ConnectomeError(f"{str(source)!r} is a directory, not a connectome file", file=file, line=line,
-                              field=field, fix=f"name a .yaml file inside it, e.g. {example}")
-    path = find_connectome(source, base_dir)
-    if path is None:
-        where = f"next to {file} or " if file else ""
-        raise ConnectomeError(f"no connectome file {str(source)!r} {where}among the bundled ones "
-                              f"({', '.join(bundled_connectomes())})", file=file, line=line, field=field,
-                              fix="correct the name or the path" + (" (relative to this file's folder)" if file else
-                                                                    ", or give a bundled name"))
-    if path.suffix not in YAML_SUFFIXES:
-        raise ConnectomeError(f"{str(source)!r} is not a YAML connectome file (its suffix is "
-                              f"{path.suffix or 'missing'!s}; connectome files end in .yaml)", file=file, line=line,
-                              field=field, fix=f"name a .yaml connectome file, e.g. {example}")
-    return path
-
-
-def bundled_connectomes() -> list[str]:
-    """File names of the connectomes shipped in the ``connectome`` package."""
-    return sorted(path.name for path in BUNDLED.glob("*.yaml"))
-
-
-def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> LocDict:
-    """Read ``path`` and everything it extends, merged."""
-    file = display_path(path)
-    tree = read_yaml(path, file, TOP_KEYS)
-    if "extends" not in tree:
-        return merge(LocDict(mark=tree.mark), tree)
-    extends, mark = tree.pop("extends"), tree.marks.pop("extends")
-    base_path = connectome_path(extends, path.parent, file=file, line=mark.line, field="extends")
-    if base_path.resolve() in chain or base_path.resolve() == path.resolve():
-        raise ConnectomeError(f"{extends!r} extends this file again (a loop of extends)", file=file,
-                              line=mark.line, field="extends", fix="remove one of the `extends:` lines of the loop")
-    tree.extends = mark
-    return merge(_resolve(base_path, chain + (path.resolve(),)), tree)
-
-
-# --- schema ----------------------------------------------------------------------------------------
 class PortRef(NamedTuple):
     """A port written ``region.port`` (``env.<key>`` for environment ports)."""
 
@@ -432,34 +328,3 @@ def _allowed_keys(loc: Loc) -> list[str]:
     if loc[0] == "regions":
         return list(RegionSpec.model_fields)
     return ["from", "to", "delay", "weight"]
-
-
-# --- loading ---------------------------------------------------------------------------------------
-def load_connectome(source: str | os.PathLike, lesions: Mapping[str, Any] | None = None,
-                    check: bool = True) -> Connectome:
-    """Read a connectome by bundled name (``"wba"``, ``"wba.yaml"``) or path, merge ``extends``, check it.
-
-    Args:
-        source: bundled name or path.
-        lesions: extra lesions on top of the file's (``{"ca3": "remove"}``; the CLI's ``--lesion``).
-        check: also run :func:`brain.validation.validate` (names, types, ports, required inputs,
-            cycles, lesions).
-
-    Raises:
-        ConnectomeError: the first problem, at its file and line.
-
-    Example:
-        >>> load_connectome("wba", lesions={"hippocampus": "remove"}).lesions
-        {'hippocampus': 'remove'}
-    """
-    path = connectome_path(source)
-    tree = _resolve(path)
-    if lesions:
-        extra = LocDict(lesions, marks={key: Mark("--lesion", None) for key in lesions}, mark=Mark("--lesion", None))
-        tree = merge(tree, LocDict({"lesions": extra}, marks={"lesions": Mark("--lesion", None)}, mark=tree.mark))
-    connectome = Connectome.from_tree(tree)
-    if check:
-        from brain.validation import validate  # validation needs the region registry; loading does not
-
-        validate(connectome)
-    return connectome

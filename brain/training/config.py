@@ -103,7 +103,7 @@ def lesion_item(text: str) -> tuple[str, str]:
 
 CONNECTOME, RUN, RECORDING, ENVIRONMENT, A3C = (
     "connectome", "training run", "recording (HDF5, RUN_DIR/recording.h5; docs/recording.md)",
-    "environment (Unity builds through ML-Agents: docs/unity.md)", "A3C (the defaults' reasons: brain/config.py)")
+    "environment (Unity builds through ML-Agents: docs/unity.md)", "A3C (the defaults' reasons: brain/training/config.py)")
 
 
 @dataclass
@@ -247,7 +247,7 @@ def _conforms(value: Any, kind: type) -> bool:
 def read_settings(path: Path) -> dict[str, Any]:
     """The settings a YAML file (a run's ``config.yaml``, or ``--config FILE``) writes, each checked as its flag
     would be; a :class:`ConfigError` at the line of the first problem. Keys of :data:`RETIRED_KEYS` are dropped."""
-    from brain.yamlmarks import display_path, plain, read_yaml
+    from brain.connectome.yamlmarks import display_path, plain, read_yaml
 
     file = display_path(path)
     tree = read_yaml(path, file)

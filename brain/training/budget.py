@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from brain.argtypes import number
-from brain.connectome import Connectome, Loc
+from brain.connectome.schema import Connectome, Loc
 
 GB = 1 << 30
 #: Resident memory of one worker process before its brain: Python, torch, the simulator.
@@ -34,7 +34,7 @@ WORKER_PROCESS_BYTES = 300 << 20
 #: Most workers one run starts unless ``--max-workers`` allows more (a cluster, for instance).
 MAX_WORKERS = 64
 FLOAT = 4
-Probe = tuple[dict[str, Any], dict[str, tuple[int, ...]]]  # brain.wiring.probe: regions on meta, port shapes
+Probe = tuple[dict[str, Any], dict[str, tuple[int, ...]]]  # brain.connectome.wiring.probe: regions on meta, port shapes
 
 
 def machine_memory_bytes() -> int:
@@ -98,11 +98,11 @@ def estimate(connectome: Connectome, workers: int = 1, t_max: int = 20, local_wo
     """Size the brain of ``connectome`` for a run of ``workers`` workers, allocating nothing.
 
     ``local_workers``: the workers run on this machine (their processes count too). ``probed``: the
-    result of :func:`brain.wiring.probe`, when the caller has it already. ``envs_per_worker``: the
+    result of :func:`brain.connectome.wiring.probe`, when the caller has it already. ``envs_per_worker``: the
     batch of each worker's brain (activity, observations and delay buffers grow with it).
     """
     batch = workers * envs_per_worker
-    from brain.wiring import probe
+    from brain.connectome.wiring import probe
 
     regions, shapes = probed or probe(connectome)
     removed = {name for name, mode in connectome.lesions.items() if mode == "remove"}

@@ -1,9 +1,9 @@
-"""The A3C master (logging, checkpoints, faults) over a backend, and the local backend.
+"""The A3C master: logging, checkpoints and faults, over a backend (:mod:`brain.training.backend`).
 
 The master builds the global brain once (restored from the checkpoint on resume) and hands it
-to a :class:`Backend`: :class:`LocalBackend` moves its parameters, the RMSProp statistics and the
-hippocampal memory to shared memory and starts ``workers`` processes (:mod:`brain.a3c`); the Ray
-backend (:mod:`brain.ray_backend`) ships them to a learner actor. The master then only listens:
+to a :class:`~brain.training.backend.Backend`: :class:`~brain.training.backend.LocalBackend` moves its parameters, the RMSProp statistics and the
+hippocampal memory to shared memory and starts ``workers`` processes (:mod:`brain.training.a3c`); the Ray
+backend (:mod:`brain.training.ray_backend`) ships them to a learner actor. The master then only listens:
 workers send episode results, loss terms and errors through the backend, and the master
 writes TensorBoard events, the episode table and checkpoints (one writer, so files are never
 written by two processes). With recording on, a writer process of its own appends the
@@ -14,25 +14,23 @@ Ctrl-C stops every worker, lets the writer close the recording and writes a fina
 
 from __future__ import annotations
 
-import queue
 import random
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
-import torch.multiprocessing as mp
 from tensorboardX import SummaryWriter
 
-from brain import a3c
-from brain.config import TrainConfig
-from brain.optim import SharedRMSprop
-from brain.progress import WINDOW, Status, progress_display
 from brain.recording import RECORDING_FILE, Recorder, RecordingSpec, prepare
-from brain.rundir import EpisodeTable, load_checkpoint, save_checkpoint
+from brain.training import a3c
+from brain.training.backend import Backend, BackendError, LocalBackend
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
+from brain.training.progress import WINDOW, Status, progress_display
+from brain.training.rundir import EpisodeTable, load_checkpoint, save_checkpoint
 
 #: A worker that dies this many times in a row before it finishes a rollout (an update) stops the run.
 MAX_FRUITLESS_RESTARTS = 3
@@ -40,27 +38,6 @@ MAX_FRUITLESS_RESTARTS = 3
 
 class WorkerCrashLoop(RuntimeError):
     """Workers keep dying before they finish a rollout: restarting them would only loop."""
-
-
-class Counters:
-    """Global step and episode counters shared by all processes."""
-
-    def __init__(self, context, steps: int = 0, episodes: int = 0):
-        self._steps = context.Value("q", steps)
-        self._episodes = context.Value("q", episodes)
-
-    def steps(self) -> int:
-        return self._steps.value
-
-    def add_steps(self, n: int) -> None:
-        with self._steps.get_lock():
-            self._steps.value += n
-
-    def next_episode(self) -> int:
-        """A run-wide number for an episode that just ended (0, 1, ... over all workers)."""
-        with self._episodes.get_lock():
-            self._episodes.value += 1
-            return self._episodes.value - 1
 
 
 @dataclass
@@ -81,107 +58,6 @@ class Progress:
         return sum(window) / len(window) if window else 0.0
 
 
-class BackendError(RuntimeError):
-    """The chosen backend cannot run here (Ray missing, cluster unreachable): a usage error."""
-
-
-class Backend(Protocol):
-    """Where the workers run and how the master reaches them: :class:`LocalBackend` or the Ray backend.
-
-    The master (:class:`Trainer`) owns everything else: logs, episode table, checkpoints, restarts.
-    """
-
-    def start_worker(self, rank: int, generation: int) -> None: ...
-
-    def dead_workers(self) -> list[tuple[int, str]]:
-        """Ranks whose worker stopped while the run still needs it, each with how it ended."""
-
-    def any_alive(self) -> bool: ...
-
-    def steps(self) -> int:
-        """Global environment steps so far."""
-
-    def events(self, timeout: float) -> list[tuple[str, dict]]:
-        """The workers' (and the recording writer's) events that arrived, waiting up to ``timeout``."""
-
-    def open_recorder(self, path: Path, spec: RecordingSpec) -> Recorder:
-        """A recorder whose episodes come from this backend's workers (not started)."""
-
-    def state(self) -> dict:
-        """``brain``, ``optimizer`` and ``memory`` state dicts of the global copies, for a checkpoint."""
-
-    def request_stop(self) -> None: ...
-
-    def shutdown(self) -> None:
-        """Stop every worker (waiting for them to finish their rollout) and release the backend."""
-
-
-class LocalBackend:
-    """Worker processes on this machine: brain, RMSProp statistics and DND in shared memory (Hogwild)."""
-
-    def __init__(self, cfg: TrainConfig, connectome_path: Path, brain, optimizer: SharedRMSprop, memory,
-                 steps: int, episodes: int):
-        self.cfg, self.connectome_path = cfg, connectome_path
-        self.context = mp.get_context("spawn")
-        brain.share_memory()
-        optimizer.share_memory()
-        if memory is not None:
-            memory.share_memory_()
-        a3c.attach_memory(brain, memory)
-        self.brain, self.optimizer, self.memory = brain, optimizer, memory
-        self.parameters = a3c.SharedParameters(brain, optimizer)
-        self.counters = Counters(self.context, steps, episodes)
-        self.queue = self.context.Queue()
-        self.stop = self.context.Event()
-        self.processes: list = [None] * cfg.workers
-        self.sink = None
-
-    def start_worker(self, rank: int, generation: int) -> None:
-        args = (rank, generation, self.cfg, str(self.connectome_path), self.parameters, self.memory,
-                self.counters, self.queue, self.stop, self.sink)
-        process = self.context.Process(target=a3c.worker_main, args=args, name=f"a3c-worker-{rank}", daemon=True)
-        process.start()
-        self.processes[rank] = process
-
-    def dead_workers(self) -> list[tuple[int, str]]:
-        if self.stop.is_set():
-            return []
-        return [(rank, f"exit code {process.exitcode}") for rank, process in enumerate(self.processes)
-                if process is not None and not process.is_alive()]
-
-    def any_alive(self) -> bool:
-        return any(process.is_alive() for process in self.processes if process is not None)
-
-    def steps(self) -> int:
-        return self.counters.steps()
-
-    def events(self, timeout: float) -> list[tuple[str, dict]]:
-        try:
-            return [self.queue.get(timeout=timeout)]
-        except queue.Empty:
-            return []
-
-    def open_recorder(self, path: Path, spec: RecordingSpec) -> Recorder:
-        recorder = Recorder(self.context, path, spec, self.cfg.record_every, self.queue, self.cfg.record_flush_seconds)
-        self.sink = recorder.sink
-        return recorder
-
-    def state(self) -> dict:
-        return {"brain": self.brain.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "memory": None if self.memory is None else self.memory.state_dict()}
-
-    def request_stop(self) -> None:
-        self.stop.set()
-
-    def shutdown(self) -> None:
-        self.stop.set()
-        for process in self.processes:
-            if process is not None:
-                process.join(timeout=30)
-                if process.is_alive():
-                    process.terminate()
-
-
 def make_backend(cfg: TrainConfig, *args) -> Backend:
     """The backend ``cfg.backend`` names; the Ray one is imported only when asked for."""
     if cfg.backend == "ray":
@@ -190,9 +66,9 @@ def make_backend(cfg: TrainConfig, *args) -> Backend:
 
 
 def ray_backend_module():
-    """:mod:`brain.ray_backend`, or a :class:`BackendError` saying how to install Ray."""
+    """:mod:`brain.training.ray_backend`, or a :class:`BackendError` saying how to install Ray."""
     try:
-        from brain import ray_backend
+        from brain.training import ray_backend
     except ImportError as error:
         raise BackendError(f"--backend ray needs Ray, which is not installed here ({error}); "
                            f"install it with: pip install -e \".[ray]\"") from None

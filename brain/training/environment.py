@@ -11,7 +11,7 @@ from typing import Mapping
 
 import gymnasium
 
-from brain.config import TrainConfig
+from brain.training.config import TrainConfig
 
 Shape = tuple[int, ...]
 

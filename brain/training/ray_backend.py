@@ -1,14 +1,14 @@
 """The Ray backend: A3C workers as Ray actors, the global brain in a learner actor.
 
-``python -m brain.run --backend ray [--address ADDR]`` runs the same master (:class:`~brain.trainer.Trainer`:
+``python -m brain.run --backend ray [--address ADDR]`` runs the same master (:class:`~brain.training.trainer.Trainer`:
 progress bar, TensorBoard, episode table, checkpoints, restarts) over this transport:
 
 * :class:`Learner`, one actor on the driver's node: the global brain, the RMSProp statistics
-  (:class:`~brain.optim.SharedRMSprop`, same hyperparameters), the global DND, the step and
+  (:class:`~brain.training.optim.SharedRMSprop`, same hyperparameters), the global DND, the step and
   episode counters and the workers' events. Its methods run one at a time, so pushed gradients
   are applied one by one as they arrive; no worker ever waits for another one's rollout.
 * :class:`WorkerActor`, one per worker, anywhere in the cluster: runs the unchanged
-  :class:`~brain.a3c.Worker` loop with its own environment and local brain, through a
+  :class:`~brain.training.a3c.Worker` loop with its own environment and local brain, through a
   :class:`LearnerLink`. Each rollout costs the worker one round trip: it pushes its gradients
   (with the steps it took, its events and its new memory writes) and the reply, the latest
   weights, is what it pulls at the start of its next rollout; the worker does its reverse
@@ -45,12 +45,12 @@ from ray.exceptions import RayActorError, RayTaskError
 from ray.util.queue import Queue as RayQueue
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from brain import a3c
-from brain.config import TrainConfig
-from brain.optim import SharedRMSprop
 from brain.recording import Recorder, RecordingSink, RecordingSpec
 from brain.recording.writer import QUEUE_EPISODES
-from brain.trainer import BackendError
+from brain.training import a3c
+from brain.training.backend import BackendError
+from brain.training.config import TrainConfig
+from brain.training.optim import SharedRMSprop
 from regions.dnd import DND
 
 #: Memory write batches (one per rollout) the learner keeps for workers that catch up; a worker
@@ -211,7 +211,7 @@ class Learner:
 
 
 class LearnerLink:
-    """A worker's end of the learner, in the four roles :class:`~brain.a3c.Worker` needs.
+    """A worker's end of the learner, in the four roles :class:`~brain.training.a3c.Worker` needs.
 
     Parameter server (``pull``, ``push``), counters (``steps``, ``add_steps``, ``next_episode``),
     events (``put``) and stop flag (``is_set``): steps and events are sent with the next push.
@@ -286,7 +286,7 @@ class LearnerLink:
 
 @ray.remote(num_cpus=1, max_restarts=0)
 class WorkerActor:
-    """One A3C worker: the :class:`~brain.a3c.Worker` loop with its own environment and local brain."""
+    """One A3C worker: the :class:`~brain.training.a3c.Worker` loop with its own environment and local brain."""
 
     def run(self, rank: int, generation: int, cfg: TrainConfig, connectome: str, learner,
             recording: tuple[RayQueue, int, tuple[str, ...]] | None) -> None:
