@@ -2,13 +2,14 @@
 
 load -> validate -> compile -> step / rollout::
 
-    brain = Brain.from_connectome("wba")             # load + validate (brain.connectome), wire (brain.connectome.wiring)
+    brain = Brain.from_connectome("wba")             # load + validate (brain.connectome), wire (its wiring)
     state = brain.initial_state(batch_size=1)        # region states + delayed-edge buffers, all zeros
     out, state = brain.step(obs, state, reset)       # out.logits [B, A], out.value [B], out.activity
     seq = brain.rollout(obs_seq, state, resets)      # the same over [T, B, ...]; seq.state is the final state
 
-Data moves between regions in one mapping keyed ``"region.port"`` (``"env.rgb"`` for the
-environment). A port fed by several sources gets them concatenated on the last axis, in
+Data moves between regions in one mapping keyed by where each value comes from (a port, a
+delayed edge, a zero fill: :mod:`brain.engine.schedule`); ``activity`` names the outputs
+``"region.port"``. A port fed by several sources gets them concatenated on the last axis, in
 connection order. A delayed edge reads a buffer in the state, so ``step`` is a pure function of
 ``(obs, state)`` and a rollout can be replayed from a saved state.
 
@@ -25,17 +26,19 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import networkx as nx
 import numpy as np
 import torch
 from torch import nn
 
-from brain.connectome import Connectome, load_connectome
+from brain.connectome import Connectome, PortRef, load_connectome
 from brain.connectome.wiring import wire
-from regions.base import REGISTRY, Region, Shape, Teacher, TeacherInput
+from brain.engine.schedule import (Call, Delayed, Ports, Segment, ValueKey, delay_buffers, input_keys, schedule,
+                                   zero_fills)
+from regions.base import REGISTRY, Shape, Teacher, TeacherInput
 from regions.loop_weights import gradients_per_loop
 
 Tensors = dict[str, torch.Tensor]
+Values = dict[ValueKey, torch.Tensor]  # what the regions read and write during a step (or a folded segment)
 
 
 @dataclass
@@ -58,48 +61,6 @@ class SequenceOutput(StepOutput):
     """A rollout's outputs, ``[T, B, ...]``, plus ``state``: the state after its last step."""
 
     state: Tensors
-
-
-@dataclass(frozen=True)
-class _Segment:
-    """Consecutive calls that :meth:`Brain.rollout` runs together: folded over time, or step by step.
-
-    ``reads``: value keys it takes from earlier segments (or ``env``); ``writes``: the keys it
-    produces; ``state_keys``: its part of the state (region states and the delayed-edge buffers it
-    reads; a buffer read by two segments is kept by both, identically); ``buffers``: the delayed
-    sources whose buffers it shifts each step; ``zeros``: zero fills of unconnected optional ports;
-    ``driven``: the calls of a step-by-step segment whose :meth:`~regions.base.Region.drive` runs
-    once over the whole rollout (every source of their ``drives`` ports lies in an earlier segment);
-    ``read_later``: those of them whose :meth:`~regions.base.Region.read_out` runs once after the
-    steps (no region of the segment reads its ports, none feeds a delayed edge, no lesion).
-    """
-
-    calls: tuple[_Call, ...]
-    folded: bool
-    reads: tuple[str, ...]
-    writes: tuple[str, ...]
-    state_keys: tuple[str, ...]
-    buffers: tuple[str, ...]
-    zeros: dict[str, Shape]
-    driven: frozenset[str]
-    read_later: frozenset[str]
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One entry of the schedule: run ``name`` on the values named in ``inputs``.
-
-    Every key is spelled out here once, at compile time, so that a step only looks strings up.
-    """
-
-    name: str
-    region: Region
-    inputs: tuple[tuple[str, tuple[str, ...]], ...]  # (port, value keys concatenated in this order)
-    drive_inputs: tuple[tuple[str, tuple[str, ...]], ...]  # those of the region's ``drives`` ports
-    other_inputs: tuple[tuple[str, tuple[str, ...]], ...]  # the rest: what ``driven`` still reads per step
-    state_keys: tuple[tuple[str, str], ...]  # (key in the brain's state, key in the region's state)
-    lesion: str | float | None
-    outputs: tuple[tuple[str, str], ...]  # (output port, its key in the values: "region.port")
 
 
 class Brain(nn.Module):
@@ -129,26 +90,18 @@ class Brain(nn.Module):
         self.links = wiring.links
         self._output_shapes = wiring.output_shapes
         self._policy, self._value = str(connectome.policy), str(connectome.value)
-        self._zero_fill = {f"zeros->{region}.{port}": shape for (region, port), shape in wiring.zero_fill.items()}
-        sources: dict[str, dict[str, list[str]]] = {name: {} for name in wiring.regions}
-        buffers: dict[str, int] = {}  # delayed source -> longest delay
-        for _, conn in wiring.links:
-            key = str(conn.source) if conn.delay == 0 else f"{conn.source}@t-{conn.delay}"
-            sources[conn.target.region].setdefault(conn.target.port, []).append(key)
-            if conn.delay:
-                buffers[str(conn.source)] = max(conn.delay, buffers.get(str(conn.source), 0))
-        for (region, port) in wiring.zero_fill:
-            sources[region][port] = [f"zeros->{region}.{port}"]
-        self._delayed = {source: (f"{source}@delay", delay, self._output_shapes[source])
-                         for source, delay in buffers.items()}
+        self._zero_fill = zero_fills(wiring)
+        self._delayed = delay_buffers(wiring)
+        sources = input_keys(wiring)
         self._calls = [self._compile_call(name, sources[name]) for phase in self.phases for name in phase]
-        self._segments = self._schedule()
+        self._segments = schedule(self._calls, wiring.links, self._delayed, self._zero_fill)
         self.time_folded = tuple(name for segment in self._segments if segment.folded
                                  for name in (call.name for call in segment.calls))
-        self._env_keys = tuple((key, f"env.{key}") for key in self.input_shapes)
-        self._delayed_reads = tuple((key, tuple((d - 1, f"{source}@t-{d}") for d in range(1, delay + 1)))
-                                    for source, (key, delay, _) in self._delayed.items())
-        self._output_keys = tuple(self._output_shapes)
+        self._env_keys = tuple((key, PortRef("env", key)) for key in self.input_shapes)
+        self._delayed_reads = tuple((buffer.key, tuple((d - 1, Delayed(source, d)) for d in range(1, buffer.delay + 1)))
+                                    for source, buffer in self._delayed.items())  # (state key, (index, value key))
+        refs = {str(ref): ref for call in self._calls for _, ref in call.outputs}
+        self._output_keys = tuple((key, refs[key]) for key in self._output_shapes)  # ("region.port", its value key)
         self.teachers, self.aux_weights = self._teachers()
 
     @classmethod
@@ -160,7 +113,7 @@ class Brain(nn.Module):
         """
         return cls(load_connectome(source, lesions=lesions))
 
-    def _compile_call(self, name: str, sources: dict[str, list[str]]) -> _Call:
+    def _compile_call(self, name: str, sources: dict[str, list[ValueKey]]) -> Call:
         region = self.regions[name]
         lesion = self.connectome.lesions.get(name)
         if isinstance(lesion, float):
@@ -170,9 +123,9 @@ class Brain(nn.Module):
         ports = tuple((port, tuple(keys)) for port, keys in sources.items())
         drives = set(region.drives) if region.has_drive else set()
         state_keys = tuple((f"{name}/{key}", key) for key in region.initial_state(1))
-        outputs = tuple((port, f"{name}.{port}") for port in region.output_shapes)
-        return _Call(name, region, ports, tuple(p for p in ports if p[0] in drives),
-                     tuple(p for p in ports if p[0] not in drives), state_keys, lesion, outputs)
+        outputs = tuple((port, PortRef(name, port)) for port in region.output_shapes)
+        return Call(name, region, ports, tuple(p for p in ports if p[0] in drives),
+                    tuple(p for p in ports if p[0] not in drives), state_keys, lesion, outputs)
 
     def resolved_yaml(self) -> str:
         """The connectome as YAML with each region's ``params`` complete, its defaults written out: what a run
@@ -195,8 +148,8 @@ class Brain(nn.Module):
         for call in self._calls:
             region_state = call.region.initial_state(batch_size)
             state.update({key: region_state[short] for key, short in call.state_keys})
-        for key, delay, shape in self._delayed.values():
-            state[key] = torch.zeros(batch_size, delay, *shape)
+        for buffer in self._delayed.values():
+            state[buffer.key] = torch.zeros(batch_size, buffer.delay, *buffer.shape)
         if device is not None and torch.device(device).type != "cpu":
             state = {key: value.to(device) for key, value in state.items()}
         return state
@@ -214,7 +167,7 @@ class Brain(nn.Module):
         next_state: Tensors = {}
         self._run(self._calls, values, state, next_state)
         self._push_buffers(values, state, next_state, tuple(self._delayed))
-        activity = {key: values[key] for key in self._output_keys}
+        activity = {name: values[key] for name, key in self._output_keys}
         return StepOutput(activity[self._policy], activity[self._value][..., 0], activity), next_state
 
     def rollout(self, obs_seq: Mapping[str, torch.Tensor], state: Tensors,
@@ -229,7 +182,7 @@ class Brain(nn.Module):
         """
         first = next(iter(obs_seq.values()))
         steps, batch = first.shape[:2]
-        sequences: Tensors = {f"env.{key}": value for key, value in obs_seq.items()}
+        sequences: Values = {ref: obs_seq[key] for key, ref in self._env_keys}
         final_state: Tensors = {}
         for segment in self._segments:
             if segment.folded:
@@ -240,10 +193,10 @@ class Brain(nn.Module):
             else:
                 with gradients_per_loop():  # weights used every step get one gradient matmul for the loop
                     final_state.update(self._step_by_step(segment, sequences, state, resets, steps, batch))
-        activity = {key: sequences[key] for key in self._output_keys}
+        activity = {name: sequences[key] for name, key in self._output_keys}
         return SequenceOutput(activity[self._policy], activity[self._value][..., 0], activity, final_state)
 
-    def _step_by_step(self, segment: _Segment, sequences: Tensors, state: Tensors, resets: torch.Tensor | None,
+    def _step_by_step(self, segment: Segment, sequences: Values, state: Tensors, resets: torch.Tensor | None,
                       steps: int, batch: int) -> Tensors:
         """Run a recurrent segment over the rollout; adds its outputs ``[T, B, ...]`` to ``sequences``
         and returns its part of the state after the last step."""
@@ -271,78 +224,18 @@ class Brain(nn.Module):
         return own
 
     @staticmethod
-    def _read_out(call: _Call, sequences: Tensors, steps: int, batch: int) -> None:
+    def _read_out(call: Call, sequences: Values, steps: int, batch: int) -> None:
         """A call's ``readouts`` ports over the whole rollout, time folded into the batch axis."""
         region = call.region
         outputs = {port: sequences[key].flatten(0, 1) for port, key in call.outputs if port not in region.readouts}
         read = region.read_out(outputs)
         sequences.update({key: read[port].unflatten(0, (steps, batch)) for port, key in call.outputs if port in read})
 
-    def _schedule(self) -> list[_Segment]:
-        """Group the calls into segments for :meth:`rollout`, in an order that respects every edge.
-
-        A region must run step by step if it keeps state, reads a delayed edge, or lies on a cycle
-        (a delayed edge closing a path back to its source); each strongly connected component of
-        the graph (zero-delay and delayed edges) stays in one segment. Consecutive regions of the same
-        kind share a segment.
-        """
-        graph = nx.DiGraph()
-        graph.add_nodes_from(call.name for call in self._calls)
-        delayed_targets = set()
-        for call in self._calls:
-            for _, keys in call.inputs:
-                for key in keys:
-                    if key.startswith("zeros->") or key.startswith("env."):
-                        continue
-                    graph.add_edge(key.split(".")[0], call.name)
-                    if "@t-" in key:
-                        delayed_targets.add(call.name)
-        order = {call.name: index for index, call in enumerate(self._calls)}
-        by_name = {call.name: call for call in self._calls}
-        condensed = nx.condensation(graph)
-        groups = [sorted(condensed.nodes[node]["members"], key=order.__getitem__)
-                  for node in nx.lexicographical_topological_sort(
-                      condensed, key=lambda node: min(order[m] for m in condensed.nodes[node]["members"]))]
-        segments: list[list[_Call]] = []
-        kinds: list[bool] = []
-        for members in groups:
-            # a cycle has several members, or one reading itself through a delay (a delayed target)
-            folded = len(members) == 1 and not by_name[members[0]].state_keys and members[0] not in delayed_targets
-            if kinds and kinds[-1] == folded:
-                segments[-1].extend(by_name[m] for m in members)
-            else:
-                segments.append([by_name[m] for m in members])
-                kinds.append(folded)
-        return [self._segment(calls, folded) for calls, folded in zip(segments, kinds)]
-
-    def _segment(self, calls: list[_Call], folded: bool) -> _Segment:
-        names = {call.name for call in calls}
-        needed = {key for call in calls for _, keys in call.inputs for key in keys}
-        buffers = tuple(source for source in self._delayed if any(key.startswith(f"{source}@t-") for key in needed))
-        outside = {key for key in needed if not key.startswith("zeros->") and "@t-" not in key} | set(buffers)
-        writes = tuple(key for call in calls for _, key in call.outputs)
-        driven = frozenset(
-            call.name for call in calls if not folded and call.drive_inputs
-            and not any("@t-" in key or key in writes for _, keys in call.drive_inputs for key in keys))
-        read_later = frozenset(
-            call.name for call in calls if call.name in driven and call.region.readouts and call.lesion is None
-            and not any(f"{call.name}.{port}" in needed or f"{call.name}.{port}" in self._delayed
-                        for port in call.region.readouts))
-        return _Segment(
-            calls=tuple(calls), folded=folded,
-            reads=tuple(sorted(key for key in outside if key.split(".")[0] not in names)),
-            writes=writes,
-            state_keys=tuple(key for call in calls for key, _ in call.state_keys)
-            + tuple(self._delayed[source][0] for source in buffers),
-            buffers=buffers,
-            zeros={key: shape for key, shape in self._zero_fill.items() if key in needed},
-            driven=driven, read_later=read_later)
-
     @staticmethod
-    def _zeros(segment: _Segment, batch: int, device: torch.device) -> Tensors:
+    def _zeros(segment: Segment, batch: int, device: torch.device) -> Values:
         return {key: torch.zeros(batch, *shape, device=device) for key, shape in segment.zeros.items()}
 
-    def _drives(self, segment: _Segment, sequences: Tensors, steps: int, batch: int,
+    def _drives(self, segment: Segment, sequences: Values, steps: int, batch: int,
                 device: torch.device) -> dict[str, dict[str, tuple[torch.Tensor, ...]]]:
         """The ``driven`` calls' drives, computed with time folded into the batch axis: name -> key -> T steps."""
         if not segment.driven:
@@ -356,8 +249,8 @@ class Brain(nn.Module):
                 drives[call.name] = {key: value.unflatten(0, (steps, batch)).unbind(0) for key, value in drive.items()}
         return drives
 
-    def _read_buffers(self, values: Tensors, state: Tensors) -> None:
-        """Delayed-edge reads, ``"source@t-d"``, from the buffers that ``state`` holds."""
+    def _read_buffers(self, values: Values, state: Tensors) -> None:
+        """Delayed-edge reads (:class:`~brain.engine.schedule.Delayed`) from the buffers that ``state`` holds."""
         for key, reads in self._delayed_reads:
             if key in state:
                 buffer = state[key]
@@ -365,12 +258,12 @@ class Brain(nn.Module):
                     values[name] = buffer.select(1, index)
 
     @staticmethod
-    def _inputs(ports: tuple[tuple[str, tuple[str, ...]], ...], values: Tensors) -> Tensors:
+    def _inputs(ports: Ports, values: Values) -> Tensors:
         """A call's input ports from the values: one key each, or several concatenated on the last axis."""
         return {port: values[keys[0]] if len(keys) == 1 else torch.cat([values[key] for key in keys], -1)
                 for port, keys in ports}
 
-    def _run(self, calls: Sequence[_Call], values: Tensors, state: Tensors, next_state: Tensors,
+    def _run(self, calls: Sequence[Call], values: Values, state: Tensors, next_state: Tensors,
              drives: Mapping[str, Tensors] | None = None, read_later: frozenset[str] = frozenset()) -> None:
         """Run ``calls`` in order; each writes its outputs into ``values`` and its state into ``next_state``.
 
@@ -396,13 +289,14 @@ class Brain(nn.Module):
             for key, short in state_keys:
                 next_state[key] = region_state[short]
 
-    def _lesioned(self, call: _Call, outputs: Tensors) -> Tensors:
+    def _lesioned(self, call: Call, outputs: Tensors) -> Tensors:
         """A lesioned region's outputs: zeros (``silence``) or multiplied by the fixed unit masks (a fraction)."""
         if call.lesion == "silence":
             return {port: torch.zeros_like(value) for port, value in outputs.items()}
         return {port: value * getattr(self, _mask_name(call.name, port)) for port, value in outputs.items()}
 
-    def _push_buffers(self, values: Tensors, state: Tensors, next_state: Tensors, sources: tuple[str, ...]) -> None:
+    def _push_buffers(self, values: Values, state: Tensors, next_state: Tensors,
+                      sources: tuple[PortRef, ...]) -> None:
         """Shift this step's value of each delayed source into its buffer."""
         for source in sources:
             key, delay, _ = self._delayed[source]
