@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from brain.events import RecordingDropped, RecordingFailed
 from brain.recording.episode import EpisodeBuffer, EpisodeRecord
 from brain.recording.spec import RecordingSpec
 from brain.recording.store import BATCH_SECONDS, RecordingFile
@@ -82,15 +83,16 @@ class Recorder:
             self._stop(log, f"recording: the writer process died (exit code {self.process.exitcode}); recording "
                             f"stopped, training goes on; {self.path} keeps every episode written so far")
 
-    def on_event(self, data: dict, log: Log) -> None:
-        """A ``("recording", data)`` event: a worker dropped an episode, or the writer failed."""
-        if "error" in data:
-            self._stop(log, f"recording failed, training goes on without it:\n{data['error']}")
-        elif "dropped" in data:
-            self.dropped += data["dropped"]
-            if self.dropped == 1:
-                log(f"recording: worker {data['worker']} dropped an episode because the writer is behind "
-                    f"(queue of {QUEUE_EPISODES} full); record less often (--record-every) if this repeats")
+    def on_event(self, event: RecordingDropped | RecordingFailed, log: Log) -> None:
+        """A worker dropped an episode, or the writer failed."""
+        match event:
+            case RecordingFailed(traceback=error):
+                self._stop(log, f"recording failed, training goes on without it:\n{error}")
+            case RecordingDropped(worker=worker):
+                self.dropped += 1
+                if self.dropped == 1:
+                    log(f"recording: worker {worker} dropped an episode because the writer is behind "
+                        f"(queue of {QUEUE_EPISODES} full); record less often (--record-every) if this repeats")
 
     def close(self, log: Log) -> None:
         """Let the writer drain the queue and close the file; terminate it if it does not finish in time."""
@@ -126,7 +128,7 @@ def writer_main(path: str, records, events, flush_seconds: float) -> None:
         with RecordingFile(Path(path), batch_seconds=flush_seconds) as file:
             _serve(file, records)
     except Exception:
-        events.put(("recording", {"error": traceback.format_exc()}))
+        events.put(RecordingFailed(traceback.format_exc()))
         raise SystemExit(1) from None
 
 

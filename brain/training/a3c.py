@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
+from brain.events import EpisodeEnded, NonFiniteLoss, RecordingDropped, Updated, WorkerFailed
 from brain.recording import EpisodeBuffer, RecordingSink
 from brain.training.acting import EnvironmentBatch, env_seeds, sample_actions
 from brain.training.config import TrainConfig
@@ -147,7 +148,7 @@ class Worker:
     environment keeps its own recurrent state row, episode, resets, recording and teacher signals.
     The backend supplies the transport: ``parameters`` (a :class:`ParameterServer`), ``memory``
     (the DND this worker reads and writes), ``counters`` (global steps, episode numbers),
-    ``events`` (``put`` of ``(kind, data)`` for the master), ``stop`` (``is_set``) and ``recording``.
+    ``events`` (``put`` of :mod:`brain.events` for the master), ``stop`` (``is_set``) and ``recording``.
     """
 
     def __init__(self, rank: int, generation: int, cfg: TrainConfig, connectome_path: str,
@@ -166,7 +167,7 @@ class Worker:
         try:
             self._train()
         except Exception:  # report, then die: the master restarts us
-            self.events.put(("error", {"worker": self.rank, "traceback": traceback.format_exc()}))
+            self.events.put(WorkerFailed(self.rank, traceback.format_exc()))
             raise
 
     # --- setup ---------------------------------------------------------------------------------
@@ -240,17 +241,14 @@ class Worker:
         number = self.counters.next_episode()
         info = self.envs.infos[index]
         success = bool(info.get("success", False))
-        self.events.put(("episode", {
-            "worker": self.rank, "env": index, "task": info["task"], "steps": int(self.episode_steps[index]),
-            "return": float(self.episode_returns[index]), "success": success,
-            "ticks": int(info.get("ticks", 0)), "task_complete": bool(info.get("task_complete", False)),
-        }))
+        self.events.put(EpisodeEnded(self.rank, index, info["task"], int(self.episode_steps[index]),
+                                     float(self.episode_returns[index]), success, int(info.get("ticks", 0))))
         buffer = self.episode_buffers[index]
         if buffer is not None:
             record = buffer.finish(episode=number, worker=self.rank, env=index, task=info["task"],
                                    success=success, global_step=self.counters.steps())
             if not self.recording.send(record):
-                self.events.put(("recording", {"worker": self.rank, "dropped": 1}))
+                self.events.put(RecordingDropped(self.rank))
         self.envs.reset(index)
         self.episode_returns[index], self.episode_steps[index] = 0.0, 0
         self.episode_buffers[index] = self._begin_episode()
@@ -278,7 +276,7 @@ class Worker:
         aux = self.brain.auxiliary_losses(activity, self._targets(rollout))
         loss, terms = a3c_loss(logits, values, actions, advantages, returns, aux, self.brain.aux_weights, cfg)
         if not torch.isfinite(loss):
-            self.events.put(("nan", {"worker": self.rank, "terms": terms}))
+            self.events.put(NonFiniteLoss(self.rank, terms))
             return
         self.brain.zero_grad(set_to_none=True)
         loss.backward()
@@ -286,7 +284,7 @@ class Worker:
         self.parameters.push(self.brain)
         self._reverse_replay(activity, actions, returns)
         terms["memory/occupancy"] = float(sum(self.memory.occupancy())) if self.memory is not None else 0.0
-        self.events.put(("update", {"worker": self.rank, "step": self.counters.steps(), **terms}))
+        self.events.put(Updated(self.rank, self.counters.steps(), terms))
 
     def _targets(self, rollout: Rollout) -> dict[str, torch.Tensor]:
         targets = self.brain.teacher_targets(TeacherInput(rollout.infos, np.stack(rollout.rewards)))

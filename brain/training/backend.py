@@ -14,6 +14,7 @@ from typing import Protocol
 
 import torch.multiprocessing as mp
 
+from brain.events import Event
 from brain.recording import Recorder, RecordingSpec
 from brain.training import a3c
 from brain.training.config import TrainConfig
@@ -27,7 +28,8 @@ class BackendError(RuntimeError):
 class Backend(Protocol):
     """Where the workers run and how the master reaches them: :class:`LocalBackend` or the Ray backend.
 
-    The master (:class:`~brain.training.trainer.Trainer`) owns everything else: logs, episode table, checkpoints, restarts.
+    The master (:class:`~brain.training.trainer.Trainer`) owns everything else: logs, episode table,
+    checkpoints, restarts.
     """
 
     def start_worker(self, rank: int, generation: int) -> None: ...
@@ -40,7 +42,7 @@ class Backend(Protocol):
     def steps(self) -> int:
         """Global environment steps so far."""
 
-    def events(self, timeout: float) -> list[tuple[str, dict]]:
+    def events(self, timeout: float) -> list[Event]:
         """The workers' (and the recording writer's) events that arrived, waiting up to ``timeout``."""
 
     def open_recorder(self, path: Path, spec: RecordingSpec) -> Recorder:
@@ -115,7 +117,7 @@ class LocalBackend:
     def steps(self) -> int:
         return self.counters.steps()
 
-    def events(self, timeout: float) -> list[tuple[str, dict]]:
+    def events(self, timeout: float) -> list[Event]:
         try:
             return [self.queue.get(timeout=timeout)]
         except queue.Empty:

@@ -45,6 +45,7 @@ from ray.exceptions import RayActorError, RayTaskError
 from ray.util.queue import Queue as RayQueue
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from brain.events import Event, RecordingDropped, WorkerFailed
 from brain.recording import Recorder, RecordingSink, RecordingSpec
 from brain.recording.writer import QUEUE_EPISODES
 from brain.training import a3c
@@ -150,7 +151,7 @@ class Learner:
         if self.memory is not None and state["memory"] is not None:
             self.memory.load_state_dict(state["memory"])
         self.steps, self.episodes = steps, episodes
-        self.events: list[tuple[str, dict]] = []
+        self.events: list[Event] = []
         self.writes: deque = deque(maxlen=LOG_BATCHES)  # (sequence number, rank, keys, actions, values)
         self.sequence = 0
         self.stop, self.recording = False, True
@@ -194,7 +195,7 @@ class Learner:
         self.episodes += 1
         return self.episodes - 1
 
-    def collect(self) -> tuple[list[tuple[str, dict]], int]:
+    def collect(self) -> tuple[list[Event], int]:
         """The events that arrived since the last call, and the global steps."""
         events, self.events = self.events, []
         return events, self.steps
@@ -224,7 +225,7 @@ class LearnerLink:
         self.memory = None if params is None else SyncedDND(**params)
         if self.memory is not None:
             self.memory.load_state_dict(joined["memory"])
-        self._events: list[tuple[str, dict]] = []
+        self._events: list[Event] = []
         self._pending_steps = 0
         self._apply(joined)
 
@@ -274,10 +275,10 @@ class LearnerLink:
     def next_episode(self) -> int:
         return ray.get(self.learner.next_episode.remote())
 
-    def put(self, event: tuple[str, dict]) -> None:
+    def put(self, event: Event) -> None:
         """Queue an event for the next push; not a crash's, which the driver takes from Ray's error (see
         :meth:`RayBackend.dead_workers`) as it does errors raised before the worker loop ran."""
-        if event[0] != "error":
+        if not isinstance(event, WorkerFailed):
             self._events.append(event)
 
     def is_set(self) -> bool:
@@ -324,7 +325,7 @@ class RecordingRelay(threading.Thread):
                     self.learner.stop_recording.remote()
                     told = True
             elif not self.recorder.sink.send(record):
-                self.events.put(("recording", {"worker": record.worker, "dropped": 1}))
+                self.events.put(RecordingDropped(record.worker))
 
 
 class RayBackend:
@@ -365,7 +366,7 @@ class RayBackend:
                 ray.get(ref)
                 self.runs[rank] = None  # finished its share of the steps
             except RayTaskError as error:  # with the remote traceback, like a local worker's error event
-                self.local_events.put(("error", {"worker": rank, "traceback": str(error)}))
+                self.local_events.put(WorkerFailed(rank, str(error)))
                 dead.append((rank, f"raised {type(error.cause).__name__}"))
             except RayActorError as error:
                 dead.append((rank, f"actor died: {str(error).splitlines()[0]}"))
@@ -377,7 +378,7 @@ class RayBackend:
     def steps(self) -> int:
         return self._steps
 
-    def events(self, timeout: float) -> list[tuple[str, dict]]:
+    def events(self, timeout: float) -> list[Event]:
         events, self._steps = ray.get(self.learner.collect.remote())
         while True:
             try:

@@ -1,10 +1,11 @@
 """The A3C master: logging, checkpoints and faults, over a backend (:mod:`brain.training.backend`).
 
 The master builds the global brain once (restored from the checkpoint on resume) and hands it
-to a :class:`~brain.training.backend.Backend`: :class:`~brain.training.backend.LocalBackend` moves its parameters, the RMSProp statistics and the
-hippocampal memory to shared memory and starts ``workers`` processes (:mod:`brain.training.a3c`); the Ray
-backend (:mod:`brain.training.ray_backend`) ships them to a learner actor. The master then only listens:
-workers send episode results, loss terms and errors through the backend, and the master
+to a :class:`~brain.training.backend.Backend`: :class:`~brain.training.backend.LocalBackend` moves its
+parameters, the RMSProp statistics and the hippocampal memory to shared memory and starts ``workers``
+processes (:mod:`brain.training.a3c`); the Ray backend (:mod:`brain.training.ray_backend`) ships them
+to a learner actor. The master then only listens: workers send episode results, loss terms and
+errors (:mod:`brain.events`) through the backend, and the master
 writes TensorBoard events, the episode table and checkpoints (one writer, so files are never
 written by two processes). With recording on, a writer process of its own appends the
 recorded episodes, which workers send it (through a Ray queue on the Ray backend), to ``recording.h5``
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from tensorboardX import SummaryWriter
 
+from brain.events import EpisodeEnded, Event, NonFiniteLoss, RecordingDropped, RecordingFailed, Updated, WorkerFailed
 from brain.recording import RECORDING_FILE, Recorder, RecordingSpec, prepare
 from brain.training import a3c
 from brain.training.backend import Backend, BackendError, LocalBackend
@@ -235,41 +237,41 @@ class Trainer:
             events = self.backend.events(timeout=0.1)
             if not events:
                 return
-            for kind, data in events:
-                self._on_event(kind, data, writer, table, bar)
+            for event in events:
+                self._on_event(event, writer, table, bar)
 
-    def _on_event(self, kind: str, data: dict, writer: SummaryWriter, table: EpisodeTable, bar) -> None:
+    def _on_event(self, event: Event, writer: SummaryWriter, table: EpisodeTable, bar) -> None:
         step = self.steps()
-        if kind == "episode":
-            self._record_episode(data, step, writer, table)
-        elif kind == "update":
-            self.progress.updates += 1
-            self._updated[data["worker"]] = True
-            for name, value in data.items():
-                if name not in ("worker", "step"):
-                    writer.add_scalar(f"worker{data['worker']}/{name}", value, data["step"])
-                    writer.add_scalar(f"global/{name}", value, data["step"])
-        elif kind == "nan":
-            self.progress.nan_skipped += 1
-            writer.add_scalar("global/nan_updates_skipped", self.progress.nan_skipped, step)
-            bar.write(f"worker {data['worker']}: non-finite loss, update skipped ({data['terms']})")
-        elif kind == "error":
-            self._last_traceback = data["traceback"]
-            bar.write(f"worker {data['worker']} crashed:\n{data['traceback']}")
-        elif kind == "recording" and self.recorder is not None:
-            self.recorder.on_event(data, bar.write)
+        match event:
+            case EpisodeEnded():
+                self._record_episode(event, step, writer, table)
+            case Updated(worker=worker, step=at, terms=terms):
+                self.progress.updates += 1
+                self._updated[worker] = True
+                for name, value in terms.items():
+                    writer.add_scalar(f"worker{worker}/{name}", value, at)
+                    writer.add_scalar(f"global/{name}", value, at)
+            case NonFiniteLoss(worker=worker, terms=terms):
+                self.progress.nan_skipped += 1
+                writer.add_scalar("global/nan_updates_skipped", self.progress.nan_skipped, step)
+                bar.write(f"worker {worker}: non-finite loss, update skipped ({terms})")
+            case WorkerFailed(worker=worker, traceback=error):
+                self._last_traceback = error
+                bar.write(f"worker {worker} crashed:\n{error}")
+            case RecordingDropped() | RecordingFailed() if self.recorder is not None:
+                self.recorder.on_event(event, bar.write)
 
-    def _record_episode(self, data: dict, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:
+    def _record_episode(self, episode: EpisodeEnded, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:
         progress = self.progress
         progress.episodes += 1
-        progress.current_task = data["task"]
-        progress.recent[data["task"]].append(int(data["success"]))
-        totals = progress.totals[data["task"]]
+        progress.current_task = episode.task
+        progress.recent[episode.task].append(int(episode.success))
+        totals = progress.totals[episode.task]
         totals[0] += 1
-        totals[1] += int(data["success"])
-        table.append({**data, "time": round(time.time(), 3), "global_step": step})
-        for prefix in ("global", f"worker{data['worker']}"):
-            writer.add_scalar(f"{prefix}/episode/return", data["return"], step)
-            writer.add_scalar(f"{prefix}/episode/success", float(data["success"]), step)
-            writer.add_scalar(f"{prefix}/episode/length", data["steps"], step)
-        writer.add_scalar(f"task/{data['task']}/success_rate", progress.success_rate(data["task"]), step)
+        totals[1] += int(episode.success)
+        table.append({**episode.row(), "time": round(time.time(), 3), "global_step": step})
+        for prefix in ("global", f"worker{episode.worker}"):
+            writer.add_scalar(f"{prefix}/episode/return", episode.ret, step)
+            writer.add_scalar(f"{prefix}/episode/success", float(episode.success), step)
+            writer.add_scalar(f"{prefix}/episode/length", episode.steps, step)
+        writer.add_scalar(f"task/{episode.task}/success_rate", progress.success_rate(episode.task), step)

@@ -11,6 +11,7 @@ import torch
 import torch.multiprocessing as mp
 
 from brain.engine import Brain
+from brain.events import NonFiniteLoss, Updated
 from brain.training import a3c
 from brain.training.backend import Counters
 from brain.training.config import TrainConfig
@@ -86,14 +87,15 @@ def test_every_update_reports_each_loss_term_entropy_and_memory_occupancy(worker
     start_state = {k: v.clone() for k, v in worker.state.items()}
     worker.parameters.pull(worker.brain)
     worker._learn(worker._act(), start_state)
-    kind, terms = worker.events.get_nowait()
-    while kind != "update":
-        kind, terms = worker.events.get_nowait()
+    event = worker.events.get_nowait()
+    while not isinstance(event, Updated):
+        event = worker.events.get_nowait()
+    terms = event.terms
     expected = {"loss/policy", "loss/value", "loss/total", "policy/entropy", "grad/norm", "memory/occupancy",
                 "loss/entorhinal/head_direction", "loss/entorhinal/place_cells", "loss/ca1/place_cells",
                 "loss/amygdala/reward"}
     assert expected <= set(terms), sorted(expected - set(terms))
-    assert terms["worker"] == 0 and all(torch.isfinite(torch.tensor(terms[k])) for k in expected)
+    assert event.worker == 0 and all(torch.isfinite(torch.tensor(terms[k])) for k in expected)
 
 
 def test_the_update_changes_the_shared_weights(worker):
@@ -119,7 +121,7 @@ def test_a_non_finite_loss_skips_the_update_and_is_reported(worker, monkeypatch)
     worker.parameters.pull(worker.brain)
     worker._learn(worker._act(), start_state)
     events = [worker.events.get_nowait() for _ in range(worker.events.qsize())]
-    assert [kind for kind, _ in events if kind in ("nan", "update")] == ["nan"]
+    assert [type(event) for event in events if isinstance(event, (NonFiniteLoss, Updated))] == [NonFiniteLoss]
     assert all(torch.equal(v, weights[k]) for k, v in worker.parameters.brain.state_dict().items())
     assert sum(worker.memory.occupancy()) == 0, "a skipped update must not write the rollout into the memory"
 

@@ -16,6 +16,7 @@ import torch.multiprocessing as mp
 import regions
 from brain import run
 from brain.engine import Brain
+from brain.events import Event, Updated
 from brain.training import a3c
 from brain.training.backend import Counters
 from brain.training.config import TrainConfig
@@ -65,7 +66,8 @@ def head_direction_losses(connectome: Path, out: Path, updates: int) -> list[flo
     losses: list[float] = []
     while len(losses) < updates:
         worker.rollout()
-        losses += [data["loss/retrosplenial/head_direction"] for kind, data in drain(events) if kind == "update"]
+        losses += [event.terms["loss/retrosplenial/head_direction"] for event in drain(events)
+                   if isinstance(event, Updated)]
     worker.envs.close()
     return losses
 
@@ -85,7 +87,7 @@ def test_the_tutorial_region_trains_and_its_loss_falls(tutorial: Path, tmp_path:
     assert np.mean(trained[-12:]) < trained[0] - 0.2, trained
 
 
-def drain(events: queue.Queue) -> list[tuple[str, dict]]:
+def drain(events: queue.Queue) -> list[Event]:
     items = []
     while not events.empty():
         items.append(events.get_nowait())

@@ -12,6 +12,7 @@ import torch
 import torch.multiprocessing as mp
 
 from brain.engine import Brain
+from brain.events import Event, Updated
 from brain.training import a3c
 from brain.training.acting import EnvironmentBatch, env_seeds
 from brain.training.backend import Counters
@@ -58,12 +59,12 @@ def one_rollout(worker: a3c.Worker, monkeypatch, actions: list[list[int]] | None
     start_state = {k: v.clone() for k, v in worker.state.items()}
     rollout = worker._act()
     worker._learn(rollout, start_state)
-    updates = [data for kind, data in drain(worker.events) if kind == "update"]
+    updates = [event.terms for event in drain(worker.events) if isinstance(event, Updated)]
     return {"grads": grads[0], "terms": updates[0], "logits": torch.stack(logits), "resets": torch.stack(resets),
             "actions": rollout.actions, "dones": np.stack(rollout.dones)}
 
 
-def drain(events: queue.Queue) -> list[tuple[str, dict]]:
+def drain(events: queue.Queue) -> list[Event]:
     items = []
     while not events.empty():
         items.append(events.get_nowait())

@@ -22,6 +22,7 @@ import yaml
 
 from brain import evaluate, run
 from brain.engine import Brain
+from brain.events import EpisodeEnded, RecordingFailed
 from brain.recording import (EpisodeBuffer, EpisodeRecord, Recorder, RecordingError, RecordingFile, RecordingSink,
                              RecordingSpec, open_run, prepare)
 from brain.recording.store import left_open
@@ -246,10 +247,10 @@ def test_a_failing_writer_is_reported_and_recording_stops_without_stopping_anyon
     path.write_bytes(b"garbage")  # the writer cannot open it
     recorder = Recorder(context, path, SPEC, every=1, events=events)
     recorder.start()
-    kind, data = events.get(timeout=60)
-    assert kind == "recording" and "cannot be opened for writing" in data["error"]
+    event = events.get(timeout=60)
+    assert isinstance(event, RecordingFailed) and "cannot be opened for writing" in event.traceback
     logged: list[str] = []
-    recorder.on_event(data, logged.append)
+    recorder.on_event(event, logged.append)
     recorder.process.join(30)
     recorder.check(logged.append)  # already reported: logged once
     assert len(logged) == 1 and logged[0].startswith("recording failed, training goes on without it")
@@ -309,9 +310,9 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
     rewards = [x[0] for r in rollouts for x in r.rewards][: record.length]
     np.testing.assert_array_equal(episode.action, actions)
     np.testing.assert_array_equal(episode.reward, np.asarray(rewards, dtype=np.float32))
-    kind, event = next(e for e in iter(worker.events.get_nowait, None) if e[0] == "episode")
+    event = next(e for e in iter(worker.events.get_nowait, None) if isinstance(e, EpisodeEnded))
     assert (episode.task, episode.success, episode.length, episode.ret) == \
-        (event["task"], event["success"], event["steps"], event["return"])
+        (event.task, event.success, event.steps, event.ret)
 
 
 def test_evaluate_records_every_step_of_every_episode_and_appends_a_second_evaluation(tmp_path: Path, capsys):
