@@ -26,7 +26,7 @@ from brain.argtypes import number
 from brain.errors import ConnectomeError
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
 from brain.training.a3c import attach_memory
-from brain.training.acting import EnvironmentBatch, env_seeds, greedy_actions, sample_actions
+from brain.training.acting import EnvironmentBatch, act, greedy_actions, sample_actions
 from brain.training.config import TrainConfig
 from brain.training.rundir import RunDirError, load_checkpoint, read_config
 from tasks.unity import UnityWorkerError
@@ -59,17 +59,13 @@ def play_episodes(brain, envs: EnvironmentBatch, episodes: int, greedy: bool,
     buffers = [EpisodeBuffer(recording.spec.buffered_keys) if recording is not None and active[i] else None
                for i in range(n)]
     steps, returns, finished = np.zeros(n, dtype=np.int64), np.zeros(n), 0
+    choose = greedy_actions if greedy else sample_actions
     while finished < episodes:
-        out, state = brain.step(envs.ports(), state, envs.resets())
-        actions = greedy_actions(out.logits) if greedy else sample_actions(out.logits)
-        poses = envs.poses()
-        for index in np.flatnonzero(active):
-            reward, done, info = envs.step(index, actions[index])
-            if buffers[index] is not None:
-                buffers[index].add(out.activity, poses[index], actions[index], reward, row=index)
-            steps[index], returns[index] = steps[index] + 1, returns[index] + reward
-            if not done:
-                continue
+        step, state = act(brain, envs, state, choose, buffers, rows=np.flatnonzero(active))
+        steps[active] += 1
+        returns[active] += step.rewards[active]
+        for index in np.flatnonzero(step.dones):
+            info = envs.infos[index]
             result = EpisodeResult(info["task"], int(steps[index]), float(returns[index]), bool(info.get("success")))
             if buffers[index] is not None:
                 recording.append(buffers[index].finish(episode=finished, worker=0, env=int(index), task=result.task,
@@ -115,13 +111,12 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
     step is the checkpoint's (how long the brain had trained). ``unity_worker_id``: see the module
     docstring (default ``cfg.workers * cfg.envs_per_worker``; environment ``i`` takes the id after ``i``).
     """
-    from brain.training.environment import make_environment
+    from brain.training.environment import environment_batch
 
     brain, cfg, trained_steps = load_trained_brain(run_dir)
     cfg.task, cfg.curriculum = task, False
     first_id = cfg.workers * cfg.envs_per_worker if unity_worker_id is None else unity_worker_id
-    envs = EnvironmentBatch([make_environment(cfg, brain.input_shapes, seed, first_id + i) for i in range(envs_at_once)],
-                            env_seeds(seed, envs_at_once), tuple(brain.input_shapes))
+    envs = environment_batch(cfg, brain.input_shapes, seed, first_id, envs_at_once)
     torch.manual_seed(seed)
     recording = None
     if record is not None:

@@ -37,7 +37,7 @@ from torch.distributions import Categorical
 
 from brain.events import EpisodeEnded, NonFiniteLoss, RecordingDropped, Updated, WorkerFailed
 from brain.recording import EpisodeBuffer, RecordingSink
-from brain.training.acting import EnvironmentBatch, env_seeds, sample_actions
+from brain.training.acting import ActingStep, act, sample_actions
 from brain.training.config import TrainConfig
 from regions.base import TeacherInput
 
@@ -109,6 +109,14 @@ class Rollout:
     def empty(cls) -> "Rollout":
         return cls([], [], [], [], [], [])
 
+    def append(self, step: ActingStep) -> None:
+        self.observations.append(step.ports)
+        self.resets.append(step.resets)
+        self.actions.append(step.actions)
+        self.rewards.append(step.rewards)
+        self.dones.append(step.dones)
+        self.infos.append(step.infos)
+
 
 def stack_observations(observations: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """A list of per-step port mappings ``[B, ...]`` -> one mapping of ``[T, B, ...]``."""
@@ -173,7 +181,7 @@ class Worker:
     # --- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         from brain.engine import Brain
-        from brain.training.environment import make_environment
+        from brain.training.environment import environment_batch
 
         cfg, n = self.cfg, self.cfg.envs_per_worker
         self.seed = seed = hash((cfg.seed, self.rank, self.generation)) % (2**31)
@@ -183,8 +191,7 @@ class Worker:
         self.brain.train()
         attach_memory(self.brain, self.memory)
         # Unity: environment i of worker r talks to its own player, worker id r * n + i.
-        envs = [make_environment(cfg, self.brain.input_shapes, seed, self.rank * n + index) for index in range(n)]
-        self.envs = EnvironmentBatch(envs, env_seeds(seed, n), tuple(self.brain.input_shapes), self.device)
+        self.envs = environment_batch(cfg, self.brain.input_shapes, seed, self.rank * n, n, cfg.device)
         self.state = self.brain.initial_state(n, self.device)
         self.episode_returns, self.episode_steps = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.episodes_begun = 0
@@ -210,29 +217,14 @@ class Worker:
 
     @torch.inference_mode()  # cheaper than no_grad; what acting produces is only read (copied) by the training pass
     def _act(self) -> Rollout:
-        rollout, envs = Rollout.empty(), self.envs
+        rollout = Rollout.empty()
         for _ in range(self.cfg.t_max):
-            ports = envs.ports()
-            out, self.state = self.brain.step(ports, self.state, envs.resets())
-            actions = sample_actions(out.logits)
-            infos = list(envs.infos)  # of the observations acted on (the teachers and the recording read them)
-            rollout.observations.append(ports)
-            rollout.resets.append(envs.starts.copy())
-            rollout.infos.append(infos)
-            rewards, dones = np.zeros(len(envs), dtype=np.float32), np.zeros(len(envs), dtype=bool)
-            for index, action in enumerate(actions):
-                rewards[index], dones[index], _ = envs.step(index, action)
-                buffer = self.episode_buffers[index]
-                if buffer is not None:
-                    buffer.add(out.activity, np.asarray(infos[index]["pose"], dtype=np.float32), action,
-                               float(rewards[index]), row=index)
-            rollout.actions.append(actions)
-            rollout.rewards.append(rewards)
-            rollout.dones.append(dones)
-            self.episode_returns += rewards
+            step, self.state = act(self.brain, self.envs, self.state, sample_actions, self.episode_buffers)
+            rollout.append(step)
+            self.episode_returns += step.rewards
             self.episode_steps += 1
-            self.counters.add_steps(len(envs))
-            for index in np.flatnonzero(dones):
+            self.counters.add_steps(len(self.envs))
+            for index in np.flatnonzero(step.dones):
                 self._end_episode(int(index))
         return rollout
 

@@ -1,31 +1,43 @@
 """Acting on a batch of environments: one ``Brain.step`` for N environments stepped one after another.
 
-Shared by the A3C worker (:mod:`brain.training.a3c`) and ``brain.evaluate``. Batching is what makes the
-brain cheap per environment step: at batch 1 a step is ~185 small operations whose fixed costs
-dominate; at batch N the same operations serve N environments (PAAC, A2C, Sample Factory). The
-simulators are cheap (~0.3 ms a step), so a plain loop over them in the worker's own process
-is enough; each environment keeps its own episode, reset and previous reward.
+:func:`act` is the one acting step of the A3C worker (:mod:`brain.training.a3c`) and of
+``brain.evaluate``. Batching is what makes the brain cheap per environment step: at batch 1 a step
+is ~185 small operations whose fixed costs dominate; at batch N the same operations serve N
+environments (PAAC, A2C, Sample Factory). The simulators are cheap (~0.3 ms a step), so a plain
+loop over them in the worker's own process is enough; each environment keeps its own episode and
+reset, and gives the brain's ports itself (:class:`~brain.training.environment.ConnectomeInputs`).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import gymnasium
 import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from brain.engine import Brain, StepOutput
+    from brain.recording import EpisodeBuffer
+
+#: How acting picks one action per row of the policy's logits ``[N, A]``: :func:`sample_actions` or
+#: :func:`greedy_actions`.
+Choose = Callable[[torch.Tensor], list[int]]
+
 
 class EnvironmentBatch:
     """N environments seen by the brain as one batch: row ``i`` of every port is environment ``i``.
 
-    Besides the observations it keeps what the connectome's ``env.*`` ports and the recurrent
-    state need per environment: the reward received at the last step (the ``env.reward`` port,
-    0 after a reset) and whether the next brain step starts an episode (``resets``).
+    Each environment's observations are the brain's ``env.*`` ports (wrapped in
+    :class:`~brain.training.environment.ConnectomeInputs`); besides them the batch keeps whether the
+    next brain step starts an episode in each row (``resets``).
 
     Example:
         >>> import tasks
-        >>> batch = EnvironmentBatch([tasks.make("1-1"), tasks.make("1-1")], seeds=[0, 1], keys=("depth", "reward"))
+        >>> from brain.training.environment import ConnectomeInputs
+        >>> envs = [ConnectomeInputs(tasks.make("1-1"), ("depth", "reward")) for _ in range(2)]
+        >>> batch = EnvironmentBatch(envs, seeds=[0, 1])
         >>> {key: tuple(port.shape) for key, port in batch.ports().items()}
         {'depth': (2, 1, 32, 32), 'reward': (2, 1)}
         >>> batch.resets().tolist()
@@ -33,15 +45,13 @@ class EnvironmentBatch:
         >>> batch.close()
     """
 
-    def __init__(self, envs: Sequence[gymnasium.Env], seeds: Sequence[int | None], keys: Sequence[str],
-                 device: torch.device | str = "cpu"):
+    def __init__(self, envs: Sequence[gymnasium.Env], seeds: Sequence[int | None], device: torch.device | str = "cpu"):
         if len(envs) != len(seeds):
             raise ValueError(f"EnvironmentBatch: {len(envs)} environments but {len(seeds)} seeds")
-        self.envs, self.keys, self.device = list(envs), tuple(keys), torch.device(device)
+        self.envs, self.device = list(envs), torch.device(device)
         first = [env.reset(seed=seed) for env, seed in zip(self.envs, seeds)]
         self.observations = [obs for obs, _ in first]
         self.infos = [info for _, info in first]
-        self.previous_rewards = np.zeros(len(self.envs), dtype=np.float32)
         self.starts = np.ones(len(self.envs), dtype=bool)  # the next brain step starts an episode in these rows
 
     def __len__(self) -> int:
@@ -50,9 +60,7 @@ class EnvironmentBatch:
     def ports(self) -> dict[str, torch.Tensor]:
         """The brain's ``env.*`` ports, ``[N, ...]`` on the batch's device."""
         ports = {key: torch.from_numpy(np.stack([obs[key] for obs in self.observations]))
-                 for key in self.keys if key != "reward"}
-        if "reward" in self.keys:
-            ports["reward"] = torch.from_numpy(self.previous_rewards[:, None].copy())
+                 for key in self.observations[0]}
         if self.device.type != "cpu":
             ports = {key: port.to(self.device, non_blocking=True) for key, port in ports.items()}
         return ports
@@ -60,10 +68,6 @@ class EnvironmentBatch:
     def resets(self) -> torch.Tensor | None:
         """``reset`` for ``Brain.step``: the rows that start an episode, or None when none does."""
         return torch.from_numpy(self.starts.copy()).to(self.device) if self.starts.any() else None
-
-    def poses(self) -> np.ndarray:
-        """True poses ``[N, 3]`` of the current observations (teachers and analysis only)."""
-        return np.stack([np.asarray(info["pose"], dtype=np.float32) for info in self.infos])
 
     def step(self, index: int, action: int) -> tuple[float, bool, dict]:
         """Apply ``action`` in environment ``index``: its reward, whether its episode ended, and its ``info``.
@@ -73,17 +77,53 @@ class EnvironmentBatch:
         obs, reward, terminated, truncated, info = self.envs[index].step(action)
         done = bool(terminated or truncated)
         self.observations[index], self.infos[index] = obs, info
-        self.previous_rewards[index], self.starts[index] = reward, done
+        self.starts[index] = done
         return float(reward), done, info
 
     def reset(self, index: int, seed: int | None = None) -> None:
         """Start environment ``index``'s next episode (its next brain step resets its state row)."""
         self.observations[index], self.infos[index] = self.envs[index].reset(seed=seed)
-        self.previous_rewards[index], self.starts[index] = 0.0, True
+        self.starts[index] = True
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+@dataclass
+class ActingStep:
+    """One brain step on a batch and what the environments answered; row ``i`` is environment ``i``."""
+
+    ports: dict[str, torch.Tensor]  # the observations acted on, [N, ...] each
+    resets: np.ndarray  # [N] bool: the step started the row's episode
+    infos: list[dict]  # the info of each observation acted on (the teachers and the recording read it)
+    output: StepOutput
+    actions: list[int]
+    rewards: np.ndarray  # [N] float32: reward received after the action (0 in a row not stepped)
+    dones: np.ndarray  # [N] bool: the step ended the row's episode
+
+
+def act(brain: Brain, envs: EnvironmentBatch, state: dict[str, torch.Tensor], choose: Choose,
+        buffers: Sequence[EpisodeBuffer | None] = (), rows: Sequence[int] | None = None,
+        ) -> tuple[ActingStep, dict[str, torch.Tensor]]:
+    """One ``brain.step`` on every environment of ``envs``, and the chosen actions applied: the next state too.
+
+    ``rows``: the environments to step (default: all; an evaluation lets those that are done idle).
+    ``buffers[i]``, where given and not None, records row ``i``'s step. Ended episodes are not reset:
+    the caller reads their final ``info`` (``envs.infos``) and calls ``envs.reset``.
+    """
+    ports, infos = envs.ports(), list(envs.infos)
+    resets = envs.starts.copy()
+    output, state = brain.step(ports, state, envs.resets())
+    actions = choose(output.logits)
+    rewards, dones = np.zeros(len(envs), dtype=np.float32), np.zeros(len(envs), dtype=bool)
+    for index in range(len(envs)) if rows is None else rows:
+        rewards[index], dones[index], _ = envs.step(index, actions[index])
+        buffer = buffers[index] if buffers else None
+        if buffer is not None:
+            buffer.add(output.activity, np.asarray(infos[index]["pose"], dtype=np.float32), actions[index],
+                       float(rewards[index]), row=index)
+    return ActingStep(ports, resets, infos, output, actions, rewards, dones), state
 
 
 def sample_actions(logits: torch.Tensor) -> list[int]:

@@ -21,26 +21,24 @@ from brain.connectome import Connectome, load_connectome
 from brain.connectome.wiring import probe
 from brain.training.budget import Estimate, Limits, check
 from brain.training.config import TrainConfig
+from brain.training.environment import make_environment, port_spaces
 
 
 def task_environment(cfg: TrainConfig, connectome: Connectome):
     """The embedded environment of the run's task, shaped to the connectome (Unity builds follow the same contract)."""
-    from brain.training.environment import make_environment
-
-    return make_environment(dataclasses.replace(cfg, env="embedded"), connectome.inputs, seed=0)
+    return make_environment(dataclasses.replace(cfg, env="embedded"), connectome.inputs)
 
 
-def check_inputs(connectome: Connectome, observations: Mapping[str, tuple[int, ...]], task: str) -> None:
-    """Every ``inputs:`` port must be one the environment gives, with the shape it gives it."""
-    given = {**observations, "reward": (1,)}
+def check_inputs(connectome: Connectome, ports: Mapping[str, tuple[int, ...]], task: str) -> None:
+    """Every ``inputs:`` port must be one the environment gives (``ports``: their shapes), with that shape."""
     for key, shape in connectome.inputs.items():
-        if key not in given:
+        if key not in ports:
             raise connectome.error(("inputs", key), f"the environment has no port {key!r}; task {task} gives "
-                                   f"{', '.join(sorted(given))}", f"remove `{key}` from `inputs:` or use one of those")
-        if tuple(shape) != tuple(given[key]):
-            raise connectome.error(("inputs", key), f"env.{key} has shape {list(given[key])} in task {task}, but "
+                                   f"{', '.join(sorted(ports))}", f"remove `{key}` from `inputs:` or use one of those")
+        if tuple(shape) != tuple(ports[key]):
+            raise connectome.error(("inputs", key), f"env.{key} has shape {list(ports[key])} in task {task}, but "
                                    f"`inputs:` declares {list(shape)}",
-                                   f"write `{key}: {list(given[key])}` (images are square and their side is yours "
+                                   f"write `{key}: {list(ports[key])}` (images are square and their side is yours "
                                    f"to choose; channels and vectors are fixed: docs/interfaces.md, section 1)")
 
 
@@ -80,7 +78,7 @@ def preflight(cfg: TrainConfig, limits: Limits) -> tuple[Connectome, Estimate]:
         raise connectome.error(("inputs",), f"the environment of task {task} cannot be made for `inputs: {shapes}`: "
                                f"{error}", "check the image sizes under `inputs:` (and, on --resume, the run's "
                                "config.yaml)") from None
-    check_inputs(connectome, {key: space.shape for key, space in env.observation_space.items()}, task)
+    check_inputs(connectome, {key: space.shape for key, space in port_spaces(env.observation_space).items()}, task)
     check_policy_width(connectome, probed[1][str(connectome.policy)][0], int(env.action_space.n), task)
     env.close()
     return connectome, cost

@@ -18,8 +18,9 @@ import torch
 import tasks
 from brain.engine import Brain
 from brain.recording import RECORDING_FILE, EpisodeBuffer, RecordingFile, RecordingSpec, prepare
-from brain.training.acting import EnvironmentBatch, sample_actions
+from brain.training.acting import EnvironmentBatch, act, sample_actions
 from brain.training.config import TrainConfig
+from brain.training.environment import ConnectomeInputs
 from brain.training.rundir import EpisodeTable
 
 TINY = Path(__file__).parents[1] / "brain" / "data" / "tiny.yaml"
@@ -47,21 +48,19 @@ def _record(run_dir: Path, task: str, episodes: int, steps: int, lesions: Mappin
     spec = RecordingSpec.for_brain(brain, regions)
     path = run_dir / RECORDING_FILE
     prepare(path, spec, brain.connectome.to_yaml(), brain.connectome.name, {"kind": "test"})
-    env = tasks.make(task, rgb_size=brain.input_shapes["rgb"][-1], depth_size=brain.input_shapes["depth"][-1])
-    keys, table, global_step = tuple(brain.input_shapes), EpisodeTable(run_dir / "episodes.csv"), 0
+    env = ConnectomeInputs(tasks.make(task, rgb_size=brain.input_shapes["rgb"][-1],
+                                      depth_size=brain.input_shapes["depth"][-1]), tuple(brain.input_shapes))
+    table, global_step = EpisodeTable(run_dir / "episodes.csv"), 0
     with RecordingFile(path) as file, torch.no_grad():
         for number in range(episodes):
-            envs = EnvironmentBatch([env], [seed + number], keys)
+            envs = EnvironmentBatch([env], [seed + number])
             state, buffer = brain.initial_state(1), EpisodeBuffer(spec.buffered_keys)
             for step in range(steps):
-                pose = envs.poses()[0]
-                out, state = brain.step(envs.ports(), state, envs.resets())
-                action = sample_actions(out.logits)[0]
-                reward, terminated, info = envs.step(0, action)
-                buffer.add(out.activity, pose, action, reward)
-                if terminated:
+                acted, state = act(brain, envs, state, sample_actions, [buffer])
+                if acted.dones[0]:
                     break
             global_step += step + 1
+            info = envs.infos[0]
             success = bool(info.get("success", False))
             record = buffer.finish(episode=number, worker=0, task=task, success=success, global_step=global_step)
             file.append(record)

@@ -17,7 +17,7 @@ from brain.training import a3c
 from brain.training.acting import EnvironmentBatch, env_seeds
 from brain.training.backend import Counters
 from brain.training.config import TrainConfig
-from brain.training.environment import make_environment
+from brain.training.environment import ConnectomeInputs, make_environment
 from brain.training.optim import SharedRMSprop
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
@@ -82,8 +82,9 @@ def batched_and_single(tmp_path: Path, monkeypatch):
     for index in range(N):
         single = make_worker(tmp_path, shared, 1)
         single.envs.close()
-        env = make_environment(single.cfg, single.brain.input_shapes, seeds[index])
-        single.envs = EnvironmentBatch([env], [seeds[index]], tuple(single.brain.input_shapes))
+        shapes = single.brain.input_shapes
+        single.envs = EnvironmentBatch([ConnectomeInputs(make_environment(single.cfg, shapes), tuple(shapes))],
+                                       [seeds[index]])
         with monkeypatch.context() as patch:
             singles.append(one_rollout(single, patch, [[row[index]] for row in result["actions"]]))
     return result, singles
