@@ -103,7 +103,8 @@ def lesion_item(text: str) -> tuple[str, str]:
 
 CONNECTOME, RUN, RECORDING, ENVIRONMENT, A3C = (
     "connectome", "training run", "recording (HDF5, RUN_DIR/recording.h5; docs/recording.md)",
-    "environment (Unity builds through ML-Agents: docs/unity.md)", "A3C (the defaults' reasons: brain/training/config.py)")
+    "environment (Unity builds through ML-Agents: docs/unity.md)",
+    "A3C (the defaults' reasons: brain/training/config.py)")
 
 
 @dataclass

@@ -339,8 +339,8 @@ def test_a_training_run_killed_with_sigkill_keeps_its_recording_and_resume_appen
     out = tmp_path / "run"
     cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, envs_per_worker=1, steps=10**6, seed=4, out=str(out),
                       t_max=10, checkpoint_every=40, record_every=1, record_flush_seconds=0.0)
-    script = ("import sys, yaml; from brain.training.config import TrainConfig; from brain.training.train import train; "
-              "train(TrainConfig(**yaml.safe_load(sys.argv[1])))")
+    script = ("import sys, yaml; from brain.training.config import TrainConfig; "
+              "from brain.training.train import train; train(TrainConfig(**yaml.safe_load(sys.argv[1])))")
     process = subprocess.Popen([sys.executable, "-c", script, yaml.safe_dump(dataclasses.asdict(cfg))], cwd=ROOT,
                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
