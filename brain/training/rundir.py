@@ -128,7 +128,7 @@ def read_config(run_dir: Path):
     """The run's stored ``config.yaml`` as a TrainConfig; a RunDirError if it is missing or damaged."""
     import yaml
 
-    from brain.errors import ConfigError
+    from brain.errors import ConnectomeError
     from brain.training.config import TrainConfig
 
     path = run_dir / "config.yaml"
@@ -136,8 +136,8 @@ def read_config(run_dir: Path):
         raise RunDirError(f"{run_dir}: no config.yaml here; give a directory that python -m brain.run wrote")
     try:
         return TrainConfig.from_yaml(path)
-    except ConfigError:
-        raise  # names the file, line and setting already
+    except ConnectomeError:
+        raise  # a ConfigError or a YAML problem: names the file, line and setting already
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError) as error:
         raise RunDirError(f"{path} is damaged ({type(error).__name__}: {error}); restore it from a copy, or start a "
                           f"new run with another --out") from None

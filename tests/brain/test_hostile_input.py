@@ -254,7 +254,7 @@ def _(tmp: Path, run_dir: Path):
 @case(5, "--resume with a damaged config.yaml")
 def _(tmp: Path, run_dir: Path):
     (run_dir / "config.yaml").write_text("steps: [unclosed\n")
-    return ["--out", str(run_dir), "--resume"], ["config.yaml:1: YAML syntax error", "check the indentation"]
+    return ["--out", str(run_dir), "--resume"], ["config.yaml:2: YAML syntax error", "check the indentation"]
 
 
 @case(5, "--resume with a hand-edited config.yaml value out of range")
