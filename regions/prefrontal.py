@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
 from torch import nn
 
-from regions.base import InputPort, Region, Shape, Tensors, register
-from regions.functional import (check_action_port, check_units, input_gates, join_ports, lstm_step, port_width,
-                                zeros_for)
+from regions.base import InputPort, Region, Shape, Teacher, Tensors, register
+from regions.functional import (check_action_port, check_target, check_units, input_gates, join_ports, lstm_step,
+                                port_width, soft_cross_entropy, zeros_for)
+from regions.teachers import cue_teacher
 
 
 @register("prefrontal")
@@ -28,16 +29,26 @@ class Prefrontal(Region):
     actor was a bare softmax of the memory read-outs, which the policy gradient could reach
     only through the memory key.)
 
+    With ``cue_targets``, a linear read-out of the working memory reports the target the trial's
+    cue announced, at every step of the trial, taught by the cue teacher: in the cue tasks the cue
+    is on screen only while the agent is paralysed, and a rollout of 20 steps is too short for the
+    policy gradient alone to reach from the choice back to the cue (truncated backpropagation);
+    the report asks the working memory to hold the cue, step by step, through the walk.
+
     Ports:
         in ``state`` [n] (e.g. ca3.state); ``memory_values`` *opt* [actions];
         ``valence`` *opt* [1]; ``visual`` *opt* [n].
-        out ``logits`` [actions]; ``working_memory`` [working_memory] (the LSTM output).
-    State: LSTM ``h``, ``c`` [working_memory]. Losses: none (the policy loss is the trainer's).
+        out ``logits`` [actions]; ``working_memory`` [working_memory] (the LSTM output);
+        ``cue_report`` [len(cue_targets)] (softmax; only with ``cue_targets``).
+    State: LSTM ``h``, ``c`` [working_memory]. Losses: ``cue`` (cross-entropy of ``cue_report``
+    against the cued target, over the steps of cued trials; only with ``cue_targets``).
 
     Args:
         input_shapes: resolved input shapes (``state`` required).
         working_memory: LSTM units.
         actions: number of actions.
+        cue_targets: the targets a cue can announce, in read-out order (e.g. ``[red, green, blue]``);
+            empty: no cue report.
     """
 
     inputs = {
@@ -49,7 +60,8 @@ class Prefrontal(Region):
     drives = ("state", "valence", "visual", "memory_values")
     cell_inputs = ("state", "valence", "visual")
 
-    def __init__(self, input_shapes: Mapping[str, Shape], working_memory: int = 128, actions: int = 3):
+    def __init__(self, input_shapes: Mapping[str, Shape], working_memory: int = 128, actions: int = 3,
+                 cue_targets: Sequence[str] = ()):
         super().__init__(input_shapes)
         self.units = check_units("prefrontal", "working_memory", working_memory)
         check_action_port("prefrontal", input_shapes, "memory_values", check_units("prefrontal", "actions", actions))
@@ -62,6 +74,15 @@ class Prefrontal(Region):
             self.memory_gain = nn.Linear(actions, actions, bias=False)
             nn.init.zeros_(self.memory_gain.weight)
         self.output_shapes = {"logits": (actions,), "working_memory": (working_memory,)}
+        self.cue_readout: nn.Linear | None = None
+        self._teachers: dict[str, Teacher] = {}
+        if cue_targets:
+            self.cue_readout = nn.Linear(working_memory, len(cue_targets))
+            self.output_shapes["cue_report"] = (len(cue_targets),)
+            self._teachers["cue"] = cue_teacher(list(cue_targets))
+
+    def teachers(self) -> dict[str, Teacher]:
+        return self._teachers
 
     def initial_state(self, batch_size: int) -> Tensors:
         return {"h": zeros_for(self, batch_size, self.units), "c": zeros_for(self, batch_size, self.units)}
@@ -78,4 +99,17 @@ class Prefrontal(Region):
         logits = self.readout(h)
         if "memory" in drive:
             logits = logits + drive["memory"]
-        return {"logits": logits, "working_memory": h}, {"h": h, "c": c}
+        outputs = {"logits": logits, "working_memory": h}
+        if self.cue_readout is not None:
+            outputs["cue_report"] = self.cue_readout(h).softmax(dim=-1)
+        return outputs, {"h": h, "c": c}
+
+    def auxiliary_losses(self, outputs: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> Tensors:
+        if self.cue_readout is None:
+            return {}
+        report = outputs["cue_report"]
+        cued = check_target("prefrontal", "cue", targets, report, "cue_targets")
+        mask = cued.sum(dim=-1)  # steps of trials with a cue
+        if "mask" in targets:
+            mask = mask * targets["mask"].reshape(mask.shape).to(mask.dtype)
+        return {"cue": soft_cross_entropy(report, cued, mask)}

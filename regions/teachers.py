@@ -176,3 +176,24 @@ def rewards_received(steps: TeacherInput) -> torch.Tensor:
 def reward_teacher(weight: float = 0.1) -> Teacher:
     """The reward received after each step's action (the amygdala predicts it)."""
     return Teacher(rewards_received, (), (), weight, "the reward received after this step's action")
+
+
+class CuedTarget:
+    """One-hot of the target the trial's cue announced (``info["cued_target"]``), zeros in trials without a cue.
+
+    Args:
+        targets: the targets in read-out order, e.g. ``("red", "green", "blue")``.
+    """
+
+    def __init__(self, targets: Sequence[str]):
+        self.targets = tuple(targets)
+
+    def __call__(self, steps: TeacherInput) -> torch.Tensor:
+        cued = steps.stack("cued_target")
+        return torch.from_numpy(np.stack([cued == target for target in self.targets], axis=-1).astype(np.float32))
+
+
+def cue_teacher(targets: Sequence[str], weight: float = 0.1) -> Teacher:
+    """The target announced by the trial's cue (1-7, 1-8d), to be reported at every step of the trial."""
+    return Teacher(CuedTarget(targets), (len(targets),), ("cued_target",), weight,
+                   f"one-hot over {', '.join(targets)} of the target the trial's cue announced (zero without a cue)")

@@ -24,8 +24,8 @@ __all__ = ["MazeEnv", "make", "free_space_points", "gym_id", "TASK_IDS", "GYM_ID
 
 #: The ``info`` keys every environment supplies at each reset and step (the embedded simulator and
 #: the Unity adapter; ``docs/interfaces.md`` section 1): what a region's teacher signal may read.
-INFO_KEYS = ("pose", "task", "maze", "zone", "target", "cue", "ticks", "frames", "cumulative_reward", "success",
-             "failure", "trial", "task_complete")
+INFO_KEYS = ("pose", "task", "maze", "zone", "target", "cue", "cued_target", "ticks", "frames", "cumulative_reward",
+             "success", "failure", "trial", "task_complete")
 
 
 def gym_id(task: str) -> str:

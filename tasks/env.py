@@ -326,6 +326,7 @@ class MazeEnv(gym.Env):
             "zone": zone_of(spec.maze, t.x, t.z),
             "target": t.target if spec.family == "OneDim" else None,
             "cue": t.cue,
+            "cued_target": t.target if spec.cue is not None else None,
             "ticks": t.ticks,
             "frames": t.frames,
             "cumulative_reward": t.cumulative_reward,

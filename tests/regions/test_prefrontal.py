@@ -70,3 +70,57 @@ def test_working_memory_holds_a_cue_across_a_delay(unroll, fit):
         resumed, _ = unroll(region, {"state": state_input[3:]}, carried)
     assert (resumed["logits"][-1].argmax(-1) == cues).float().mean() == 1.0
     assert (wiped["logits"][-1].argmax(-1) == cues).float().mean() < 0.5
+
+
+CUES = ("red", "green", "blue")
+
+
+def cue_trials(generator: torch.Generator, steps: int = 10, batch: int = 64):
+    """A cue on the first step only (one-hot in ``state``), then ``steps - 1`` steps of noise; its teacher signal."""
+    cue = torch.randint(3, (batch,), generator=generator)
+    state = 0.3 * torch.randn(steps, batch, 8, generator=generator)
+    state[0] = 0.0
+    state[0, torch.arange(batch), cue] = 1.0
+    return state, F.one_hot(cue, 3).float().expand(steps, batch, 3), cue
+
+
+def reported(region: Prefrontal, state: torch.Tensor) -> torch.Tensor:
+    """``cue_report`` ``[T, B, 3]`` of the region run step by step over ``state``."""
+    memory, reports = region.initial_state(state.shape[1]), []
+    for x in state:
+        out, memory = region({"state": x}, memory)
+        reports.append(out["cue_report"])
+    return torch.stack(reports)
+
+
+def test_the_cue_report_recovers_a_cue_held_through_a_delay():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(1)
+    region = Prefrontal({"state": (8,)}, working_memory=32, actions=3, cue_targets=CUES)
+    assert set(region.teachers()) == {"cue"} and region.output_shapes["cue_report"] == (3,)
+    test_state, _, test_cue = cue_trials(torch.Generator().manual_seed(99), batch=300)
+
+    def accuracy() -> float:
+        with torch.no_grad():
+            return (reported(region, test_state)[-1].argmax(-1) == test_cue).float().mean().item()
+
+    untrained = accuracy()
+    optimizer = torch.optim.Adam(region.parameters(), lr=1e-2)
+    for _ in range(150):
+        state, target, _ = cue_trials(generator)
+        loss = region.auxiliary_losses({"cue_report": reported(region, state)}, {"cue": target})["cue"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert untrained < 0.5 and accuracy() > 0.9  # chance is 1/3: nine noisy steps after the cue left
+
+
+def test_the_cue_loss_counts_only_the_steps_of_cued_trials():
+    region = Prefrontal({"state": (8,)}, working_memory=16, actions=3, cue_targets=CUES)
+    report = torch.full((4, 2, 3), 1 / 3)
+    target = torch.zeros(4, 2, 3)
+    target[:, 0, 1] = 1.0  # environment 0 in a cued trial, environment 1 in a task without a cue
+    loss = region.auxiliary_losses({"cue_report": report}, {"cue": target, "mask": torch.ones(4, 2)})["cue"]
+    torch.testing.assert_close(loss, torch.tensor(3.0).log())
+    assert region.auxiliary_losses({"cue_report": report}, {"cue": torch.zeros(4, 2, 3)})["cue"] == 0
+    assert Prefrontal({"state": (8,)}).teachers() == {} and "cue_report" not in Prefrontal({"state": (8,)}).output_shapes

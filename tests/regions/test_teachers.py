@@ -113,3 +113,12 @@ def test_place_cells_keep_one_map_per_maze():
 def test_bad_input_is_reported_with_the_expected_shape(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_the_cue_teacher_is_the_cued_target_one_hot_and_zero_without_a_cue():
+    from regions.base import TeacherInput
+    from regions.teachers import cue_teacher
+
+    infos = [[{"cued_target": "blue"}, {"cued_target": None}], [{"cued_target": "red"}, {"cued_target": None}]]
+    signal = cue_teacher(["red", "green", "blue"]).signal(TeacherInput(infos, np.zeros((2, 2), np.float32)))
+    assert signal.tolist() == [[[0, 0, 1], [0, 0, 0]], [[1, 0, 0], [0, 0, 0]]]

@@ -14,7 +14,8 @@ from tasks.rules import TASK_IDS
 
 headless = functools.partial(tasks.make, render_observations=False)
 INFO_TYPES = {"pose": np.ndarray, "task": str, "maze": str, "zone": (str, type(None)),
-              "target": (str, type(None)), "cue": (str, type(None)), "ticks": int, "frames": int,
+              "target": (str, type(None)), "cue": (str, type(None)), "cued_target": (str, type(None)), "ticks": int,
+              "frames": int,
               "cumulative_reward": float, "success": bool, "failure": bool, "trial": int, "task_complete": bool}
 
 
@@ -68,6 +69,7 @@ def test_cue_covers_the_rgb_view_but_not_depth(task):
         assert steps == 13 if task == "1-7" else 10  # 130 ticks / 120 frames at 10 ticks per step
         assert len(np.unique(obs["rgb"])) > 2  # the corridor
         np.testing.assert_array_equal(obs["depth"], cue_depth)  # same pose: the cue was never in depth
+        assert info["cued_target"] == info["target"]  # the cue teacher's signal outlives the cue
     assert len(shapes) == 3
 
 
@@ -231,3 +233,8 @@ def test_random_play_with_rendering_stays_in_the_spaces(task):
             if terminated:
                 assert info["success"] != info["failure"]
                 obs, info = env.reset()
+
+
+def test_only_cue_tasks_name_a_cued_target():
+    assert headless("1-3").reset(seed=0)[1]["cued_target"] is None
+    assert headless("1-7").reset(seed=0)[1]["cued_target"] in ("red", "green", "blue")
