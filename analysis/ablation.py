@@ -134,7 +134,7 @@ def cells(settings: Settings) -> Measure:
 
 def cell_panels(settings: Settings) -> tuple[Panel, ...]:
     return tuple(Panel(f"share of {cell.name.replace('_', ' ')}: {cell.port} units whose {MEASURES[cell.measure]} "
-                       f"beats the {settings.percentile:g}th percentile of shuffles", cell.name, missing="not measured")
+                       f"beats {settings.criterion()}", cell.name, missing="not measured")
                  for cell in CELL_TYPES)
 
 
