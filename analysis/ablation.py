@@ -20,7 +20,6 @@ episodes (:mod:`analysis.cellstats`), so lesions are compared at the cell level 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.cellstats import CELL_TYPES, MEASURES, MIN_STEPS, Settings, cell_fractions
+from analysis.proportions import wilson_interval
 from analysis.report import (AnalysisError, add_output_arguments, comparison_page, run_colour, run_command,
                              table_figure, write_html)
 from analysis.runs import Run, load_runs, trailing_mean
@@ -40,8 +40,6 @@ from brain.training.progress import WINDOW
 
 Value = float | int | None
 Measure = Callable[[Run, str], dict[str, Value]]
-#: Normal quantile of a two-sided 95 % interval.
-Z95 = 1.959964
 
 
 @dataclass(frozen=True)
@@ -65,16 +63,6 @@ class Panel:
     low: str | None = None
     high: str | None = None
     missing: str = "n/a"
-
-
-def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a success probability from ``successes`` out of ``trials``."""
-    if trials < 1:
-        raise ValueError("a Wilson interval needs at least one trial")
-    rate, spread = successes / trials, z * z / trials
-    centre = (rate + spread / 2) / (1 + spread)
-    half = z / (1 + spread) * math.sqrt(rate * (1 - rate) / trials + spread / (4 * trials))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def first_reaching(success: np.ndarray, window: int, criterion: float) -> int | None:
@@ -134,7 +122,7 @@ def cells(settings: Settings) -> Measure:
 
 def cell_panels(settings: Settings) -> tuple[Panel, ...]:
     return tuple(Panel(f"share of {cell.name.replace('_', ' ')}: {cell.port} units whose {MEASURES[cell.measure]} "
-                       f"beats the {settings.percentile:g}th percentile of shuffles", cell.name, missing="not measured")
+                       f"beats {settings.criterion()}", cell.name, missing="not measured")
                  for cell in CELL_TYPES)
 
 

@@ -3,11 +3,13 @@
 Pools the recorded episodes of one maze (``--maze``, default: the one with the most recorded
 steps) and measures every unit of the chosen ports (``--ports``; default the entorhinal grid,
 head-direction and place outputs, CA1's place cells and CA3's state, those recorded) against
-time-shifted shuffles (:mod:`analysis.cellstats` says how, including the per-unit shift of
-signed activity to a zero minimum). The page shows:
+time-shifted shuffles, each unit against its own (``--threshold pooled``: the port's pooled;
+:mod:`analysis.cellstats` says how, including the per-unit shift of signed activity to a zero
+minimum). Every recorded step is binned in the rate maps, and the page says how many. It shows:
 
 * the 2017 team's neuroscience checklist with the values measured here (:mod:`analysis.checklist`);
-* per port: the share of units beating the shuffles for each measure, and its sparseness;
+* per port: the share of units beating the shuffles for each measure with the median z-score of its
+  units against their shuffles (the effect size), and its sparseness;
 * rate maps of the top units by spatial information, gridness and head-direction vector length;
 * spatial autocorrelograms of the top grid units and polar tuning curves of the top
   head-direction units.
@@ -25,7 +27,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.cellstats import MEASURES, PortCells, Settings, measure_units, pool, pooled_activity, top_units
+from analysis.cellstats import (MEASURES, THRESHOLDS, Pooled, PortCells, Settings, measure_units, pool,
+                                pooled_activity, top_units)
 from analysis.checklist import Findings, checklist_rows
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
@@ -41,27 +44,39 @@ def checklist_figure(findings: Findings) -> go.Figure:
 
 
 def _fraction_text(port: PortCells, measure: str) -> str:
+    """Share of significant units and their port's median z-score; the threshold too where all units share it."""
     if measure in port.skipped:
         return "not measured"
-    threshold = port.thresholds[measure]
-    return f"{port.fraction(measure):.0%} " + (f"(above {threshold:.3f})" if np.isfinite(threshold) else "(silent)")
+    thresholds, effect = port.thresholds[measure], port.effect(measure)
+    if not np.isfinite(thresholds).any():
+        return f"{port.fraction(measure):.0%} (silent)"
+    common = f", above {thresholds[0]:.3f}" if np.all(thresholds == thresholds[0]) else ""
+    median = f"median z {np.nanmedian(effect):.1f}" if np.isfinite(effect).any() else "z -"
+    return f"{port.fraction(measure):.0%} ({median}{common})"
+
+
+def binned_steps(ports: Sequence[PortCells], pooled: Pooled) -> str:
+    """How many of the pooled steps the rate maps binned (every one, unless a position was not finite)."""
+    binned = int(ports[0].maps.occupancy.sum()) if ports else 0
+    return f"{binned} of {pooled.steps} recorded steps binned in the rate maps"
 
 
 def summary_figure(ports: Sequence[PortCells], findings: Findings) -> go.Figure:
-    """Per port: units, the share beating the shuffles for each measure (and the threshold), sparseness."""
+    """Per port: units, the share beating the shuffles for each measure (with the effect size), sparseness."""
     header = ["port", "units", *(f"significant: {MEASURES[m]}" for m in MEASURES), "population sparseness"]
     rows = [[port.key, str(port.units), *(_fraction_text(port, m) for m in MEASURES), f"{port.sparseness:.3f}"]
             for port in ports]
     pooled = findings.pooled
-    title = (f"Units beating the {findings.percentile:g}th percentile of time-shifted shuffles: maze {pooled.maze}, "
-             f"{len(pooled.episodes)} episodes, {pooled.steps} steps")
+    title = (f"Units beating the shuffles: maze {pooled.maze}, {len(pooled.episodes)} episodes, "
+             f"{binned_steps(ports, pooled)}<br><sup>significant: a unit's measure beats {findings.criterion}; "
+             f"median z: of the port's units, each against its own shuffles</sup>")
     return table_figure(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
 
 
 def _unit_title(port: PortCells, unit: int, measure: str) -> str:
-    value = port.scores[measure].observed[unit]
+    value, effect = port.scores[measure].observed[unit], port.effect(measure)[unit]
     mark = " *" if port.significant(measure)[unit] else ""
-    return f"{port.key} #{unit}<br>{value:.3f}{mark}"
+    return f"{port.key} #{unit}<br>{value:.3f} (z {effect:.1f}){mark}"
 
 
 def rate_map_figure(ports: Sequence[PortCells], top: int) -> go.Figure:
@@ -231,7 +246,7 @@ def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: S
         maze, episodes = episodes_in_maze(recording, maze)
         pooled = pool(recording, episodes)
         measured = [measure_units(key, pooled_activity(recording, pooled, key), pooled, settings) for key in keys]
-        findings = Findings(measured, pooled, connectome, settings.percentile)
+        findings = Findings(measured, pooled, connectome, settings.criterion())
         figures = [checklist_figure(findings), summary_figure(measured, findings), rate_map_figure(measured, top),
                    corridor_figure(recording, pooled, measured, top, settings.bin_size),
                    autocorrelogram_figure(measured, top), tuning_figure(measured, top)]
@@ -244,11 +259,10 @@ def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settin
     figures, findings = cell_figures(path, ports, maze, settings, top)
     write_html(figures, out, f"cells: {path.name}", plotlyjs)
     pooled = findings.pooled
-    lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, {pooled.steps} steps, "
-             f"{settings.shuffles} shuffles; share of units beating the {settings.percentile:g}th percentile:"]
+    lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, "
+             f"{binned_steps(findings.ports, pooled)}; share of units beating {findings.criterion}:"]
     for port in findings.ports:
-        shares = ", ".join(f"{MEASURES[m]} {port.fraction(m):.0%}" if m in port.scores else f"{MEASURES[m]} -"
-                           for m in MEASURES)
+        shares = ", ".join(f"{MEASURES[m]} {_fraction_text(port, m)}" for m in MEASURES)
         lines.append(f"  {port.key} ({port.units} units): {shares}")
     return "\n".join(lines)
 
@@ -271,7 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shuffles", type=number(int, 1), default=defaults.shuffles,
                         help=f"time-shifted shuffles per measure (default {defaults.shuffles})")
     parser.add_argument("--percentile", type=number(float, 0, 100, low_inclusive=False), default=defaults.percentile,
-                        help=f"percentile of the pooled shuffles a unit must beat (default {defaults.percentile:g})")
+                        help=f"percentile of the shuffles a unit must beat (default {defaults.percentile:g})")
+    parser.add_argument("--threshold", choices=tuple(THRESHOLDS), default=defaults.threshold,
+                        help="whose shuffles set a unit's threshold: unit, its own (default), or pooled, the port's "
+                             "pooled over its units (the grid-cell literature's; lets units that vary widely by "
+                             "chance pass)")
     parser.add_argument("--top", type=number(int, 1), default=6, help="units shown per measure (default 6)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the shuffles (default 0)")
     return parser
@@ -279,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed)
+    settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed, args.threshold)
     out = args.out or default_page(args.path, "cells.html")
     return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs),
                        out, args.png)

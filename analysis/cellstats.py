@@ -12,8 +12,10 @@ are mostly negative). Gridness is a correlation and does not change with the shi
 information, vector length and sparseness do, and the shift is the smallest one that makes them
 defined. The shuffles shift activity in time against the trajectory (at least a tenth of the
 pooled steps); a unit counts as significant when its measure exceeds the ``percentile`` (95) of
-the null pooled over the port's units and shuffles, the usual threshold for grid cells, for
-which 20 shuffles of 256 units give 5,120 null values.
+its own shuffles, and its effect size is its z-score against them. The null pooled over the port's
+units and shuffles (the usual threshold for grid cells: 20 shuffles of 256 units give 5,120 null
+values) is the option ``threshold="pooled"``; it lets a unit whose measure varies widely by chance
+pass a threshold that calmer units set.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from analysis.mazemap import free_extent
-from analysis.metrics import (RateMap, Shuffled, direction_tuning, gridness, mean_vector_length, population_sparseness,
-                              rate_map, shuffled_baseline, spatial_information)
+from analysis.mazemap import Extent, rate_map_extent
+from analysis.metrics import (RateMap, Shuffled, direction_tuning, false_positive_rate, gridness, mean_vector_length,
+                              population_sparseness, rate_map, shuffled_baseline, spatial_information)
 from analysis.recordings import maze_of
 from analysis.report import AnalysisError
 from brain.recording import Recording
@@ -41,6 +43,8 @@ MIN_GRID_BINS = 6
 DIRECTION_BINS = 18
 #: Fewest pooled steps for a shuffled baseline (shifts of at least a tenth, at most T minus that).
 MIN_STEPS = 20
+#: Whose shuffles a unit's measure is compared with -> how the pages say it.
+THRESHOLDS = {"unit": "its own shuffles", "pooled": "the port's shuffles pooled over its units"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,13 @@ class Settings:
     shuffles: int = 20
     percentile: float = 95.0
     seed: int = 0
+    threshold: str = "unit"  # a key of THRESHOLDS
+
+    def criterion(self) -> str:
+        """What a significant unit beats, as the pages say it, with the chance of an untuned unit passing."""
+        chance = (f"an untuned unit passes with probability {false_positive_rate(self.percentile, self.shuffles):.1%}"
+                  if self.threshold == "unit" else "not calibrated per unit")
+        return f"the {self.percentile:g}th percentile of {THRESHOLDS[self.threshold]} ({self.shuffles} shuffles; {chance})"
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class Pooled:
     successes: int
     positions: np.ndarray  # [T, 2] (x, z)
     headings: np.ndarray  # [T]
-    extent: tuple[float, float, float, float]
+    extent: Extent
 
     @property
     def steps(self) -> int:
@@ -95,10 +106,8 @@ def pool(recording: Recording, episodes: Sequence[int]) -> Pooled:
     if len(pose) < MIN_STEPS:
         raise AnalysisError(f"{recording.path}: only {len(pose)} recorded steps in maze {names[0]}; cell measures "
                             f"need at least {MIN_STEPS} (record more episodes)")
-    boxes = np.array([free_extent(maze, layout) for maze, layout in sorted(mazes)])
-    extent = (boxes[:, 0].min(), boxes[:, 1].max(), boxes[:, 2].min(), boxes[:, 3].max())
     return Pooled(names[0], list(episodes), int(recording.index["success"][list(episodes)].sum()), pose[:, :2],
-                  pose[:, 2], extent)
+                  pose[:, 2], rate_map_extent(sorted(mazes), pose[:, :2]))
 
 
 def pooled_activity(recording: Recording, pooled: Pooled, key: str) -> np.ndarray:
@@ -114,7 +123,7 @@ class PortCells:
 
     Attributes:
         scores: measure -> observed values and shuffles, for the measures taken.
-        thresholds: measure -> the pooled null's percentile a unit must exceed.
+        thresholds: measure -> what each unit must exceed, ``[units]`` (:attr:`Settings.threshold`).
         skipped: measure -> why it was not taken (e.g. a maze too narrow for gridness).
     """
 
@@ -124,7 +133,7 @@ class PortCells:
     tuning: np.ndarray  # [units, bins]
     sparseness: float
     scores: dict[str, Shuffled] = field(default_factory=dict)
-    thresholds: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, np.ndarray] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
     def significant(self, measure: str) -> np.ndarray:
@@ -134,6 +143,10 @@ class PortCells:
     def fraction(self, measure: str) -> float | None:
         """Share of units beating the shuffles, None when the measure was not taken."""
         return float(self.significant(measure).mean()) if measure in self.scores else None
+
+    def effect(self, measure: str) -> np.ndarray:
+        """Each unit's z-score against its own shuffles (NaN where they do not vary)."""
+        return self.scores[measure].z_scores()
 
 
 def _metric(measure: str, pooled: Pooled, settings: Settings) -> Callable[[np.ndarray], np.ndarray]:
@@ -147,10 +160,10 @@ def _metric(measure: str, pooled: Pooled, settings: Settings) -> Callable[[np.nd
     return on_maps
 
 
-def _null_percentile(baseline: Shuffled, percentile: float) -> float:
-    with warnings.catch_warnings():  # a silent port (a lesion) has an all-NaN null: nothing is significant
+def _thresholds(baseline: Shuffled, settings: Settings) -> np.ndarray:
+    with warnings.catch_warnings():  # a silent unit or port (a lesion) has an all-NaN null: never significant
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(baseline.threshold(percentile)[0])
+        return baseline.threshold(settings.percentile, pooled=settings.threshold == "pooled")
 
 
 def measure_units(key: str, activity: np.ndarray, pooled: Pooled, settings: Settings,
@@ -173,7 +186,7 @@ def measure_units(key: str, activity: np.ndarray, pooled: Pooled, settings: Sett
             cells.skipped[measure] = f"no unit has a finite {MEASURES[measure]}: the visited bins are no open 2-D area"
             continue
         cells.scores[measure] = baseline
-        cells.thresholds[measure] = _null_percentile(baseline, settings.percentile)
+        cells.thresholds[measure] = _thresholds(baseline, settings)
     return cells
 
 

@@ -30,7 +30,7 @@ class Findings:
     ports: Sequence[PortCells]
     pooled: Pooled
     connectome: Connectome
-    percentile: float
+    criterion: str  # what a significant unit beats (Settings.criterion)
 
     def region_type(self, port: PortCells) -> str:
         return self.connectome.regions[port.key.split(".")[0]].type
@@ -50,7 +50,7 @@ def _cells(measure: str) -> Callable[[Findings], str]:
         if all(measure in port.skipped for port in findings.ports):
             return "not measured: " + "; ".join(dict.fromkeys(port.skipped[measure] for port in findings.ports))
         shares = "; ".join(_share(port, measure) for port in findings.ports)
-        return f"units whose {MEASURES[measure]} beats the {findings.percentile:g}th percentile of shuffles: {shares}"
+        return f"units whose {MEASURES[measure]} beats {findings.criterion}: {shares}"
     return fill
 
 

@@ -1,4 +1,4 @@
-"""The maze an episode was played in: its top-down map for figures and its free-space extent for rate maps.
+"""The maze an episode was played in: its top-down map for figures and the box its rate maps bin.
 
 The map is the simulator's own (:class:`tasks.topdown.TopDownMap`, the one ``tasks.play`` shows),
 embedded as a PNG layout image placed in metres, so trajectories drawn over it in ``(x, z)`` line up.
@@ -10,7 +10,7 @@ import base64
 import tempfile
 from pathlib import Path
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -25,11 +25,34 @@ from tasks.topdown import TopDownMap
 MAP_HEIGHT_PX = 400
 
 
-def free_extent(maze: str, layout: str) -> tuple[float, float, float, float]:
-    """``(x_min, x_max, z_min, z_max)`` that the agent's centre can reach: rate maps bin this box."""
+Extent = tuple[float, float, float, float]
+
+
+def free_extent(maze: str, layout: str) -> Extent:
+    """``(x_min, x_max, z_min, z_max)`` holding every position the agent's centre can reach.
+
+    The reachable grid's outermost points are free and the next ones out are not, so the true
+    boundary lies less than one grid step beyond them: the box reaches a full step out. (Half a step
+    stopped at |x| = 0.40 m in the 1-D corridor, where the agent runs against the wall at 0.42 m.)
+    """
     points = reachable_grid(maze, layout)
-    (x_min, z_min), (x_max, z_max) = points.min(axis=0) - GRID / 2, points.max(axis=0) + GRID / 2
+    (x_min, z_min), (x_max, z_max) = points.min(axis=0) - GRID, points.max(axis=0) + GRID
     return float(x_min), float(x_max), float(z_min), float(z_max)
+
+
+def rate_map_extent(mazes: Iterable[tuple[str, str]], positions: np.ndarray) -> Extent:
+    """The box rate maps bin: the free space of every ``(maze, layout)``, grown to take every finite position.
+
+    The maze fixes the bins (maps of different runs line up); growing the box to the recorded
+    positions makes sure that no sample is left out where the grid found no free point: the 1-D
+    tasks start the agent at z = 0, 0.5 m from the wall behind, inside its 0.08 m collision skin.
+    """
+    boxes = np.array([free_extent(maze, layout) for maze, layout in mazes])
+    xz = np.asarray(positions, dtype=float)
+    xz = xz[np.all(np.isfinite(xz), axis=1)]
+    low = np.minimum(boxes[:, [0, 2]].min(axis=0), xz.min(axis=0, initial=np.inf))
+    high = np.maximum(boxes[:, [1, 3]].max(axis=0), xz.max(axis=0, initial=-np.inf))
+    return float(low[0]), float(high[0]), float(low[1]), float(high[1])
 
 
 def _data_uri(rgb: np.ndarray) -> str:

@@ -16,6 +16,7 @@ and Vinje and Gallant 2000 (sparseness).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -321,21 +322,47 @@ class Shuffled:
     observed: np.ndarray
     null: np.ndarray
 
-    def threshold(self, percentile: float = 95.0, pooled: bool = True) -> np.ndarray:
-        """Percentile of the null per unit, ``[N]``: of the whole population's shuffles pooled (the
-        same for every unit, as in the grid-cell literature) or of each unit's own."""
-        if pooled:
-            return np.full(self.observed.shape, np.nanpercentile(self.null, percentile))
-        return np.nanpercentile(self.null, percentile, axis=0)
+    def threshold(self, percentile: float = 95.0, pooled: bool = False) -> np.ndarray:
+        """Percentile of the null per unit, ``[N]``: of each unit's own shuffles, or of the whole population's
+        pooled (the same for every unit, as in the grid-cell literature).
 
-    def is_significant(self, percentile: float = 95.0, pooled: bool = True) -> np.ndarray:
+        Each unit's own is the default: a unit whose metric varies widely by chance (sparse, bursty
+        activity) beats a pooled threshold set by calmer units without being tuned. The percentile
+        is taken at the next null value up rather than interpolated, so that an untuned unit passes
+        with at most the nominal probability (:func:`false_positive_rate`) even with few shuffles.
+        """
+        if pooled:
+            return np.full(self.observed.shape, np.nanpercentile(self.null, percentile, method="higher"))
+        return np.nanpercentile(self.null, percentile, axis=0, method="higher")
+
+    def is_significant(self, percentile: float = 95.0, pooled: bool = False) -> np.ndarray:
         """Units whose observed metric exceeds the threshold (NaN counts as not significant)."""
         with np.errstate(invalid="ignore"):
             return self.observed > self.threshold(percentile, pooled)
 
-    def significant_fraction(self, percentile: float = 95.0, pooled: bool = True) -> float:
+    def significant_fraction(self, percentile: float = 95.0, pooled: bool = False) -> float:
         """Share of the population above the threshold."""
         return float(self.is_significant(percentile, pooled).mean())
+
+    def z_scores(self) -> np.ndarray:
+        """Effect size per unit, ``[N]``: the observed metric in standard deviations of the unit's own shuffles
+        above their mean (NaN where the shuffles do not vary)."""
+        with warnings.catch_warnings():  # a silent unit's shuffles are all NaN: so is its z-score
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, spread = np.nanmean(self.null, axis=0), np.nanstd(self.null, axis=0, ddof=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(spread > 0, (self.observed - mean) / spread, np.nan)
+
+
+def false_positive_rate(percentile: float, shuffles: int) -> float:
+    """Probability that a unit tuned to nothing beats the ``percentile`` of its own ``shuffles`` null values.
+
+    Observed and shuffled values of such a unit are exchangeable, so the observed one is equally
+    likely to take any of the ``shuffles + 1`` ranks; it passes when it lies above the null value
+    :meth:`Shuffled.threshold` picks. 20 shuffles at the 95th percentile: 1/21 = 4.8 %; 10: 1/11.
+    """
+    threshold_rank = int(np.ceil(percentile / 100 * (shuffles - 1) - 1e-9))  # 0-based, in ascending order
+    return (shuffles - threshold_rank) / (shuffles + 1)
 
 
 def shuffled_baseline(metric: Callable[[np.ndarray], float | np.ndarray], activity: np.ndarray,

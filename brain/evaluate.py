@@ -5,6 +5,11 @@ plays whole episodes without learning, and prints the success rate and the mean 
 with the policy sampled (default, as in training) or greedy (``--greedy``). ``--record`` records
 every step of every episode (all region activity, pose, action, reward, value, TD error) to
 ``RUN_DIR/eval-<task>.h5`` or a given path, appending to an existing file as a new session.
+``--lesion REGION=MODE`` (repeatable) silences a region of the trained brain (``silence``) or a
+fraction of its output units (``0.5``); the printed result, the recording's connectome and its
+session name the lesions, and a lesioned evaluation records to ``eval-<task>-<region>-<mode>.h5``.
+``remove`` is refused: without the region, the regions it fed have other input widths than the
+trained weights.
 ``--envs-per-worker N`` plays N episodes side by side with one batched brain step.
 A run trained on Unity evaluates on Unity, on the port of worker id ``--unity-worker-id`` (default:
 the first port its training environments do not use, so an evaluation can run beside the training).
@@ -13,21 +18,23 @@ the first port its training environments do not use, so an evaluation can run be
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from brain.argtypes import number
+from brain.connectome import load_connectome
 from brain.errors import ConnectomeError
 from brain.recording import EpisodeBuffer, RecordingError, RecordingFile, RecordingSpec, prepare
 from brain.training.a3c import attach_memory
 from brain.training.acting import EnvironmentBatch, act, greedy_actions, sample_actions
-from brain.training.config import TrainConfig
+from brain.training.config import TrainConfig, lesion_item
 from brain.training.rundir import RunDirError, load_checkpoint, read_config
 from tasks.unity import UnityWorkerError
 
@@ -80,15 +87,42 @@ def play_episodes(brain, envs: EnvironmentBatch, episodes: int, greedy: bool,
                 buffers[index] = None if recording is None else EpisodeBuffer(recording.spec.buffered_keys)
 
 
-def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
-    """A run directory's brain (checkpointed weights and memory, eval mode), config and trained steps."""
+Lesions = Mapping[str, str | float]
+
+
+def check_lesions(connectome: Path, lesions: Lesions) -> None:
+    """Refuse lesions that a trained brain cannot take: a ValueError naming the flag and the fix.
+
+    ``remove`` builds the brain without the region (or connection), which changes the input widths
+    of the regions it fed, so the trained weights no longer fit; a region removed in training has
+    no weights to silence.
+    """
+    for target, mode in lesions.items():
+        if mode == "remove":
+            instead = (f"silence it (--lesion {target}=silence: outputs zero, trained weights kept)" if "." not in target
+                       else "silence its source region")
+            raise ValueError(f"--lesion {target}=remove: removing changes the shapes of the trained weights, so a "
+                             f"trained brain cannot be evaluated without it; {instead}, or train without it "
+                             f"(python -m brain.run --lesion {shlex.quote(f'{target}=remove')})")
+    removed = [name for name, mode in load_connectome(str(connectome)).lesions.items() if mode == "remove"]
+    trained_without = [target for target in lesions if target in removed]
+    if trained_without:
+        raise ValueError(f"--lesion {trained_without[0]}={lesions[trained_without[0]]}: {trained_without[0]} was "
+                         f"removed in training ({connectome}); it has no weights to lesion, leave the flag out")
+
+
+def load_trained_brain(run_dir: Path, lesions: Lesions | None = None) -> tuple[Brain, TrainConfig, int]:
+    """A run directory's brain (checkpointed weights and memory, eval mode) with ``lesions`` on top of the
+    trained connectome's (:func:`check_lesions`), its config and trained steps."""
     from brain.engine import Brain
 
     connectome = run_dir / "connectome.yaml"
     if not connectome.is_file():
         raise RunDirError(f"{run_dir}: no connectome.yaml here; give the directory a training run wrote "
                           f"(python -m brain.run --out {run_dir})")
-    brain = Brain.from_connectome(str(connectome))
+    if lesions:
+        check_lesions(connectome, lesions)
+    brain = Brain.from_connectome(str(connectome), lesions=lesions)
     payload = load_checkpoint(run_dir, brain)
     brain.load_state_dict(payload["brain"])
     region = next((r for r in brain.regions.values() if r.holds_memory), None)
@@ -100,9 +134,10 @@ def load_trained_brain(run_dir: Path) -> tuple[Brain, TrainConfig, int]:
 
 
 def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
-             record: Path | None = None, unity_worker_id: int | None = None, envs_at_once: int = 1) -> list[EpisodeResult]:
-    """Play ``episodes`` trials of ``task`` with the run's brain, ``envs_at_once`` environments side by side
-    (one batched brain step for all); record them all to ``record``.
+             record: Path | None = None, unity_worker_id: int | None = None, envs_at_once: int = 1,
+             lesions: Lesions | None = None) -> list[EpisodeResult]:
+    """Play ``episodes`` trials of ``task`` with the run's brain, lesioned by ``lesions``, ``envs_at_once``
+    environments side by side (one batched brain step for all); record them all to ``record``.
 
     Only each environment's first reset is seeded: its trials then follow each other as in training, so
     that the tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles)
@@ -113,7 +148,7 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
     """
     from brain.training.environment import environment_batch
 
-    brain, cfg, trained_steps = load_trained_brain(run_dir)
+    brain, cfg, trained_steps = load_trained_brain(run_dir, lesions)
     cfg.task, cfg.curriculum = task, False
     first_id = cfg.workers * cfg.envs_per_worker if unity_worker_id is None else unity_worker_id
     envs = environment_batch(cfg, brain.input_shapes, seed, first_id, envs_at_once)
@@ -121,7 +156,8 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
     recording = None
     if record is not None:
         session = {"kind": "evaluate", "run": str(run_dir), "task": task, "greedy": greedy, "seed": seed,
-                   "global_step": trained_steps, "envs": envs_at_once}
+                   "global_step": trained_steps, "envs": envs_at_once,
+                   "lesions": {target: brain.connectome.lesions[target] for target in lesions or {}}}
         recording = _open_recording(record, brain, cfg, session)
     try:
         return list(tqdm(play_episodes(brain, envs, episodes, greedy, recording, trained_steps), total=episodes,
@@ -145,9 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", default=None, help="task id, e.g. 1-3 (default: the task the run trained on)")
     parser.add_argument("--episodes", type=number(int, 1), default=100, help="episodes to play (default 100)")
     parser.add_argument("--greedy", action="store_true", help="take the most probable action instead of sampling")
+    parser.add_argument("--lesion", dest="lesions", action="append", type=lesion_item, default=[],
+                        metavar="REGION=MODE", help="lesion the trained brain, on top of its connectome's: MODE is "
+                                                    "silence or a fraction in (0, 1) of output units silenced; "
+                                                    "repeatable (remove is refused: it changes the weights' shapes)")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the first reset (default 12345)")
     parser.add_argument("--record", nargs="?", const="", default=None, type=str, metavar="PATH",
-                        help="record every step of every episode to PATH (default: RUN_DIR/eval-<task>.h5); "
+                        help="record every step of every episode to PATH (default: RUN_DIR/eval-<task>.h5, "
+                             "eval-<task>-<region>-<mode>.h5 with --lesion); "
                              "an existing recording gets the episodes appended as a new session")
     parser.add_argument("--envs-per-worker", type=number(int, 1), default=1, metavar="N",
                         help="environments played side by side, one batched brain step for all, as in training "
@@ -158,18 +199,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def lesion_text(lesions: Lesions) -> str:
+    """``"ca3=silence, entorhinal=0.5"``, as the flags give them."""
+    return ", ".join(f"{target}={mode}" for target, mode in lesions.items())
+
+
+def default_recording(run_dir: Path, task: str, lesions: Lesions) -> Path:
+    """``RUN_DIR/eval-<task>.h5``, with ``-<region>-<mode>`` per lesion: a recording holds one brain."""
+    return run_dir / ("-".join([f"eval-{task}", *(f"{target}-{mode}" for target, mode in lesions.items())]) + ".h5")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    lesions = dict(args.lesions)
     try:
         task = args.task or read_config(args.run_dir).task
-        record = None if args.record is None else Path(args.record or args.run_dir / f"eval-{task}.h5")
+        record = None if args.record is None else Path(args.record or default_recording(args.run_dir, task, lesions))
         results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record, args.unity_worker_id,
-                           args.envs_per_worker)
+                           args.envs_per_worker, lesions)
     except (RunDirError, RecordingError, UnityWorkerError, FileNotFoundError, ValueError, ConnectomeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     success = np.mean([r.success for r in results])
-    print(f"task {task}: success {success:.1%} over {len(results)} episodes "
+    lesioned = f" (lesions: {lesion_text(lesions)})" if lesions else ""
+    print(f"task {task}{lesioned}: success {success:.1%} over {len(results)} episodes "
           f"({'greedy' if args.greedy else 'sampled'} policy); mean steps {np.mean([r.steps for r in results]):.1f}; "
           f"mean return {np.mean([r.ret for r in results]):+.3f}")
     if record is not None:

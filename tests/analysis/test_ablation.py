@@ -14,13 +14,6 @@ from screenshot import chromium, screenshot
 LEARNS = [False] * 50 + [True] * 100  # the last 100 reach 80 % at episode 130 (episodes 31..130)
 
 
-@pytest.mark.parametrize("successes, trials, expected", [
-    (8, 10, (0.4902, 0.9433)), (0, 10, (0.0, 0.2775)), (10, 10, (0.7225, 1.0)), (50, 100, (0.4038, 0.5962)),
-])
-def test_wilson_interval_matches_known_values(successes, trials, expected):
-    assert ablation.wilson_interval(successes, trials) == pytest.approx(expected, abs=1e-4)
-
-
 def test_criterion_needs_a_full_window_and_is_reached_at_the_first_such_episode():
     success = np.array(LEARNS)
     assert ablation.first_reaching(success, 100, 0.8) == 129

@@ -9,6 +9,9 @@ from analysis import cells
 from analysis.cellstats import (DIRECTION_BINS, MIN_GRID_BINS, Pooled, Settings, cell_fractions, measure_units, pool,
                                 pooled_activity)
 from analysis.checklist import NOT_DONE_2017, TICKED_2017
+from analysis.mazemap import free_extent, rate_map_extent
+from analysis.metrics import rate_map
+from analysis.recordings import maze_of
 from brain.recording import open_run
 from recorded import empty_recording
 from test_metrics import random_walk
@@ -89,7 +92,8 @@ def test_page_fills_the_checklist_and_shows_rate_maps_and_tuning(recorded_run, p
     argv = [str(recorded_run), "--out", str(out), "--bin-size", "2", "--smoothing", "2", "--shuffles", "5"]
     assert cells.main(argv) == 0
     printed = capsys.readouterr().out
-    assert "maze cross, 3 episodes, 450 steps" in printed and "ca1.place_cells (32 units)" in printed
+    assert "maze cross, 3 episodes, 450 of 450 recorded steps binned" in printed
+    assert "ca1.place_cells (32 units)" in printed and "median z" in printed
     figures = plotted(out.read_text())
     checklist, summary = figures[0][0][0], figures[1][0][0]
     items, claimed, measured = checklist["cells"]["values"]
@@ -184,3 +188,54 @@ def test_other_mazes_have_no_corridor_figure(recorded_run, plotted, tmp_path):
     out = tmp_path / "cells.html"
     assert cells.main([str(recorded_run), "--out", str(out), "--shuffles", "2", "--ports", "ca1.place_cells"]) == 0
     assert not any("per running direction" in layout["title"]["text"] for _, layout in plotted(out.read_text()))
+
+
+def test_a_wall_hugging_trajectory_in_the_corridor_is_binned_in_full():
+    """The 1-D corridor's agent runs against its walls at |x| = 0.42 m and starts at z = 0, 0.5 m from the wall behind."""
+    steps = 400
+    positions = np.stack([np.where(np.arange(steps) % 2, 0.42, -0.42), np.linspace(0.0, 22.92, steps)], axis=1)
+    maze = maze_of("1-3")
+    x_min, x_max, _, _ = free_extent(*maze)
+    assert x_min <= -0.42 and x_max >= 0.42  # the maze's own box holds the walls' runners
+    maps = rate_map(positions, np.ones(steps), rate_map_extent([maze], positions), bin_size=1.0)
+    assert maps.occupancy.sum() == steps
+
+
+def test_every_recorded_step_is_binned_and_the_page_says_so(corridor_run, tmp_path, capsys):
+    with open_run(corridor_run) as recording:
+        pooled = pool(recording, list(range(len(recording))))
+    assert np.abs(pooled.positions[:, 0]).max() > 0.40  # the agent reached the wall
+    maps = rate_map(pooled.positions, np.ones(pooled.steps), pooled.extent, bin_size=1.0)
+    assert maps.occupancy.sum() == pooled.steps
+    argv = [str(corridor_run), "--out", str(tmp_path / "c.html"), "--shuffles", "2", "--ports", "ca1.place_cells"]
+    assert cells.main(argv) == 0
+    assert f"{pooled.steps} of {pooled.steps} recorded steps binned in the rate maps" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def chance_units(arena) -> np.ndarray:
+    """Units of the arena walk: a place field, the same field weak in noise, a unit that fires in 40 random
+    bursts and is tuned to nothing (its spatial information is high by chance, before and after shuffling), noise."""
+    pooled, _ = arena
+    rng = np.random.default_rng(5)
+    x, z = pooled.positions[:, 0], pooled.positions[:, 1]
+    field = np.exp(-((x - 5) ** 2 + (z - 14) ** 2) / (2 * 2.0 ** 2))
+    bursts = np.zeros(pooled.steps)
+    for start in rng.choice(pooled.steps - 10, size=40, replace=False):
+        bursts[start:start + 10] = 1.0
+    noise = rng.random((pooled.steps, 30))
+    return np.column_stack([field, 0.1 * field + noise[:, 0], bursts, noise[:, 1:]])
+
+
+def test_each_unit_beats_its_own_shuffles_and_the_pooled_threshold_passes_a_unit_tuned_to_nothing(arena, chance_units):
+    pooled, _ = arena
+    own = measure_units("ca1.mixed", chance_units, pooled, Settings(shuffles=20), ["information"])
+    shared = measure_units("ca1.mixed", chance_units, pooled, Settings(shuffles=20, threshold="pooled"),
+                           ["information"])
+    strong, weak, bursty = 0, 1, 2
+    assert own.significant("information")[[strong, weak]].all() and not own.significant("information")[bursty]
+    assert shared.significant("information")[bursty]  # its chance information beats what the calm units set
+    assert not shared.significant("information")[weak]  # and the weak, reliable field falls below it
+    assert own.significant("information")[3:].mean() < 0.15  # chance passes 1/21 of the untuned units
+    z = own.effect("information")
+    assert z[strong] > z[weak] > 3 and abs(z[bursty]) < 2 and abs(np.median(z[3:])) < 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.metrics import (autocorrelogram, direction_tuning, gridness, mean_vector_length, population_sparseness,
-                              preferred_direction, rate_map, shuffled_baseline, spatial_information)
+from analysis.metrics import (autocorrelogram, direction_tuning, false_positive_rate, gridness, mean_vector_length,
+                              population_sparseness, preferred_direction, rate_map, shuffled_baseline,
+                              spatial_information)
 
 ARENA = (0.0, 1.0, 0.0, 1.0)
 
@@ -204,8 +205,22 @@ def test_shuffles_put_a_place_cell_above_threshold_and_noise_below():
     baseline = shuffled_baseline(information, activity, n_shuffles=50, min_shift=1_000, seed=0)
     assert baseline.null.shape == (50, 41)
     assert baseline.is_significant(99, pooled=False)[0]
-    assert baseline.is_significant(99)[0]  # also against the population's pooled threshold
+    assert baseline.is_significant(99, pooled=True)[0]  # also against the population's pooled threshold
     assert baseline.significant_fraction(95, pooled=False) < 0.15  # the place cell and chance hits only
+
+
+def test_a_units_own_threshold_passes_units_tuned_to_nothing_at_the_stated_rate():
+    """4,000 noise units against a fixed 'trajectory': observed and shuffled scores are exchangeable."""
+    rng = np.random.default_rng(3)
+    activity, trajectory = rng.normal(size=(400, 4_000)), rng.normal(size=400)
+    baseline = shuffled_baseline(lambda values: trajectory @ values, activity, n_shuffles=20, seed=3)
+    rate = baseline.significant_fraction(95)
+    assert false_positive_rate(95, 20) == pytest.approx(1 / 21)
+    assert rate == pytest.approx(1 / 21, abs=0.012)  # binomial sd 0.34 %
+    interpolated = np.mean(baseline.observed > np.percentile(baseline.null, 95, axis=0))
+    assert interpolated > 0.08  # why the threshold is the next null value up: interpolating passes about 2/21
+    z = baseline.z_scores()
+    assert abs(np.mean(z)) < 0.1 and 0.9 < np.std(z) < 1.2
 
 
 def test_shuffles_are_deterministic_and_respect_the_minimum_shift():
