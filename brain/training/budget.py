@@ -8,7 +8,7 @@ machine's memory) before any region, memory or run directory is made::
     >>> from brain.connectome import load_connectome
     >>> cost = estimate(load_connectome("wba"), workers=2)
     >>> cost.parameters
-    1770694
+    1771081
 
 The estimate counts, in float32: the shared weights and RMSProp statistics; per worker, its copy of
 the weights and their gradients, and per environment it acts on, the activations of one rollout

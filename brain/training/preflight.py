@@ -9,7 +9,7 @@ actions, so that none of them fails (or silently misbehaves) once the workers ha
     >>> from brain.training.budget import Limits
     >>> connectome, cost = preflight(TrainConfig(connectome="wba"), Limits(max_memory_gb=64))
     >>> cost.parameters
-    1770694
+    1771081
 """
 
 from __future__ import annotations

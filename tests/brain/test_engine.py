@@ -115,7 +115,9 @@ def tiny_wba_targets(brain: Brain, steps: int, batch: int, seed: int = 0) -> dic
     """The brain's teacher signals of random poses in the 1-D maze."""
     rng = np.random.default_rng(seed)
     poses = np.concatenate([rng.uniform(-5, 5, (steps, batch, 2)), rng.uniform(-np.pi, np.pi, (steps, batch, 1))], -1)
-    infos = [[{"pose": poses[t, b].astype(np.float32), "maze": "onedim"} for b in range(batch)] for t in range(steps)]
+    cued = ("red", "green", "blue")
+    infos = [[{"pose": poses[t, b].astype(np.float32), "maze": "onedim", "cued_target": cued[(t + b) % 3]}
+              for b in range(batch)] for t in range(steps)]
     return brain.teacher_targets(TeacherInput(infos, rng.normal(size=(steps, batch)).astype(np.float32)))
 
 
@@ -286,7 +288,8 @@ def test_the_a3c_loss_sends_gradient_into_every_trainable_region_of_the_wba_arch
     advantages, returns = advantages_and_returns(rewards, seq.value[:T], dones, seq.value[T].detach(), 0.99, 1.0)
     activity = {key: value[:T] for key, value in seq.activity.items()}
     aux = brain.auxiliary_losses(activity, tiny_wba_targets(brain, T, B))
-    assert set(aux) == {"entorhinal/head_direction", "entorhinal/place_cells", "ca1/place_cells", "amygdala/reward"}
+    assert set(aux) == {"entorhinal/head_direction", "entorhinal/place_cells", "ca1/place_cells", "amygdala/reward",
+                        "prefrontal/cue"}
     loss, terms = a3c_loss(seq.logits[:T], seq.value[:T], actions, advantages, returns, aux, brain.aux_weights,
                            TrainConfig())
     assert math.isfinite(terms["loss/total"])

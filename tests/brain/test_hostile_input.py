@@ -152,7 +152,7 @@ connectome_case(3, "NaN weight", wba_with("weight: 0.14", "weight: .nan"), "{fil
 connectome_case(3, "zero scale", wba_with("place_cells: 256}", "place_cells: 256, turn_scale: 0}"), "{file}:25:",
                 "regions.entorhinal.params", "turn_scale must be positive")
 connectome_case(3, "5-action prefrontal on a 3-action task",
-                wba_with("{working_memory: 128, actions: 3}", "{working_memory: 128, actions: 5}").replace(
+                wba_with("{working_memory: 128, actions: 3,", "{working_memory: 128, actions: 5,").replace(
                     HIPPOCAMPUS, "{key_size: 64, k: 50, actions: 5}"),
                 "{file}:45:", "regions.prefrontal.params.actions", "5 logits but task 1-3 has 3 actions")
 connectome_case(3, "256-wide policy port", wba_with("policy: prefrontal.logits", "policy: ca3.state"), "{file}:14:",
