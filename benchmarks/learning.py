@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -116,18 +117,24 @@ def main() -> None:
     jobs = [(args.connectome, task, args.workers, size, seed, args.minutes,
              Path(args.out) / f"{task}-envs{size}-seed{seed}")
             for task in args.tasks.split(",") for size in sizes for seed in seeds]
-    if args.parallel > 1:
-        with ProcessPoolExecutor(args.parallel, mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(run_one, *zip(*jobs)))
-    else:
-        results = [run_one(*job) for job in jobs]
-    tables = [table(size, [r for r in results if r.envs == size], args.workers) for size in sizes]
     command = "python benchmarks/learning.py " + " ".join(
         f"--{name} {value}" for name, value in (("tasks", args.tasks), ("minutes", args.minutes),
                                                 ("workers", args.workers), ("envs", args.envs), ("seeds", args.seeds)))
-    text = command + "\n\n" + "\n\n".join(tables) + "\n"
+    results: list[Result] = []
+    with ProcessPoolExecutor(args.parallel, mp_context=get_context("spawn")) if args.parallel > 1 else nullcontext() as pool:
+        for result in pool.map(run_one, *zip(*jobs)) if pool else (run_one(*job) for job in jobs):
+            results.append(result)  # the table so far after every run: a stopped benchmark keeps what it measured
+            text = write_results(Path(args.out), command, sizes, results, args.workers, len(jobs))
     print("\n" + text)
-    (Path(args.out) / "results.txt").write_text(text)
+
+
+def write_results(out: Path, command: str, sizes: list[int], results: list[Result], workers: int, planned: int) -> str:
+    """``results.txt``: the command and one table per ``--envs-per-worker`` value, with how many runs are done."""
+    tables = [table(size, [r for r in results if r.envs == size], workers) for size in sizes]
+    done = "" if len(results) == planned else f"({len(results)} of {planned} runs done)\n\n"
+    text = command + "\n\n" + done + "\n\n".join(tables) + "\n"
+    (out / "results.txt").write_text(text)
+    return text
 
 
 if __name__ == "__main__":
