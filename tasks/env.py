@@ -31,8 +31,8 @@ from gymnasium import spaces
 from tasks.geometry import Box, Maze, cube_box, load_maze
 from tasks.physics import MOVE_DISTANCE, TURN_DEGREES, Collider
 from tasks.rules import (
-    CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, VERSIONS, TaskSpec, TrialRecord, task_spec, trial_window,
-    zone_of,
+    CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, VERSIONS, Pose, TaskSpec, TrialRecord, possible_targets, task_spec,
+    trial_window, zone_of,
 )
 from tasks.topdown import TopDownMap
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT, Trial
@@ -43,6 +43,8 @@ ODOMETRY = {TURN_RIGHT: (float(TURN_DEGREES), 0.0), TURN_LEFT: (-float(TURN_DEGR
             FORWARD: (0.0, MOVE_DISTANCE), NOOP: (0.0, 0.0)}  # commanded, even if blocked or paralysed
 DEPTH_ENCODINGS = ("metres", "unity8")
 CURRICULUM_ID = "curriculum"
+#: ``reset(options=...)`` keys: the trial record, and a trial's start pose and target (a replay).
+RESET_OPTIONS = ("history", "start", "target")
 INVISIBLE_MATERIAL = "Fade.mat"  # tasks.render draws boxes of this material in the depth image only
 
 UNITY8_RENDER_DEPTH = 20.0  # metres: beyond every 8-bit code's saturation (10.6 m)
@@ -209,7 +211,9 @@ class MazeEnv(gym.Env):
         """Start the next trial. ``seed`` also restarts the task (history cleared, first task).
 
         ``options={"history": "SSF..."}`` sets the task's trial record (e.g. to start 1-6 at a
-        given phase or 1-1 at a given distance).
+        given phase or 1-1 at a given distance). ``options={"start": (x, z, yaw_deg), "target": "red"}``
+        starts the trial at that pose (metres; degrees, 0 = north, 90 = east) with that target instead
+        of the ones the rules would choose: a recorded trial replayed (``analysis.controls``).
         """
         super().reset(seed=seed)
         if seed is not None:
@@ -217,12 +221,12 @@ class MazeEnv(gym.Env):
             self.record.clear()
         self._task_index = self._next_task_index
         options = options or {}
-        unknown = set(options) - {"history"}
+        unknown = set(options) - set(RESET_OPTIONS)
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['history']")
+            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: {list(RESET_OPTIONS)}")
         if "history" in options:
             self.record = TrialRecord(trial_window(self.version), options["history"])
-        self._new_trial()
+        self._new_trial(self._start_option(options.get("start")), self._target_option(options.get("target")))
         return self._observe(NOOP), self._info(task_complete=False)
 
     def step(self, action):
@@ -261,13 +265,35 @@ class MazeEnv(gym.Env):
         self._renderers.clear()
 
     # --- internals -------------------------------------------------------------------------
-    def _new_trial(self) -> None:
+    def _start_option(self, start: Any) -> Pose | None:
+        """The ``start`` reset option as a pose, or ``ValueError`` saying what it must be."""
+        if start is None:
+            return None
+        try:
+            x, z, yaw = (float(value) for value in start)
+            ok = all(np.isfinite([x, z, yaw])) and yaw == round(yaw)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"reset option start must be (x, z, yaw) with x, z in metres and yaw in whole degrees, "
+                             f"got {start!r}")
+        return Pose(x, z, int(yaw))
+
+    def _target_option(self, target: Any) -> str | None:
+        """The ``target`` reset option, checked against the targets the task's trials can have."""
+        valid = [name for name in possible_targets(self.rules) if name is not None]
+        if target is not None and target not in valid:
+            raise ValueError(f"reset option target {target!r} is not a target of task {self.task}; valid: "
+                             f"{', '.join(valid) or 'none (the task has no target)'}")
+        return target
+
+    def _new_trial(self, start: Pose | None = None, target: str | None = None) -> None:
         spec = self.rules
         key = (spec.maze, spec.layout)
         if key not in self._colliders:
             self._colliders[key] = Collider.from_maze(load_maze(*key))
         self._trial_index = self.record.trials
-        self.trial = Trial(spec, self._colliders[key], self.record, self.np_random)
+        self.trial = Trial(spec, self._colliders[key], self.record, self.np_random, start, target)
         self._trajectory = [(self.trial.x, self.trial.z)]
         self._food_boxes = {}
 

@@ -290,6 +290,11 @@ def choose_target(spec: TaskSpec, record: TrialRecord, rng: np.random.Generator)
     return spec.target
 
 
+def possible_targets(spec: TaskSpec) -> tuple[str | None, ...]:
+    """Every target a trial of ``spec`` can have (:func:`choose_target`): one, or the three phases."""
+    return PHASE_TARGETS if spec.target in ("cycle", "random") else (spec.target,)
+
+
 def choose_start(spec: TaskSpec, record: TrialRecord, rng: np.random.Generator) -> Pose:
     """The trial's start pose: 1-1 moves south with net successes; 3-1/3-2 draw one at random."""
     start = spec.starts[0] if len(spec.starts) == 1 else spec.starts[int(rng.integers(len(spec.starts)))]

@@ -26,7 +26,7 @@ import numpy as np
 from tasks.physics import MOVE_DISTANCE, TURN_DEGREES, Collider, direction, rect_distance, wrap_degrees
 from tasks.rules import (
     ARROW_WAIT_X, BONUS_MILLI, FAILURE_BELOW_MILLI, FOOD_MILLI, FOOD_REACH, FRAME_UNITS, TICK_UNITS,
-    TIME_PENALTY_MILLI, ZONES_Z, Food, TaskSpec, TrialRecord, choose_start, choose_target, cue_shape,
+    TIME_PENALTY_MILLI, ZONES_Z, Food, Pose, TaskSpec, TrialRecord, choose_start, choose_target, cue_shape,
 )
 
 TURN_RIGHT, TURN_LEFT, FORWARD, NOOP = 0, 1, 2, 3
@@ -42,11 +42,13 @@ class LiveFood:
 class Trial:
     """State and rules of one trial. Create one per trial; ``act`` then ``advance``."""
 
-    def __init__(self, spec: TaskSpec, collider: Collider, record: TrialRecord, rng: np.random.Generator):
+    def __init__(self, spec: TaskSpec, collider: Collider, record: TrialRecord, rng: np.random.Generator,
+                 start: Pose | None = None, target: str | None = None):
+        """``start`` and ``target`` replace the pose and target the rules would choose (a replayed trial)."""
         self.spec = spec
         self.collider = collider
-        self.target = choose_target(spec, record, rng)
-        start = choose_start(spec, record, rng)
+        self.target = choose_target(spec, record, rng) if target is None else target
+        start = choose_start(spec, record, rng) if start is None else start
         self.x, self.z, self.yaw = float(start.x), float(start.z), wrap_degrees(int(start.yaw))
         self.time = 0  # units of 1/300 s
         self.ticks = 0

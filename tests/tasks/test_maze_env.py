@@ -196,6 +196,28 @@ def test_bad_arguments_raise_clear_errors():
         env.reset(options={"histroy": "S"})
 
 
+def test_a_trial_can_start_at_a_given_pose_and_target_to_replay_a_recorded_one():
+    env = headless("1-6")
+    _, info = env.reset(seed=0, options={"start": (0.0, 10.0, 180), "target": "blue"})
+    assert np.allclose(info["pose"], [0.0, 10.0, np.pi]) and info["target"] == "blue"
+    _, _, _, _, info = env.step(2)  # forward 2 m, facing south
+    assert np.allclose(info["pose"][:2], [0.0, 8.0])
+    _, info = env.reset()  # the next trial is the rules' own again
+    assert np.allclose(info["pose"], [0.0, 0.0, 0.0])
+    for options, message in [({"start": (0.0, 1.0)}, "start must be \\(x, z, yaw\\)"),
+                             ({"start": (0.0, 1.0, 12.5)}, "yaw in whole degrees"),
+                             ({"start": (np.nan, 1.0, 0)}, "start must be"),
+                             ({"target": "purple"}, "target 'purple' is not a target of task 1-6; valid: red, green"),
+                             ({"target": "red"}, None)]:
+        if message is None:
+            assert env.reset(options=options)[1]["target"] == "red"
+            continue
+        with pytest.raises(ValueError, match=message):
+            env.reset(options=options)
+    with pytest.raises(ValueError, match="valid: none \\(the task has no target\\)"):
+        headless("3-1").reset(seed=0, options={"target": "red"})
+
+
 def test_step_after_the_end_asks_for_reset():
     env = headless("1-1")
     env.reset(seed=0)
