@@ -61,7 +61,7 @@ class Amygdala(Region):
         self.net = nn.Sequential(nn.Linear(width, check_units("amygdala", "hidden", hidden)), nn.ReLU(),
                                  nn.Linear(hidden, 1), nn.Tanh())
         self.output_shapes = {"valence": (1,)}
-        self._teachers = {"reward": reward_teacher()}
+        self._teachers = {"reward": reward_teacher(port="valence")}
 
     def teachers(self) -> dict[str, Teacher]:
         return self._teachers

@@ -74,6 +74,9 @@ class Teacher:
         weight: default weight of the loss in the A3C objective; the connectome's ``aux_weights:``
             under the region overrides it.
         doc: one line on what the signal is, shown by ``--check``.
+        port: the region's output port that the loss fits to the signal, unit by unit, if there is one
+            (``python -m analysis.cells`` reports such a port as supervised, matched against this
+            signal, never as cells that emerged); ``--check`` refuses a name that is not an output port.
     """
 
     signal: Callable[[TeacherInput], torch.Tensor]
@@ -81,6 +84,7 @@ class Teacher:
     info_keys: tuple[str, ...] = ()
     weight: float = 0.1
     doc: str = ""
+    port: str | None = None
 
 
 class Region(nn.Module):

@@ -55,7 +55,7 @@ class CA1(Region):
                                   nn.Tanh())
         self.place_readout = nn.Linear(code, check_units("ca1", "place_cells", place_cells))
         self.output_shapes = {"place_cells": (place_cells,), "code": (code,)}
-        self._teachers = {"place_cells": place_cell_teacher(place_cells, place_sigma, place_seed)}
+        self._teachers = {"place_cells": place_cell_teacher(place_cells, place_sigma, place_seed, port="place_cells")}
 
     def teachers(self) -> dict[str, Teacher]:
         return self._teachers

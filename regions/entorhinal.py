@@ -96,8 +96,8 @@ class Entorhinal(Region):
         self.head_readout = nn.Linear(grid_units, check_units("entorhinal", "head_cells", head_cells))
         self.place_readout = nn.Linear(grid_units, check_units("entorhinal", "place_cells", place_cells))
         self.output_shapes = {"grid": (grid_units,), "head_direction": (head_cells,), "place": (place_cells,)}
-        self._teachers = {"head_direction": head_direction_teacher(head_cells, head_kappa),
-                          "place_cells": place_cell_teacher(place_cells, place_sigma, place_seed)}
+        self._teachers = {"head_direction": head_direction_teacher(head_cells, head_kappa, port="head_direction"),
+                          "place_cells": place_cell_teacher(place_cells, place_sigma, place_seed, port="place")}
 
     def teachers(self) -> dict[str, Teacher]:
         return self._teachers

@@ -79,7 +79,7 @@ class Prefrontal(Region):
         if cue_targets:
             self.cue_readout = nn.Linear(working_memory, len(cue_targets))
             self.output_shapes["cue_report"] = (len(cue_targets),)
-            self._teachers["cue"] = cue_teacher(list(cue_targets))
+            self._teachers["cue"] = cue_teacher(list(cue_targets), port="cue_report")
 
     def teachers(self) -> dict[str, Teacher]:
         return self._teachers

@@ -156,16 +156,19 @@ class PlaceCellMaps:
         return targets
 
 
-def place_cell_teacher(n: int, sigma: float = 1.0, seed: int = 0, weight: float = 0.1) -> Teacher:
-    """Place cells of the true position, ``n`` Gaussian fields of width ``sigma`` m per maze (Banino et al. 2018)."""
+def place_cell_teacher(n: int, sigma: float = 1.0, seed: int = 0, weight: float = 0.1,
+                       port: str | None = None) -> Teacher:
+    """Place cells of the true position, ``n`` Gaussian fields of width ``sigma`` m per maze (Banino et al. 2018),
+    fitted by output ``port``."""
     return Teacher(PlaceCellMaps(n, sigma, seed), (n,), ("pose", "maze"), weight,
-                   f"softmax over {n} place fields (sigma {sigma} m) of the true position, one map per maze")
+                   f"softmax over {n} place fields (sigma {sigma} m) of the true position, one map per maze", port)
 
 
-def head_direction_teacher(n: int, kappa: float = 20.0, weight: float = 0.1) -> Teacher:
-    """Head-direction cells of the true heading, ``n`` von Mises tunings of concentration ``kappa``."""
+def head_direction_teacher(n: int, kappa: float = 20.0, weight: float = 0.1, port: str | None = None) -> Teacher:
+    """Head-direction cells of the true heading, ``n`` von Mises tunings of concentration ``kappa``, fitted by
+    output ``port``."""
     return Teacher(HeadDirectionCells(n, kappa), (n,), ("pose",), weight,
-                   f"softmax over {n} head-direction tunings (kappa {kappa}) of the true heading")
+                   f"softmax over {n} head-direction tunings (kappa {kappa}) of the true heading", port)
 
 
 def rewards_received(steps: TeacherInput) -> torch.Tensor:
@@ -173,9 +176,9 @@ def rewards_received(steps: TeacherInput) -> torch.Tensor:
     return torch.from_numpy(np.asarray(steps.rewards, dtype=np.float32))
 
 
-def reward_teacher(weight: float = 0.1) -> Teacher:
-    """The reward received after each step's action (the amygdala predicts it)."""
-    return Teacher(rewards_received, (), (), weight, "the reward received after this step's action")
+def reward_teacher(weight: float = 0.1, port: str | None = None) -> Teacher:
+    """The reward received after each step's action (the amygdala predicts it in output ``port``)."""
+    return Teacher(rewards_received, (), (), weight, "the reward received after this step's action", port)
 
 
 class CuedTarget:
@@ -193,7 +196,8 @@ class CuedTarget:
         return torch.from_numpy(np.stack([cued == target for target in self.targets], axis=-1).astype(np.float32))
 
 
-def cue_teacher(targets: Sequence[str], weight: float = 0.1) -> Teacher:
-    """The target announced by the trial's cue (1-7, 1-8d), to be reported at every step of the trial."""
+def cue_teacher(targets: Sequence[str], weight: float = 0.1, port: str | None = None) -> Teacher:
+    """The target announced by the trial's cue (1-7, 1-8d), to be reported in output ``port`` at every step."""
     return Teacher(CuedTarget(targets), (len(targets),), ("cued_target",), weight,
-                   f"one-hot over {', '.join(targets)} of the target the trial's cue announced (zero without a cue)")
+                   f"one-hot over {', '.join(targets)} of the target the trial's cue announced (zero without a cue)",
+                   port)

@@ -335,6 +335,12 @@ class Brain(nn.Module):
                         ("regions", name, "type"), f"the teacher {key!r} of region type {self.connectome.regions[name].type!r} "
                         f"reads info {unknown}, which the environments do not supply (they supply: "
                         f"{', '.join(INFO_KEYS)})", "compute the teacher from the keys the environments supply")
+                if teacher.port is not None and teacher.port not in region.output_shapes:
+                    raise self.connectome.error(
+                        ("regions", name, "type"), f"the teacher {key!r} of region type "
+                        f"{self.connectome.regions[name].type!r} fits port {teacher.port!r}, which is not one of its "
+                        f"output ports ({', '.join(region.output_shapes)})",
+                        "name one of the region's output ports in Teacher(port=...), or None")
                 if self.connectome.lesions.get(name) != "silence":
                     teachers[f"{name}/{key}"] = teacher
                     weights[f"{name}/{key}"] = self.connectome.regions[name].aux_weights.get(key, teacher.weight)

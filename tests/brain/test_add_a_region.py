@@ -201,10 +201,20 @@ class NamesItsLossWrongly(ReadsTheFuture):
         return {"prediction": (outputs["y"][..., 0] - targets["reward"]).square().mean()}
 
 
+@regions.register("test_teacher_of_no_port")
+class FitsAPortItLacks(ReadsTheFuture):
+    """A region whose teacher names an output port the region does not have (the cells page would miss it)."""
+
+    def teachers(self):
+        return {"reward": regions.Teacher(lambda steps: torch.as_tensor(steps.rewards), (), port="z")}
+
+
 @pytest.mark.parametrize("type_name, message", [
     ("test_teacher_from_nowhere", "the teacher 'future' of region type 'test_teacher_from_nowhere' reads info "
                                   "['next_reward'], which the environments do not supply"),
     ("test_loss_without_teacher", "returned the auxiliary losses ['prediction'] for its teachers ['reward']"),
+    ("test_teacher_of_no_port", "the teacher 'reward' of region type 'test_teacher_of_no_port' fits port 'z', which "
+                                "is not one of its output ports (y)"),
 ])
 def test_check_refuses_a_region_whose_teacher_cannot_train(tmp_path: Path, capsys, type_name, message):
     path = write(tmp_path / "odd.yaml", f"""\
