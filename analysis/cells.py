@@ -5,11 +5,20 @@ steps) and measures every unit of the chosen ports (``--ports``; default the ent
 head-direction and place outputs, CA1's place cells and CA3's state, those recorded) against
 time-shifted shuffles, each unit against its own (``--threshold pooled``: the port's pooled;
 :mod:`analysis.cellstats` says how, including the per-unit shift of signed activity to a zero
-minimum). Every recorded step is binned in the rate maps, and the page says how many. It shows:
+minimum). Every recorded step is binned in the rate maps, and the page says how many.
+
+The control is built in (``--controls K``, default 3): untrained brains of the recorded connectome
+(seeds ``0 .. K-1``) are shown the same observations, the recorded episodes replayed through the
+simulator (:mod:`analysis.replay`), and measured the same way; a unit counts as found only when it
+beats its own shuffles and the untrained brains' units (:mod:`analysis.controls`). Ports fitted
+to a teacher are reported as supervised, with how well they match it (:mod:`analysis.supervised`),
+never as cells found. It shows:
 
 * the 2017 team's neuroscience checklist with the values measured here (:mod:`analysis.checklist`);
-* per port: the share of units beating the shuffles for each measure with the median z-score of its
-  units against their shuffles (the effect size), and its sparseness;
+* per port: whether a teacher fits it, and for each measure the share of units found against the
+  control, the shares beating the shuffles of the recorded and of the untrained brains with their
+  median z-scores, and the effect size against the control; its sparseness;
+* per supervised port: how well the recorded and the untrained brains match its teacher;
 * rate maps of the top units by spatial information, gridness and head-direction vector length;
 * spatial autocorrelograms of the top grid units and polar tuning curves of the top
   head-direction units.
@@ -28,19 +37,25 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.cellstats import (MEASURES, THRESHOLDS, Pooled, PortCells, Settings, measure_units, pool,
-                                pooled_activity, top_units)
-from analysis.checklist import Findings, checklist_rows
+                                pooled_activity, pooled_rewards, shifted, top_units)
+from analysis.checklist import MATCH_FORMATS, Findings, checklist_rows, match_text, spread
+from analysis.controls import Control
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
+from analysis.replay import DEFAULT_CONTROLS, replay, untrained_activity, untrained_brains
 from analysis.report import (AnalysisError, add_output_arguments, default_page, equal_aspect, run_command,
                              table_figure, write_html)
+from analysis.supervised import supervised_ports, supervision
 from brain.argtypes import name_list, number
+from brain.recording import Recording
 
 DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
 PANEL_PX = 240
+
+
 def checklist_figure(findings: Findings) -> go.Figure:
     return table_figure(["item", "2017 team", "measured here"], checklist_rows(findings),
-                  "The 2017 neuroscience checklist, measured", [1.2, 0.7, 6])
+                        "The 2017 neuroscience checklist, measured", [1.2, 0.7, 6])
 
 
 def _fraction_text(port: PortCells, measure: str) -> str:
@@ -55,6 +70,34 @@ def _fraction_text(port: PortCells, measure: str) -> str:
     return f"{port.fraction(measure):.0%} ({median}{common})"
 
 
+def _measure_text(findings: Findings, port: PortCells, measure: str, sep: str = "; ") -> str:
+    """A port's cell of the summary for one measure: found against the control (or why not counted), the shuffle
+    shares of the recorded and the untrained brains, and the effect size."""
+    if measure in port.skipped:
+        return "not measured"
+    control = findings.controlled(port, measure)
+    trained = f"trained: {_fraction_text(port, measure)} beat the shuffles"
+    if port.key in findings.supervised:
+        head = "supervised: not counted"
+    elif control is None:
+        head = "not measured in the untrained brains: not a finding" if findings.controls else \
+            f"{findings.control}: not a finding"
+    else:
+        held_out = control.held_out(measure)
+        calibration = f" (untrained held out: {spread(held_out)})" if len(held_out) else ""
+        head = f"found {control.fraction(measure):.0%}{calibration}"
+    if control is None:
+        return sep.join([head, trained])
+    untrained = (f"untrained: {spread(control.untrained_fractions(measure))}, median z "
+                 f"{spread(control.untrained_effects(measure), '{:.1f}')}")
+    return sep.join([head, trained, untrained, f"P(trained > untrained) {control.effect(measure):.2f}"])
+
+
+def _kind(findings: Findings, port: PortCells) -> str:
+    supervised = findings.supervised.get(port.key)
+    return "could emerge" if supervised is None else f"supervised by its teacher {supervised.teacher!r}"
+
+
 def binned_steps(ports: Sequence[PortCells], pooled: Pooled) -> str:
     """How many of the pooled steps the rate maps binned (every one, unless a position was not finite)."""
     binned = int(ports[0].maps.occupancy.sum()) if ports else 0
@@ -62,31 +105,78 @@ def binned_steps(ports: Sequence[PortCells], pooled: Pooled) -> str:
 
 
 def summary_figure(ports: Sequence[PortCells], findings: Findings) -> go.Figure:
-    """Per port: units, the share beating the shuffles for each measure (with the effect size), sparseness."""
-    header = ["port", "units", *(f"significant: {MEASURES[m]}" for m in MEASURES), "population sparseness"]
-    rows = [[port.key, str(port.units), *(_fraction_text(port, m) for m in MEASURES), f"{port.sparseness:.3f}"]
-            for port in ports]
+    """Per port: units, what fits it, for each measure the share found against the control with the shuffle shares
+    and the effect size, sparseness."""
+    header = ["port", "units", "tuning", *(MEASURES[m] for m in MEASURES), "population sparseness"]
+    rows = [[port.key, str(port.units), _kind(findings, port), *(_measure_text(findings, port, m) for m in MEASURES),
+             f"{port.sparseness:.3f}"] for port in ports]
     pooled = findings.pooled
-    title = (f"Units beating the shuffles: maze {pooled.maze}, {len(pooled.episodes)} episodes, "
-             f"{binned_steps(ports, pooled)}<br><sup>significant: a unit's measure beats {findings.criterion}; "
-             f"median z: of the port's units, each against its own shuffles</sup>")
-    return table_figure(header, rows, title, [1.6, 0.6, 1.6, 1.6, 1.6, 1.2])
+    found = (f"found: a unit beats {findings.criterion} and {findings.control}" if findings.controls else
+             f"{findings.control}: units beating {findings.criterion} are no finding")
+    title = (f"Cells found: maze {pooled.maze}, {len(pooled.episodes)} episodes, {binned_steps(ports, pooled)}"
+             f"<br><sup>{found}<br>untrained: the same connectome untrained, shown the same observations; median z: "
+             f"each unit against its own shuffles; supervised: fitted to a teacher, never counted<br>"
+             f"control: {findings.replay or findings.control}</sup>")
+    return table_figure(header, rows, title, [1.4, 0.5, 1.0, 1.9, 1.9, 1.9, 0.9])
 
 
-def _unit_title(port: PortCells, unit: int, measure: str) -> str:
+def supervised_figure(findings: Findings) -> go.Figure | None:
+    """Per supervised port: its teacher and how well the recorded and the untrained brains match it (None: none)."""
+    if not findings.supervised:
+        return None
+    rows = []
+    for key, match in findings.supervised.items():
+        figures = {name: (trained, untrained) for name, trained, untrained in match.figures()}
+        cells = []
+        for name in MATCH_FORMATS:
+            if name not in figures:
+                cells.append("-")
+                continue
+            trained, untrained = figures[name]
+            text = MATCH_FORMATS[name][1]
+            control = f"; untrained: {spread(untrained, text)}" if len(untrained) else ""
+            cells.append(f"{text.format(trained) if np.isfinite(trained) else '-'}{control}")
+        rows.append([key, f"{match.teacher}: {match.doc}" + (f"; {match.trained.note}" if match.trained.note else ""),
+                     *cells])
+    header = ["port", "teacher", *(label for label, _ in MATCH_FORMATS.values())]
+    title = ("Supervised: matches its teacher (a teacher's loss fits these ports unit by unit, so their tuning is "
+             "imposed, not found)<br><sup>unit-teacher r: each unit against its teacher unit over the steps; peaks: "
+             "rate-map peak against the teacher field's centre (units whose centre was visited); preferred direction "
+             "against the teacher cell's (90 deg: no relation)</sup>")
+    return table_figure(header, rows, title, [1.2, 3.0, 1.0, 1.0, 1.0, 1.0])
+
+
+def _counted(port: PortCells, unit: int, measure: str, findings: Findings | None) -> str:
+    """The mark of a unit in its figure's title: ``*`` counted (found against the control; without one, beats
+    its shuffles), ``sup.`` for a supervised port."""
+    if findings is not None and port.key in findings.supervised:
+        return " sup."
+    control = findings.controlled(port, measure) if findings is not None else None
+    counted = control.found(measure)[unit] if control is not None else port.significant(measure)[unit]
+    return " *" if counted else ""
+
+
+def _star(findings: Findings | None) -> str:
+    """What the figures' ``*`` means on this page."""
+    if findings is not None and findings.controls:
+        return "* found: beats its shuffles and the untrained control; sup.: supervised, fitted to a teacher"
+    return "* beats the shuffles (no control)"
+
+
+def _unit_title(port: PortCells, unit: int, measure: str, findings: Findings | None = None) -> str:
     value, effect = port.scores[measure].observed[unit], port.effect(measure)[unit]
-    mark = " *" if port.significant(measure)[unit] else ""
-    return f"{port.key} #{unit}<br>{value:.3f} (z {effect:.1f}){mark}"
+    return f"{port.key} #{unit}<br>{value:.3f} (z {effect:.1f}){_counted(port, unit, measure, findings)}"
 
 
-def rate_map_figure(ports: Sequence[PortCells], top: int) -> go.Figure:
-    """One row per measure: the rate maps of its ``top`` units (``*``: beats the shuffles)."""
+def rate_map_figure(ports: Sequence[PortCells], top: int, findings: Findings | None = None) -> go.Figure:
+    """One row per measure: the rate maps of its ``top`` units (marked as :func:`_star` says)."""
     rows = [(measure, top_units(ports, measure, top)) for measure in MEASURES]
     rows = [(measure, units) for measure, units in rows if units]
     if not rows:
         raise AnalysisError("no unit has a finite measure (silent ports?); nothing to draw")
     titles = [title for measure, units in rows
-              for title in [_unit_title(port, unit, measure) for port, unit in units] + [""] * (top - len(units))]
+              for title in [_unit_title(port, unit, measure, findings) for port, unit in units]
+              + [""] * (top - len(units))]
     figure = make_subplots(rows=len(rows), cols=top, subplot_titles=titles, horizontal_spacing=0.07,
                            vertical_spacing=min(0.3 / len(rows), 0.15), row_titles=[MEASURES[m] for m, _ in rows])
     for row, (_, units) in enumerate(rows, start=1):
@@ -100,7 +190,7 @@ def rate_map_figure(ports: Sequence[PortCells], top: int) -> go.Figure:
     figure.update_annotations(font_size=10)
     figure.update_annotations(selector=dict(textangle=90), xshift=40)  # row titles clear of the last colour bars
     figure.update_layout(title=f"Rate maps of the top units per measure (activity shifted to a zero minimum; "
-                               f"* beats the shuffles; x east, z north, metres)",
+                               f"x east, z north, metres)<br><sup>{_star(findings)}</sup>",
                          height=PANEL_PX * len(rows) + 120)
     return figure
 
@@ -192,12 +282,13 @@ def corridor_figure(recording, pooled, ports: Sequence[PortCells], top: int, bin
     return figure
 
 
-def autocorrelogram_figure(ports: Sequence[PortCells], top: int) -> go.Figure | None:
+def autocorrelogram_figure(ports: Sequence[PortCells], top: int, findings: Findings | None = None) -> go.Figure | None:
     """Spatial autocorrelograms of the ``top`` units by gridness (None when gridness was not taken)."""
     units = top_units(ports, "gridness", top)
     if not units:
         return None
-    figure = make_subplots(rows=1, cols=len(units), subplot_titles=[_unit_title(p, u, "gridness") for p, u in units],
+    figure = make_subplots(rows=1, cols=len(units),
+                           subplot_titles=[_unit_title(p, u, "gridness", findings) for p, u in units],
                            horizontal_spacing=0.03)
     for col, (port, unit) in enumerate(units, start=1):
         figure.add_trace(go.Heatmap(z=autocorrelogram(port.maps.rates[unit]), zmin=-1, zmax=1, colorscale="RdBu_r",
@@ -212,13 +303,13 @@ def autocorrelogram_figure(ports: Sequence[PortCells], top: int) -> go.Figure | 
     return figure
 
 
-def tuning_figure(ports: Sequence[PortCells], top: int) -> go.Figure | None:
+def tuning_figure(ports: Sequence[PortCells], top: int, findings: Findings | None = None) -> go.Figure | None:
     """Polar head-direction tuning of the ``top`` units by vector length (north up, east to the right)."""
     units = top_units(ports, "direction", top)
     if not units:
         return None
     figure = make_subplots(rows=1, cols=len(units), specs=[[{"type": "polar"}] * len(units)],
-                           subplot_titles=[_unit_title(p, u, "direction") for p, u in units])
+                           subplot_titles=[_unit_title(p, u, "direction", findings) for p, u in units])
     for col, (port, unit) in enumerate(units, start=1):
         curve = port.tuning[unit]
         degrees = np.degrees(direction_centres(len(curve)))
@@ -231,39 +322,77 @@ def tuning_figure(ports: Sequence[PortCells], top: int) -> go.Figure | None:
     return figure
 
 
-def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: Settings,
-                 top: int) -> tuple[list[go.Figure], Findings]:
+def analyse(recording: Recording, path: Path, keys: Sequence[str], maze: str | None, settings: Settings,
+            controls: int) -> Findings:
+    """The measures of ``keys`` over the episodes of ``maze``, against ``controls`` untrained brains, with the
+    supervised ports matched to their teachers."""
+    connectome = recorded_connectome(recording)
+    maze, episodes = episodes_in_maze(recording, maze)
+    brains = untrained_brains(connectome, range(max(controls, 1)))  # one at least: it names the supervised ports
+    teachers = supervised_ports(brains[0])
+    control, replayed = "no control (--controls 0)", None
+    if controls:
+        replayed = replay(recording, path, episodes, dict(brains[0].input_shapes))
+        if replayed.episodes:
+            episodes = replayed.episodes
+            seeds = "seed 0" if controls == 1 else f"seeds 0 to {controls - 1}"
+            control = (f"the {settings.percentile:g}th percentile of the units of {controls} untrained brains "
+                       f"({seeds}) shown the same observations")
+        else:
+            control = "no control (no recorded episode could be replayed)"
+    pooled = pool(recording, episodes)
+    activity = {key: pooled_activity(recording, pooled, key) for key in keys}
+    measured = [measure_units(key, activity[key], pooled, settings) for key in keys]
+    untrained = []  # per untrained brain: [(activity, measures)] per key
+    if replayed is not None and replayed.episodes:
+        for brain in untrained_activity(recording, replayed, brains[:controls], keys):
+            shown = {key: shifted(values) for key, values in brain.items()}
+            untrained.append([(shown[key], measure_units(key, shown[key], pooled, settings)) for key in keys])
+    compared = {port.key: Control(port, tuple(brain[index][1] for brain in untrained), settings.percentile)
+                for index, port in enumerate(measured)} if untrained else {}
+    rewards = pooled_rewards(recording, pooled)
+    supervised = {key: supervision(key, *teachers[key], (activity[key], measured[index]),
+                                   [brain[index] for brain in untrained], pooled, rewards)
+                  for index, key in enumerate(keys) if key in teachers}
+    return Findings(measured, pooled, connectome, settings.criterion(), compared, supervised, control,
+                    replayed.summary() if replayed is not None else "")
+
+
+def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
+                 controls: int = DEFAULT_CONTROLS) -> tuple[list[go.Figure], Findings]:
     """The page's figures and what they show; ``ports`` empty means the recorded default ports."""
     with open_recording(path) as recording:
-        connectome = recorded_connectome(recording)
         if ports:
-            keys = resolve_ports(recording, connectome, ports)
+            keys = resolve_ports(recording, recorded_connectome(recording), ports)
         else:
             keys = [key for key in DEFAULT_PORTS if key in recording.ports]
             if not keys:
                 raise AnalysisError(f"{recording.path}: none of the default ports ({', '.join(DEFAULT_PORTS)}) is "
                                     f"recorded; choose some with --ports (recorded: {', '.join(recording.ports)})")
-        maze, episodes = episodes_in_maze(recording, maze)
-        pooled = pool(recording, episodes)
-        measured = [measure_units(key, pooled_activity(recording, pooled, key), pooled, settings) for key in keys]
-        findings = Findings(measured, pooled, connectome, settings.criterion())
-        figures = [checklist_figure(findings), summary_figure(measured, findings), rate_map_figure(measured, top),
+        findings = analyse(recording, path, keys, maze, settings, controls)
+        measured, pooled = findings.ports, findings.pooled
+        figures = [checklist_figure(findings), summary_figure(measured, findings), supervised_figure(findings),
+                   rate_map_figure(measured, top, findings),
                    corridor_figure(recording, pooled, measured, top, settings.bin_size),
-                   autocorrelogram_figure(measured, top), tuning_figure(measured, top)]
+                   autocorrelogram_figure(measured, top, findings), tuning_figure(measured, top, findings)]
         return [figure for figure in figures if figure is not None], findings
 
 
 def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
-           plotlyjs: str = "directory") -> str:
-    """Write the page; the message repeats the per-port shares for the terminal."""
-    figures, findings = cell_figures(path, ports, maze, settings, top)
+           plotlyjs: str = "directory", controls: int = DEFAULT_CONTROLS) -> str:
+    """Write the page; the message repeats the per-port findings for the terminal."""
+    figures, findings = cell_figures(path, ports, maze, settings, top, controls)
     write_html(figures, out, f"cells: {path.name}", plotlyjs)
     pooled = findings.pooled
     lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, "
-             f"{binned_steps(findings.ports, pooled)}; share of units beating {findings.criterion}:"]
+             f"{binned_steps(findings.ports, pooled)}", f"control: {findings.replay or findings.control}",
+             f"found: a unit beats {findings.criterion} and {findings.control}:" if findings.controls else
+             f"{findings.control}: units beating {findings.criterion} are no finding (units of untrained brains can "
+             f"beat them too):"]
     for port in findings.ports:
-        shares = ", ".join(f"{MEASURES[m]} {_fraction_text(port, m)}" for m in MEASURES)
-        lines.append(f"  {port.key} ({port.units} units): {shares}")
+        shares = " | ".join(f"{MEASURES[m]}: {_measure_text(findings, port, m)}" for m in MEASURES)
+        lines.append(f"  {port.key} ({port.units} units): {_kind(findings, port)}; {shares}")
+    lines += [f"  {match_text(match)}" for match in findings.supervised.values()]
     return "\n".join(lines)
 
 
@@ -292,6 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "chance pass)")
     parser.add_argument("--top", type=number(int, 1), default=6, help="units shown per measure (default 6)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the shuffles (default 0)")
+    parser.add_argument("--controls", type=number(int, 0), default=DEFAULT_CONTROLS, metavar="K",
+                        help="untrained brains of the recorded connectome (seeds 0 .. K-1) shown the recorded "
+                             "episodes again, the control a unit must beat to count as found (default "
+                             f"{DEFAULT_CONTROLS}; 0: none, and the page says that nothing is a finding)")
     return parser
 
 
@@ -299,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed, args.threshold)
     out = args.out or default_page(args.path, "cells.html")
-    return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs),
-                       out, args.png)
+    return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs,
+                                      args.controls), out, args.png)
 
 
 if __name__ == "__main__":

@@ -110,11 +110,21 @@ def pool(recording: Recording, episodes: Sequence[int]) -> Pooled:
                   pose[:, 2], rate_map_extent(sorted(mazes), pose[:, :2]))
 
 
+def shifted(values: np.ndarray) -> np.ndarray:
+    """Activity ``[T, units]`` as float, each unit shifted to a zero minimum (its least active step reads 0)."""
+    values = np.asarray(values, dtype=float)
+    return values - values.min(axis=0, keepdims=True)
+
+
 def pooled_activity(recording: Recording, pooled: Pooled, key: str) -> np.ndarray:
     """``[T, units]`` of ``region.port`` over the pooled episodes, shifted to a zero minimum per unit."""
     region, port = key.split(".", 1)
-    values = np.concatenate([recording.episode(i).activity(region, port) for i in pooled.episodes]).astype(float)
-    return values - values.min(axis=0, keepdims=True)
+    return shifted(np.concatenate([recording.episode(i).activity(region, port) for i in pooled.episodes]))
+
+
+def pooled_rewards(recording: Recording, pooled: Pooled) -> np.ndarray:
+    """``[T]`` rewards received after each pooled step's action."""
+    return np.concatenate([recording.episode(i).reward for i in pooled.episodes]).astype(float)
 
 
 @dataclass(frozen=True)

@@ -113,11 +113,15 @@ def equal_aspect(figure: go.Figure, row: int, col: int) -> None:
 #: Characters of table text per line across the page width; pixels of a table row, of each extra line of a
 #: wrapped row, of the title band above a table and of the margin below it.
 LINE_CHARS, ROW_PX, LINE_PX, TITLE_PX, BOTTOM_PX = 190, 24, 16, 60, 10
+#: Pixels of each further line of a table's subtitle.
+TITLE_LINE_PX = 22
 
 
 def _lines(row: Sequence[str], share: Sequence[float]) -> int:
-    """Lines the longest-wrapping cell of ``row`` takes, ``share`` being each column's part of the width."""
-    return max(math.ceil(len(cell) / max(LINE_CHARS * part, 1)) for cell, part in zip(row, share))
+    """Lines the longest-wrapping cell of ``row`` takes, ``share`` being each column's part of the width
+    (each ``<br>`` starts a line)."""
+    return max(sum(max(1, math.ceil(len(line) / max(LINE_CHARS * part, 1))) for line in cell.split("<br>"))
+               for cell, part in zip(row, share))
 
 
 def table_figure(header: Sequence[str], rows: Sequence[Sequence[str]], title: str,
@@ -135,8 +139,10 @@ def table_figure(header: Sequence[str], rows: Sequence[Sequence[str]], title: st
                                 header=dict(values=list(header), align="left", height=ROW_PX + LINE_PX * (head - 1)),
                                 cells=dict(values=columns, align="left", height=ROW_PX)))
     body = sum(ROW_PX + LINE_PX * (_lines(row, share) - 1) for row in rows)
-    figure.update_layout(title=title, height=TITLE_PX + BOTTOM_PX + ROW_PX + LINE_PX * (head - 1) + body + 8,
-                         margin=dict(l=20, r=20, t=TITLE_PX, b=BOTTOM_PX))
+    top = TITLE_PX + TITLE_LINE_PX * max(0, title.count("<br>") - 1)  # the band holds a title and a subtitle line
+    figure.update_layout(title=dict(text=title, yref="container", y=1, yanchor="top", pad=dict(t=12)),
+                         height=top + BOTTOM_PX + ROW_PX + LINE_PX * (head - 1) + body + 8,
+                         margin=dict(l=20, r=20, t=top, b=BOTTOM_PX))
     return figure
 
 

@@ -132,6 +132,6 @@ def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
     lines.append(f"  python -m analysis.curves {run_dir}   (learning curves and every loss)")
     if cfg.record_every:
         lines += [f"  python -m analysis.bicamon {run_dir}   (region activity replayed on the brain, beside the path)",
-                  f"  python -m analysis.cells {run_dir}   (place, grid and head-direction cells against shuffles)"]
+                  f"  python -m analysis.cells {run_dir}   (cells against shuffles and untrained brains)"]
     return "\n".join(lines)
 
