@@ -45,7 +45,8 @@ class Findings:
         controls: port -> the port beside the untrained brains' (empty: no control).
         supervised: port -> its teacher and how well it matches (every analysed port a teacher fits).
         control: the control as the page says it (which brains, how many), or why there is none.
-        replay: which recorded episodes the control saw again, which not and why (empty: no replay tried).
+        replay: which recorded episodes the control saw again, which not and why (``Replay.summary``; empty: no
+            replay tried).
     """
 
     ports: Sequence[PortCells]
@@ -55,7 +56,7 @@ class Findings:
     controls: Mapping[str, Control] = field(default_factory=dict)
     supervised: Mapping[str, Supervision] = field(default_factory=dict)
     control: str = "no control"
-    replay: str = ""  # which episodes the control's replay followed (analysis.replay.Replay.summary)
+    replay: str = ""
 
     def region_type(self, port: PortCells) -> str:
         return self.connectome.regions[port.key.split(".")[0]].type
@@ -71,7 +72,7 @@ class Findings:
 
 
 def spread(values: np.ndarray, text: str = "{:.0%}") -> str:
-    """Mean and range over seeds, e.g. ``40% (31-52%)``; one seed: the value; ``-`` when none is finite."""
+    """Mean and range over seeds, e.g. ``40% (31% to 52%)``; one seed: the value; ``-`` when none is finite."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if not len(values):
@@ -106,7 +107,8 @@ def _share(port: PortCells, measure: str) -> str:
 
 
 def match_text(supervision: Supervision) -> str:
-    """``key matches its teacher: r 0.62 (untrained 0.01), ...`` (or why it was not matched)."""
+    """``key: matches its teacher 'name' with unit-teacher r 0.62 (untrained 0.01), ...`` (or why it was not
+    matched)."""
     if not supervision.trained.summary():
         return f"{supervision.key}: supervised by its teacher {supervision.teacher!r}; not matched: " \
                f"{supervision.trained.note}"

@@ -213,7 +213,7 @@ class MazeEnv(gym.Env):
         ``options={"history": "SSF..."}`` sets the task's trial record (e.g. to start 1-6 at a
         given phase or 1-1 at a given distance). ``options={"start": (x, z, yaw_deg), "target": "red"}``
         starts the trial at that pose (metres; degrees, 0 = north, 90 = east) with that target instead
-        of the ones the rules would choose: a recorded trial replayed (``analysis.controls``).
+        of the ones the rules would choose: a recorded trial replayed (``analysis.replay``).
         """
         super().reset(seed=seed)
         if seed is not None:

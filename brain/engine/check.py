@@ -78,10 +78,12 @@ def connection_table(brain: Brain) -> Table:
 
 def teacher_table(brain: Brain) -> Table:
     """Every teacher signal a region learns from: what it reads, its shape and its loss weight."""
-    table = _table("teacher signals (auxiliary losses)", "loss", "reads info", "shape", "weight", "signal")
+    table = _table("teacher signals (auxiliary losses)", "loss", "reads info", "shape", "weight", "fits port",
+                   "signal")
     for key, teacher in brain.teachers.items():
+        port = f"{key.split('/')[0]}.{teacher.port}" if teacher.port else "-"
         table.add_row(key, ", ".join(teacher.info_keys) or "(reward)", _shape(teacher.shape),
-                      f"{brain.aux_weights[key]:g}", teacher.doc)
+                      f"{brain.aux_weights[key]:g}", port, teacher.doc)
     return table
 
 
