@@ -90,7 +90,9 @@ def _measure_text(findings: Findings, port: PortCells, measure: str, sep: str = 
         return sep.join([head, trained])
     untrained = (f"untrained: {spread(control.untrained_fractions(measure))}, median z "
                  f"{spread(control.untrained_effects(measure), '{:.1f}')}")
-    return sep.join([head, trained, untrained, f"P(trained > untrained) {control.effect(measure):.2f}"])
+    effect = control.effect(measure)
+    return sep.join([head, trained, untrained,
+                     f"P(trained > untrained) {effect:.2f}" if np.isfinite(effect) else "P(trained > untrained) -"])
 
 
 def _kind(findings: Findings, port: PortCells) -> str:
