@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import queue
+import runpy
 import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch.multiprocessing as mp
 
 from brain.engine import Brain
@@ -80,14 +82,31 @@ def test_an_environment_takes_the_run_s_new_task_when_its_episode_ends(tmp_path:
     worker.envs.close()
 
 
-def test_a_curriculum_run_moves_every_environment_on_and_logs_the_completion(tmp_path: Path):
-    """The tiny brain completes 1-1 (its food in reach) in a few hundred steps, and the run plays 1-2 after."""
-    run = train(TrainConfig(connectome=TINY, curriculum=True, workers=1, envs_per_worker=4, steps=2_000, seed=0,
-                            out=str(tmp_path / "run"), record_every=0, checkpoint_every=10**9))
-    with open(run / COMPLETIONS_FILE) as table:
+@pytest.fixture(scope="module")
+def curriculum_run(tmp_path_factory) -> Path:
+    """The tiny brain completes 1-1 and 1-2 (food in reach, or straight ahead) in about a thousand steps."""
+    return train(TrainConfig(connectome=TINY, curriculum=True, workers=1, envs_per_worker=4, steps=2_000, seed=0,
+                             out=str(tmp_path_factory.mktemp("curriculum") / "run"), record_every=0,
+                             checkpoint_every=10**9))
+
+
+def test_a_curriculum_run_moves_every_environment_on_and_logs_the_completion(curriculum_run: Path):
+    with open(curriculum_run / COMPLETIONS_FILE) as table:
         completions = list(csv.DictReader(table))
     assert completions[0]["task"] == "1-1" and int(completions[0]["episodes"]) >= 23
-    with open(run / "episodes.csv") as table:
+    with open(curriculum_run / "episodes.csv") as table:
         rows = list(csv.DictReader(table))
     after = [row["task"] for row in rows if int(row["global_step"]) > int(completions[0]["steps"]) + 400]
     assert after and set(after) <= {"1-2", "1-3"}
+
+
+def test_the_curriculum_benchmark_evaluates_the_final_brain_on_each_completed_task(curriculum_run: Path, capsys):
+    bench = runpy.run_path(str(Path(__file__).parents[2] / "benchmarks" / "curriculum.py"))
+    assert bench["main"](["--evaluate", str(curriculum_run), "--episodes", "4", "--envs", "4"]) == 0
+    lines = (curriculum_run / "curriculum-results.txt").read_text().splitlines()
+    completed = bench["completions"](curriculum_run)
+    rows = [line.split() for line in lines if line.split() and line.split()[0] in {c.task for c in completed}]
+    assert [row[0] for row in rows] == [c.task for c in completed]
+    assert all(row[5].startswith(tuple(f"{wins}/4" for wins in range(5))) for row in rows)
+    assert bench["main"](["--evaluate", str(curriculum_run.parent / "nothing")]) == 2
+    assert "no config.yaml" in capsys.readouterr().err
