@@ -39,6 +39,7 @@ from brain.events import EpisodeEnded, NonFiniteLoss, RecordingDropped, Updated,
 from brain.recording import EpisodeBuffer, RecordingSink
 from brain.training.acting import ActingStep, act, sample_actions
 from brain.training.config import TrainConfig
+from brain.training.curriculum import ORDER, follows_run_curriculum
 from regions.base import TeacherInput
 
 
@@ -191,7 +192,8 @@ class Worker:
         self.brain.train()
         attach_memory(self.brain, self.memory)
         # Unity: environment i of worker r talks to its own player, worker id r * n + i.
-        self.envs = environment_batch(cfg, self.brain.input_shapes, seed, self.rank * n, n, cfg.device)
+        self.envs = environment_batch(cfg, self.brain.input_shapes, seed, self.rank * n, n, cfg.device,
+                                      self._curriculum_task())
         self.state = self.brain.initial_state(n, self.device)
         self.episode_returns, self.episode_steps = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.episodes_begun = 0
@@ -241,9 +243,25 @@ class Worker:
                                    success=success, global_step=self.counters.steps())
             if not self.recording.send(record):
                 self.events.put(RecordingDropped(self.rank))
-        self.envs.reset(index)
+        task = self._curriculum_task()
+        if task is not None and task != info["task"]:  # the run moved on: this environment plays the next task
+            self.envs.replace(index, self._environment(task), hash((self.seed, index, task)) % (2**31))
+        else:
+            self.envs.reset(index)
         self.episode_returns[index], self.episode_steps[index] = 0.0, 0
         self.episode_buffers[index] = self._begin_episode()
+
+    def _curriculum_task(self) -> str | None:
+        """The task of the run's curriculum position (:mod:`brain.training.curriculum`); None without one."""
+        if not follows_run_curriculum(self.cfg):
+            return None
+        return ORDER[min(self.counters.curriculum_position(), len(ORDER) - 1)]
+
+    def _environment(self, task: str):
+        from brain.training.environment import ConnectomeInputs, make_environment
+
+        return ConnectomeInputs(make_environment(self.cfg, self.brain.input_shapes, task=task),
+                                tuple(self.brain.input_shapes))
 
     def _begin_episode(self) -> EpisodeBuffer | None:
         """A buffer when the episode starting now is recorded (every ``record_every``-th of this worker)."""

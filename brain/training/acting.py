@@ -85,6 +85,12 @@ class EnvironmentBatch:
         self.observations[index], self.infos[index] = self.envs[index].reset(seed=seed)
         self.starts[index] = True
 
+    def replace(self, index: int, env: gymnasium.Env, seed: int) -> None:
+        """Put ``env`` in row ``index`` (the old environment is closed) and start its first episode."""
+        self.envs[index].close()
+        self.envs[index] = env
+        self.reset(index, seed)
+
     def close(self) -> None:
         for env in self.envs:
             env.close()

@@ -42,6 +42,9 @@ class Backend(Protocol):
     def steps(self) -> int:
         """Global environment steps so far."""
 
+    def set_curriculum_position(self, position: int) -> None:
+        """Tell the workers the run's curriculum position (:mod:`brain.training.curriculum`)."""
+
     def events(self, timeout: float) -> list[Event]:
         """The workers' (and the recording writer's) events that arrived, waiting up to ``timeout``."""
 
@@ -58,11 +61,12 @@ class Backend(Protocol):
 
 
 class Counters:
-    """Global step and episode counters shared by all processes."""
+    """Global step and episode counters, and the run's curriculum position, shared by all processes."""
 
     def __init__(self, context, steps: int = 0, episodes: int = 0):
         self._steps = context.Value("q", steps)
         self._episodes = context.Value("q", episodes)
+        self._position = context.Value("i", 0, lock=False)  # written by the master only
 
     def steps(self) -> int:
         return self._steps.value
@@ -76,6 +80,12 @@ class Counters:
         with self._episodes.get_lock():
             self._episodes.value += 1
             return self._episodes.value - 1
+
+    def curriculum_position(self) -> int:
+        return self._position.value
+
+    def set_curriculum_position(self, position: int) -> None:
+        self._position.value = position
 
 
 class LocalBackend:
@@ -116,6 +126,9 @@ class LocalBackend:
 
     def steps(self) -> int:
         return self.counters.steps()
+
+    def set_curriculum_position(self, position: int) -> None:
+        self.counters.set_curriculum_position(position)
 
     def events(self, timeout: float) -> list[Event]:
         try:

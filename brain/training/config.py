@@ -119,8 +119,8 @@ class TrainConfig:
         CONNECTOME, parse=lesion_item, metavar="REGION=MODE", flag="--lesion")
     task: str = setting("1-3", "WBAI 2017 task id, 1-1 ... 3-2 (1-3, the default demo: stop at green for 2.4 s, "
                                "then take the food; learned in minutes)", RUN, parse=_task_id)
-    curriculum: bool = setting(False, "train through the tasks in 2017 order, moving on when one is complete "
-                                      "(instead of --task)", RUN)
+    curriculum: bool = setting(False, "train through the tasks in 2017 order, moving on when the run completes one "
+                                      "by the 2017 rule over all its environments' trials (instead of --task)", RUN)
     workers: int = setting(2, "A3C worker processes, one thread each", RUN, parse=number(int, 1), on_resume=True)
     envs_per_worker: int | None = setting(
         None, "environments each worker acts on at once, with one batched brain step (its rollout trains as one "

@@ -59,15 +59,17 @@ class ConnectomeInputs(gymnasium.Wrapper):
         return {key: np.array([reward], dtype=np.float32) if key == REWARD else obs[key] for key in self.keys}
 
 
-def make_environment(cfg: TrainConfig, input_shapes: Mapping[str, Shape], rank: int = 0) -> gymnasium.Env:
-    """The environment of worker ``rank`` for ``cfg.task`` (or the curriculum), seeded by the caller's reset.
+def make_environment(cfg: TrainConfig, input_shapes: Mapping[str, Shape], rank: int = 0,
+                     task: str | None = None) -> gymnasium.Env:
+    """The environment of worker ``rank`` for ``task`` (default ``cfg.task``, or the curriculum), seeded by the
+    caller's reset.
 
     ``cfg.env == "unity"``: a Unity process of its own on port ``cfg.unity_base_port + rank``, logging
     to ``<run dir>/unity/Player-<rank>.log``.
     """
     import tasks
 
-    task = "curriculum" if cfg.curriculum else cfg.task
+    task = task or ("curriculum" if cfg.curriculum else cfg.task)
     kwargs = {"ticks_per_step": cfg.ticks_per_step}
     if "rgb" in input_shapes:
         kwargs["rgb_size"] = input_shapes["rgb"][-1]
@@ -83,9 +85,10 @@ def make_environment(cfg: TrainConfig, input_shapes: Mapping[str, Shape], rank: 
 
 
 def environment_batch(cfg: TrainConfig, input_shapes: Mapping[str, Shape], seed: int, first_rank: int, n: int,
-                      device: str = "cpu") -> EnvironmentBatch:
-    """``n`` environments of ``cfg`` giving the ports ``input_shapes`` names, of ranks ``first_rank`` on (Unity
-    ports), their first resets seeded from ``seed`` (:func:`~brain.training.acting.env_seeds`)."""
-    envs = [ConnectomeInputs(make_environment(cfg, input_shapes, first_rank + index), tuple(input_shapes))
+                      device: str = "cpu", task: str | None = None) -> EnvironmentBatch:
+    """``n`` environments of ``cfg`` (of ``task``, default as :func:`make_environment`) giving the ports
+    ``input_shapes`` names, of ranks ``first_rank`` on (Unity ports), their first resets seeded from ``seed``
+    (:func:`~brain.training.acting.env_seeds`)."""
+    envs = [ConnectomeInputs(make_environment(cfg, input_shapes, first_rank + index, task), tuple(input_shapes))
             for index in range(n)]
     return EnvironmentBatch(envs, env_seeds(seed, n), device)

@@ -155,6 +155,7 @@ class Learner:
         self.writes: deque = deque(maxlen=LOG_BATCHES)  # (sequence number, rank, keys, actions, values)
         self.sequence = 0
         self.stop, self.recording = False, True
+        self.curriculum_position = 0
 
     def join(self, rank: int) -> dict:
         """What a new worker starts from: the memory's configuration and contents, and a reply."""
@@ -179,7 +180,7 @@ class Learner:
     def _reply(self, rank: int, seen: int) -> dict:
         """Latest weights, counters, flags and the memory writes of other workers after ``seen``."""
         reply = {"weights": _arrays(list(self.brain.state_dict().values())), "steps": self.steps, "stop": self.stop,
-                 "recording": self.recording, "sequence": self.sequence, "writes": [], "reload": None}
+                 "curriculum_position": self.curriculum_position, "recording": self.recording, "sequence": self.sequence, "writes": [], "reload": None}
         if self.memory is None or seen == self.sequence:
             return reply
         oldest = self.writes[0][0]
@@ -207,6 +208,9 @@ class Learner:
     def request_stop(self) -> None:
         self.stop = True
 
+    def set_curriculum_position(self, position: int) -> None:
+        self.curriculum_position = position
+
     def stop_recording(self) -> None:
         self.recording = False
 
@@ -214,7 +218,8 @@ class Learner:
 class LearnerLink:
     """A worker's end of the learner, in the four roles :class:`~brain.training.a3c.Worker` needs.
 
-    Parameter server (``pull``, ``push``), counters (``steps``, ``add_steps``, ``next_episode``),
+    Parameter server (``pull``, ``push``), counters (``steps``, ``add_steps``, ``next_episode``,
+    ``curriculum_position``),
     events (``put``) and stop flag (``is_set``): steps and events are sent with the next push.
     """
 
@@ -253,6 +258,7 @@ class LearnerLink:
     def _apply(self, reply: dict) -> None:
         self._request, self._reply = None, reply
         self._global_steps, self._in_flight, self._stop = reply["steps"], 0, reply["stop"]
+        self._curriculum_position = reply["curriculum_position"]
         self._sequence = reply["sequence"]
         self.accepting.set() if reply["recording"] else self.accepting.clear()
         if self.memory is not None:
@@ -274,6 +280,10 @@ class LearnerLink:
 
     def next_episode(self) -> int:
         return ray.get(self.learner.next_episode.remote())
+
+    def curriculum_position(self) -> int:
+        """The run's curriculum position as of the latest reply (it moves at most once a rollout here)."""
+        return self._curriculum_position
 
     def put(self, event: Event) -> None:
         """Queue an event for the next push; not a crash's, which the driver takes from Ray's error (see
@@ -377,6 +387,9 @@ class RayBackend:
 
     def steps(self) -> int:
         return self._steps
+
+    def set_curriculum_position(self, position: int) -> None:
+        ray.get(self.learner.set_curriculum_position.remote(position))
 
     def events(self, timeout: float) -> list[Event]:
         events, self._steps = ray.get(self.learner.collect.remote())

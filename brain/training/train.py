@@ -9,6 +9,7 @@ from pathlib import Path
 
 from brain.training.budget import Limits
 from brain.training.config import APPLIED_ON_RESUME, TrainConfig, flag_name
+from brain.training.curriculum import COMPLETIONS_FILE, ORDER
 from brain.training.rundir import RunDirError, clear_before_checkpoint, has_checkpoint, make_run_dir, read_config
 from brain.training.trainer import Trainer, ray_backend_module
 
@@ -123,6 +124,11 @@ def summary(run_dir: Path, cfg: TrainConfig, progress, seconds: float) -> str:
         recent = progress.success_rate(task)
         lines.append(f"  task {task}: {wins}/{episodes} successes, {recent:.0%} over the last "
                      f"{len(progress.recent[task])} episodes")
+    if cfg.curriculum and progress.completions:
+        lines.append(f"  curriculum: {len(progress.completions)} of {len(ORDER)} tasks complete (2017 rule over the "
+                     f"run's trials; {COMPLETIONS_FILE}):")
+        lines += [f"    {c.task:5} after {c.episodes} episodes, at step {c.steps:,}, {c.minutes:.1f} min"
+                  for c in progress.completions]
     lines += [
         "next:",
         f"  tensorboard --logdir {run_dir / 'tb'}          (losses, returns, success, memory occupancy{_tensorboard_note()})",

@@ -30,6 +30,7 @@ from brain.recording import RECORDING_FILE, Recorder, RecordingSpec, prepare
 from brain.training import a3c
 from brain.training.backend import Backend, BackendError, LocalBackend
 from brain.training.config import TrainConfig
+from brain.training.curriculum import Completion, RunCurriculum, append_completion, follows_run_curriculum
 from brain.training.optim import SharedRMSprop
 from brain.training.progress import WINDOW, Status, progress_display
 from brain.training.rundir import EpisodeTable, load_checkpoint, save_checkpoint
@@ -54,6 +55,7 @@ class Progress:
     totals: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # task -> [eps, wins]
     current_task: str = "-"
     steps: int = 0
+    completions: list[Completion] = field(default_factory=list)  # the run's curriculum, task by task
 
     def success_rate(self, task: str) -> float:
         window = self.recent[task]
@@ -89,11 +91,15 @@ class Trainer:
         self.optimizer = SharedRMSprop(self.brain.parameters(), lr=cfg.lr, alpha=cfg.rms_alpha, eps=cfg.rms_eps)
         self.memory = self._make_memory()
         self.progress = Progress()
+        self.curriculum = RunCurriculum() if follows_run_curriculum(cfg) else None
         start_steps = 0
         if resume:
             start_steps = self._restore(load_checkpoint(run_dir, self.brain))
         self.backend = make_backend(cfg, connectome_path, self.brain, self.optimizer, self.memory, start_steps,
                                     self.progress.episodes)
+        if self.curriculum is not None:
+            self.backend.set_curriculum_position(self.curriculum.position)
+            self.progress.completions = self.curriculum.completions
         self.generations = [0] * cfg.workers
         self._updated = [False] * cfg.workers  # each worker finished a rollout (sent an update) since its start
         self._fruitless = [0] * cfg.workers  # consecutive deaths without any global progress
@@ -130,6 +136,7 @@ class Trainer:
             "totals": dict(self.progress.totals),
             "recent": {task: list(window) for task, window in self.progress.recent.items()},
             "generations": self.generations,
+            "curriculum": None if self.curriculum is None else self.curriculum.state(),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
         }
         return save_checkpoint(self.run_dir, payload)
@@ -147,6 +154,8 @@ class Trainer:
         np.random.set_state(payload["rng"]["numpy"])
         random.setstate(payload["rng"]["python"])
         self._resumed_generations = payload["generations"]
+        if self.curriculum is not None and payload.get("curriculum") is not None:  # older checkpoints have none
+            self.curriculum = RunCurriculum.from_state(payload["curriculum"])
         return payload["steps"]
 
     # --- workers ---------------------------------------------------------------------------------
@@ -221,9 +230,9 @@ class Trainer:
                       len(self.progress.recent[task]))
 
     def _done(self, started: float) -> bool:
-        """Step budget spent, time limit reached, or the success criterion met."""
+        """Step budget spent, time limit reached, the curriculum complete, or the success criterion met."""
         cfg, progress = self.cfg, self.progress
-        if self.steps() >= cfg.steps:
+        if self.steps() >= cfg.steps or (self.curriculum is not None and self.curriculum.finished):
             return True
         if cfg.max_minutes and time.time() - started >= 60 * cfg.max_minutes:
             return True
@@ -245,6 +254,8 @@ class Trainer:
         match event:
             case EpisodeEnded():
                 self._record_episode(event, step, writer, table)
+                if self.curriculum is not None:
+                    self._advance_curriculum(event, step, writer, bar)
             case Updated(worker=worker, step=at, terms=terms):
                 self.progress.updates += 1
                 self._updated[worker] = True
@@ -275,3 +286,16 @@ class Trainer:
             writer.add_scalar(f"{prefix}/episode/success", float(episode.success), step)
             writer.add_scalar(f"{prefix}/episode/length", episode.steps, step)
         writer.add_scalar(f"task/{episode.task}/success_rate", progress.success_rate(episode.task), step)
+
+    def _advance_curriculum(self, episode: EpisodeEnded, step: int, writer: SummaryWriter, bar) -> None:
+        """Book the episode in the run's curriculum; when it completes the task, move every worker on."""
+        completion = self.curriculum.add(episode.task, episode.success, step)
+        if completion is None:
+            return
+        append_completion(self.run_dir, completion)
+        writer.add_scalar("curriculum/position", self.curriculum.position, step)
+        following = self.curriculum.task
+        self.backend.set_curriculum_position(self.curriculum.position)
+        bar.write(f"curriculum: task {completion.task} complete after {completion.episodes} episodes, at step "
+                  f"{completion.steps:,} ({completion.minutes:.1f} min); "
+                  + (f"next: {following}" if following else "every task complete"))
