@@ -34,7 +34,7 @@ from tasks.rules import (
     CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, VERSIONS, TaskSpec, TrialRecord, task_spec, trial_window,
     zone_of,
 )
-from tasks.topdown import TopDownMap
+from tasks.topdown import TopDownMap, beside
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT, Trial
 
 ACTION_NAMES = {TURN_RIGHT: "turn right 10 deg", TURN_LEFT: "turn left 10 deg", FORWARD: "forward 2 m",
@@ -63,7 +63,7 @@ def encode_depth_unity8(depth_m: np.ndarray, sky: np.ndarray, version: str) -> n
     return np.where(sky, 255.0, code).astype(np.float32)
 
 
-def check_action(action: Any, n: int) -> int:
+def check_action(action: Any, n: int, names: dict[int, str] = ACTION_NAMES) -> int:
     """``action`` as an int in ``[0, n)``, or ``ValueError`` naming the valid actions (every environment's rule)."""
     try:
         a = int(action)
@@ -71,7 +71,7 @@ def check_action(action: Any, n: int) -> int:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        valid = ", ".join(f"{k} = {v}" for k, v in ACTION_NAMES.items() if k < n)
+        valid = ", ".join(f"{k} = {v}" for k, v in names.items() if k < n)
         raise ValueError(f"invalid action {action!r}; valid actions: {valid}")
     return a
 
@@ -251,11 +251,7 @@ class MazeEnv(gym.Env):
         trial = self.trial
         foods = [(lf.food.x, lf.food.z, lf.food.visible) for lf in trial.foods]
         view = self._last_rgb if self._last_rgb is not None else self._render_view()[0]
-        view = view.transpose(1, 2, 0)
-        rows = (np.arange(top.height) * view.shape[0]) // top.height
-        view = view[rows][:, rows]
-        gap = np.full((top.height, 4, 3), 255, np.uint8)
-        return np.concatenate([view, gap, top.draw(self._trajectory, trial.heading, foods)], axis=1)
+        return beside(view, top.draw(self._trajectory, trial.heading, foods))
 
     def close(self) -> None:
         self._renderers.clear()
