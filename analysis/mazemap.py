@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from analysis.recordings import maze_of
+from tasks.arena import ARENA_TASKS
 from tasks.free_space import grid_spacing, reachable_grid
 from tasks.geometry import load_maze
 from tasks.png import write_png
@@ -69,7 +70,11 @@ def map_image(task: str) -> dict[str, Any]:
     """
     maze, layout = maze_of(task)
     view = TopDownMap(load_maze(maze, layout), height_px=MAP_HEIGHT_PX)
-    rgb = view.draw([], 0.0, [(food.x, food.z, food.visible) for food in task_spec(task).foods])
+    if task in ARENA_TASKS:  # the water maze's hidden platform, the open field's nothing
+        platform = ARENA_TASKS[task].platform
+        rgb = view.draw([], 0.0, goals=[platform] if platform else [])
+    else:
+        rgb = view.draw([], 0.0, [(food.x, food.z, food.visible) for food in task_spec(task).foods])
     width, height = view.width / view.scale, view.height / view.scale
     return dict(source=_data_uri(rgb), x=view.x0, y=view.z0 + height, sizex=width, sizey=height,
                 xanchor="left", yanchor="top", sizing="stretch", layer="below")
