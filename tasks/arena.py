@@ -58,9 +58,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tasks.env import DEPTH_ENCODINGS, UNITY8_RENDER_DEPTH, check_action, encode_depth_unity8
+from tasks.env import DEPTH_ENCODINGS, UNITY8_RENDER_DEPTH, positive_int, check_action, encode_depth_unity8
 from tasks.geometry import ARENA, ARENA_SIZE, FLOOR_Y, load_maze
-from tasks.physics import ARENA_COLLISION_RADIUS, Collider
+from tasks.physics import ARENA_COLLISION_RADIUS, Collider, wrap_degrees
 from tasks.rules import FRAME_UNITS, TICK_UNITS, TIME_PENALTY_MILLI, TRIAL_WINDOW, TrialRecord
 from tasks.topdown import TopDownMap, beside
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT
@@ -108,27 +108,11 @@ WALL_STARTS: tuple[tuple[float, float, float], ...] = tuple(
     for h in (0.0, math.pi / 2, math.pi, -math.pi / 2))
 
 
-def wrap_heading(degrees: float) -> float:
-    """A heading in degrees wrapped to (-180, 180]."""
-    d = math.fmod(degrees, 360.0)
-    if d > 180.0:
-        d -= 360.0
-    elif d <= -180.0:
-        d += 360.0
-    return d
-
-
 def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not 0 < value < math.inf:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return float(value)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class ArenaEnv(gym.Env):
@@ -189,9 +173,9 @@ class ArenaEnv(gym.Env):
         if self.turn_deg > MAX_TURN_DEG or self.step_m > MAX_MOVE_M:
             raise ValueError(f"turn_deg must be at most {MAX_TURN_DEG:g} and step_m at most {MAX_MOVE_M:g}, "
                              f"got {turn_deg!r}, {step_m!r}")
-        self.ticks_per_step = _positive_int("ticks_per_step", ticks_per_step)
-        self.rgb_size = _positive_int("rgb_size", rgb_size)
-        self.depth_size = _positive_int("depth_size", depth_size)
+        self.ticks_per_step = positive_int("ticks_per_step", ticks_per_step)
+        self.rgb_size = positive_int("rgb_size", rgb_size)
+        self.depth_size = positive_int("depth_size", depth_size)
         self.fov_deg, self.max_depth = float(fov_deg), float(max_depth)
         self.depth_encoding = depth_encoding
         self.noop_action = noop_action
@@ -265,7 +249,7 @@ class ArenaEnv(gym.Env):
             half = ARENA_SIZE / 2 - ARENA_COLLISION_RADIUS
             x, z = (float(v) for v in self.np_random.uniform(-half, half, 2))
             heading = float(self.np_random.uniform(-math.pi, math.pi))
-        self.x, self.z, self.yaw = x, z, wrap_heading(math.degrees(heading))
+        self.x, self.z, self.yaw = x, z, wrap_degrees(math.degrees(heading))
         self.ticks = 0
         self.reward_milli = 0
         self.success = self.failure = False
@@ -281,7 +265,7 @@ class ArenaEnv(gym.Env):
         if self._over:
             raise RuntimeError("the episode is over: call reset() before step()")
         turn, move = self._command(action)
-        self.yaw = wrap_heading(self.yaw + turn)
+        self.yaw = wrap_degrees(self.yaw + turn)
         if move > 0.0:
             h = math.radians(self.yaw)
             self.x, self.z = self.collider.move(self.x, self.z, move * math.sin(h), move * math.cos(h))

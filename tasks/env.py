@@ -76,7 +76,7 @@ def check_action(action: Any, n: int, names: dict[int, str] = ACTION_NAMES) -> i
     return a
 
 
-def _positive_int(name: str, value: Any) -> int:
+def positive_int(name: str, value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
@@ -137,9 +137,9 @@ class MazeEnv(gym.Env):
         if start_task is not None and start_task not in order:
             raise ValueError(f"start_task {start_task!r} is not in the task order {order}")
         if frames_per_step is not None:
-            self.step_units = _positive_int("frames_per_step", frames_per_step) * FRAME_UNITS
+            self.step_units = positive_int("frames_per_step", frames_per_step) * FRAME_UNITS
         else:
-            self.step_units = _positive_int("ticks_per_step", ticks_per_step) * TICK_UNITS
+            self.step_units = positive_int("ticks_per_step", ticks_per_step) * TICK_UNITS
         if depth_encoding not in DEPTH_ENCODINGS:
             raise ValueError(f"unknown depth_encoding {depth_encoding!r}; valid: {', '.join(DEPTH_ENCODINGS)}")
         camera = version if camera is None else camera
@@ -147,8 +147,8 @@ class MazeEnv(gym.Env):
             raise ValueError(f"unknown camera {camera!r}; valid cameras: {', '.join(VERSIONS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
-        _positive_int("rgb_size", rgb_size)
-        _positive_int("depth_size", depth_size)
+        positive_int("rgb_size", rgb_size)
+        positive_int("depth_size", depth_size)
         if invisible_goal is not None and not any(t.startswith("2-") for t in order):
             raise ValueError(f"invisible_goal applies to the Arrow tasks 2-1..2-3 only, not {task!r}")
         self.order = order

@@ -52,8 +52,8 @@ def _unit_table() -> tuple[tuple[float, float], ...]:
 _UNIT = _unit_table()
 
 
-def wrap_degrees(deg: int) -> int:
-    """Wrap an integer heading to (-180, 180]."""
+def wrap_degrees(deg: int | float) -> int | float:
+    """Wrap a heading in degrees (integer in the mazes, float in the arena) to (-180, 180]."""
     deg = deg % 360
     return deg - 360 if deg > 180 else deg
 
