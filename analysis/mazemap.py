@@ -15,7 +15,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from analysis.recordings import maze_of
-from tasks.free_space import GRID, reachable_grid
+from tasks.arena import ARENA_TASKS
+from tasks.free_space import grid_spacing, reachable_grid
 from tasks.geometry import load_maze
 from tasks.png import write_png
 from tasks.rules import task_spec
@@ -35,8 +36,8 @@ def free_extent(maze: str, layout: str) -> Extent:
     boundary lies less than one grid step beyond them: the box reaches a full step out. (Half a step
     stopped at |x| = 0.40 m in the 1-D corridor, where the agent runs against the wall at 0.42 m.)
     """
-    points = reachable_grid(maze, layout)
-    (x_min, z_min), (x_max, z_max) = points.min(axis=0) - GRID, points.max(axis=0) + GRID
+    points, step = reachable_grid(maze, layout), grid_spacing(maze)
+    (x_min, z_min), (x_max, z_max) = points.min(axis=0) - step, points.max(axis=0) + step
     return float(x_min), float(x_max), float(z_min), float(z_max)
 
 
@@ -69,7 +70,11 @@ def map_image(task: str) -> dict[str, Any]:
     """
     maze, layout = maze_of(task)
     view = TopDownMap(load_maze(maze, layout), height_px=MAP_HEIGHT_PX)
-    rgb = view.draw([], 0.0, [(food.x, food.z, food.visible) for food in task_spec(task).foods])
+    if task in ARENA_TASKS:  # the water maze's hidden platform, the open field's nothing
+        platform = ARENA_TASKS[task].platform
+        rgb = view.draw([], 0.0, goals=[platform] if platform else [])
+    else:
+        rgb = view.draw([], 0.0, [(food.x, food.z, food.visible) for food in task_spec(task).foods])
     width, height = view.width / view.scale, view.height / view.scale
     return dict(source=_data_uri(rgb), x=view.x0, y=view.z0 + height, sizex=width, sizey=height,
                 xanchor="left", yanchor="top", sizing="stretch", layer="below")

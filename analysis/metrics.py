@@ -219,6 +219,46 @@ def gridness(rate_maps: np.ndarray) -> float | np.ndarray:
     return float(scores[0]) if maps.ndim == 2 else scores.reshape(maps.shape[:-2])
 
 
+def grid_geometry(autocorrelograms: np.ndarray, bin_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Spacing (metres) and orientation (degrees in [0, 60)) of grids, from the peaks around each autocorrelogram's centre.
+
+    The peaks are the local maxima (above their eight neighbours and above zero) outside the central
+    peak (:func:`gridness`'s inner radius); the six nearest the centre, or all when fewer, count, and
+    at least three must. Spacing is their median distance from the centre; orientation is their
+    mean angle modulo 60 degrees (a circular mean on six-fold angles), measured anticlockwise from
+    east (+x) as seen from above, north up. ``[ny, nx]`` gives floats, ``[N, ny, nx]`` arrays ``[N]``; NaN
+    where no grid is found (too few peaks or no central peak).
+    """
+    acs = np.asarray(autocorrelograms, dtype=float)
+    if acs.ndim < 2:
+        raise ValueError(f"grid_geometry needs autocorrelograms [ny, nx] or [N, ny, nx], got shape {acs.shape}")
+    flat = acs.reshape(-1, *acs.shape[-2:])
+    spacing, orientation = np.full(len(flat), np.nan), np.full(len(flat), np.nan)
+    cy, cx = (np.array(flat.shape[-2:]) - 1) // 2
+    yy, xx = np.indices(flat.shape[-2:])
+    radius = np.hypot(yy - cy, xx - cx)
+    for k, ac in enumerate(flat):
+        inner = _central_peak_radius(ac, radius)
+        if inner is None:
+            continue
+        padded = np.pad(np.nan_to_num(ac, nan=-np.inf), 1, constant_values=-np.inf)
+        neighbours = np.stack([padded[1 + dy: padded.shape[0] - 1 + dy, 1 + dx: padded.shape[1] - 1 + dx]
+                               for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx])
+        peak = np.isfinite(ac) & (ac > 0) & (ac > neighbours.max(axis=0)) & (radius > inner)
+        rows, cols = np.nonzero(peak)
+        if len(rows) < 3:
+            continue
+        nearest = np.argsort(radius[rows, cols])[:6]
+        dz, dx = (rows[nearest] - cy).astype(float), (cols[nearest] - cx).astype(float)
+        spacing[k] = float(np.median(np.hypot(dz, dx))) * bin_size
+        six_fold = np.exp(6j * np.arctan2(dz, dx)).mean()
+        orientation[k] = float(np.degrees(np.angle(six_fold)) / 6.0) % 60.0
+    shape = acs.shape[:-2]
+    if not shape:
+        return float(spacing[0]), float(orientation[0])
+    return spacing.reshape(shape), orientation.reshape(shape)
+
+
 def spatial_information(rate_maps: np.ndarray, occupancy: np.ndarray) -> float | np.ndarray:
     """Skaggs information in bits per spike: ``sum_i p_i (r_i / r) log2(r_i / r)``.
 

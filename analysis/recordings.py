@@ -16,6 +16,8 @@ from brain.connectome import Connectome
 from brain.connectome.yamlmarks import parse_yaml
 from brain.errors import ConnectomeError
 from brain.recording import Episode, Recording, open_run
+from tasks.arena import ARENA_TASKS
+from tasks.geometry import ARENA
 from tasks.rules import task_spec
 
 
@@ -77,6 +79,8 @@ def resolve_ports(recording: Recording, connectome: Connectome, names: Sequence[
 
 def maze_of(task: str) -> tuple[str, str]:
     """``(maze, layout)`` a task is played in (``tasks.geometry.load_maze`` arguments)."""
+    if task in ARENA_TASKS:
+        return ARENA, "OpenField"
     spec = task_spec(task)
     return spec.maze, spec.layout
 

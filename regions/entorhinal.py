@@ -14,6 +14,8 @@ from regions.functional import (check_probability, check_target, check_units, in
 from regions.loop_weights import looped_linear
 from regions.teachers import head_direction_teacher, place_cell_teacher
 
+GRID_ACTIVATIONS = ("linear", "relu")
+
 
 def encode_self_motion(odometry: torch.Tensor, turn_scale: float, move_scale: float) -> torch.Tensor:
     """``(turn_deg, move_m)`` -> ``[turn / turn_scale, move / move_scale, sin turn, cos turn]``.
@@ -37,10 +39,17 @@ class Entorhinal(Region):
 
     Computation: ``self_motion`` (odometry) normalised to ``[turn/10, move/2, sin, cos]`` and
     ``visual`` (a linear projection, when connected) drive an LSTM cell (``hidden``); ``grid``
-    is a linear bottleneck of the LSTM output; dropout is applied on the way from ``grid`` to
-    the two linear read-outs, whose softmaxes are ``head_direction`` and ``place``. The exported
-    ``grid`` port is the bottleneck before dropout, so that regions downstream (and the policy)
-    see the same code when acting and when replaying a rollout for training.
+    is a linear bottleneck of the LSTM output (rectified with ``grid_activation: relu``); dropout
+    is applied on the way from ``grid`` to the two linear read-outs, whose softmaxes are
+    ``head_direction`` and ``place``. The exported ``grid`` port is the bottleneck before dropout,
+    so that regions downstream (and the policy) see the same code when acting and when replaying a
+    rollout for training.
+
+    Grid-like units emerge most reliably (Sorscher et al. 2019, 2023) with centre-surround place
+    targets (``place_surround: 2``) and non-negative units (``grid_activation: relu``), fields a
+    fraction of the box wide (``place_sigma: 0.12`` in a 2.2 m arena); the defaults keep Banino et
+    al.'s Gaussian targets and linear bottleneck. ``connectome/wba_arena.yaml`` sets them for the
+    open arena; ``python -m brain.pretrain_paths`` trains the region on foraging paths there.
 
     Ports:
         in ``self_motion`` [2] odometry (turn degrees, move metres); ``visual`` *opt* [n].
@@ -64,6 +73,9 @@ class Entorhinal(Region):
         head_kappa: concentration of the head-direction teacher's tunings (20 as in Banino et al. 2018).
         place_sigma: width in metres of the place teacher's fields.
         place_seed: seed of the place teacher's field centres (one map per maze).
+        place_surround: centre-surround place fields, the ratio of the surround's variance to the
+            centre's (Sorscher et al.: 2); 0 for Gaussian fields.
+        grid_activation: ``"linear"`` (Banino et al.) or ``"relu"`` (non-negative grid units).
     """
 
     inputs = {
@@ -76,8 +88,13 @@ class Entorhinal(Region):
     def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 128, grid_units: int = 256,
                  dropout: float = 0.5, head_cells: int = 12, place_cells: int = 256, visual_units: int = 64,
                  turn_scale: float = 10.0, move_scale: float = 2.0, head_kappa: float = 20.0,
-                 place_sigma: float = 1.0, place_seed: int = 0):
+                 place_sigma: float = 1.0, place_seed: int = 0, place_surround: float = 0.0,
+                 grid_activation: str = "linear"):
         super().__init__(input_shapes)
+        if grid_activation not in GRID_ACTIVATIONS:
+            raise ValueError(f"entorhinal: params.grid_activation must be one of {', '.join(GRID_ACTIVATIONS)}, "
+                             f"got {grid_activation!r}")
+        self.rectify = grid_activation == "relu"
         self.hidden = check_units("entorhinal", "hidden", hidden)
         for name, scale in (("turn_scale", turn_scale), ("move_scale", move_scale)):
             if not scale > 0:  # odometry is divided by it: 0 gives inf and NaN, a negative one mirrors the motion
@@ -97,7 +114,8 @@ class Entorhinal(Region):
         self.place_readout = nn.Linear(grid_units, check_units("entorhinal", "place_cells", place_cells))
         self.output_shapes = {"grid": (grid_units,), "head_direction": (head_cells,), "place": (place_cells,)}
         self._teachers = {"head_direction": head_direction_teacher(head_cells, head_kappa, port="head_direction"),
-                          "place_cells": place_cell_teacher(place_cells, place_sigma, place_seed, port="place")}
+                          "place_cells": place_cell_teacher(place_cells, place_sigma, place_seed,
+                                                            surround=place_surround, port="place")}
 
     def teachers(self) -> dict[str, Teacher]:
         return self._teachers
@@ -114,7 +132,8 @@ class Entorhinal(Region):
     def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
                state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         h, c = lstm_step(self.cell, drive["gates"], state["h"], state["c"])
-        return {"grid": looped_linear(h, self.bottleneck.weight)}, {"h": h, "c": c}
+        grid = looped_linear(h, self.bottleneck.weight)
+        return {"grid": grid.relu() if self.rectify else grid}, {"h": h, "c": c}
 
     def read_out(self, outputs: Mapping[str, torch.Tensor]) -> Tensors:
         dropped = self.dropout(outputs["grid"])

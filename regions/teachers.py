@@ -44,23 +44,33 @@ class PlaceCells:
 
     The target for a position ``p`` is ``softmax_i(-|p - c_i|^2 / (2 sigma^2))``: a population
     code that sums to 1 and peaks at the cell whose centre is nearest, as in Banino et al. (2018).
+    With ``surround`` > 0 each field is centre-surround, a difference of Gaussians as in Sorscher et
+    al. (2019, 2023): ``softmax(-d^2 / 2 sigma^2) - softmax(-d^2 / (2 surround sigma^2))``, shifted
+    to a zero minimum and normalised to sum 1 (their code; ``surround`` = 2 there, the ratio of the
+    surround's variance to the centre's). Centre-surround targets favour grid-like units.
 
     Args:
         centres: field centres ``[N, 2]`` as ``(x, z)`` metres.
         sigma: field width in metres (about 1 m; scale with the maze size).
+        surround: ratio of the surround's variance to the centre's; 0 (default) for plain Gaussians.
     """
 
-    def __init__(self, centres: ArrayLike, sigma: float = 1.0):
+    def __init__(self, centres: ArrayLike, sigma: float = 1.0, surround: float = 0.0):
         self.centres = torch.as_tensor(np.asarray(centres, dtype=np.float32))
         if self.centres.dim() != 2 or self.centres.shape[1] != 2 or self.centres.shape[0] < 1:
             raise ValueError(f"PlaceCells: centres must have shape [N, 2] of (x, z) metres; "
                              f"got {tuple(self.centres.shape)}")
         if not sigma > 0:
             raise ValueError(f"PlaceCells: sigma (field width, metres) must be positive; got {sigma!r}")
+        if not (surround == 0 or surround > 1) or not math.isfinite(surround):
+            raise ValueError(f"PlaceCells: surround (the surround's variance over the centre's) must be 0 (none) or "
+                             f"above 1; got {surround!r}")
         self.sigma = float(sigma)
+        self.surround = float(surround)
 
     @classmethod
-    def for_maze(cls, points: ArrayLike, n: int = 256, sigma: float = 1.0, seed: int = 0) -> PlaceCells:
+    def for_maze(cls, points: ArrayLike, n: int = 256, sigma: float = 1.0, seed: int = 0,
+                 surround: float = 0.0) -> PlaceCells:
         """Place ``n`` fields at distinct points drawn uniformly from a maze's free space.
 
         Args:
@@ -68,6 +78,7 @@ class PlaceCells:
             n: number of place cells (``M >= n``).
             sigma: field width in metres.
             seed: seed of the draw (the same seed gives the same map of the same maze).
+            surround: centre-surround fields (see the class), 0 for Gaussians.
         """
         points = np.asarray(points, dtype=np.float32)
         if points.ndim != 2 or points.shape[1] != 2:
@@ -76,7 +87,7 @@ class PlaceCells:
             raise ValueError(f"PlaceCells.for_maze: cannot choose n={n} distinct centres from {len(points)} points; "
                              f"ask tasks.free_space_points for at least {n} points")
         chosen = np.random.default_rng(seed).choice(len(points), size=n, replace=False)
-        return cls(points[np.sort(chosen)], sigma)
+        return cls(points[np.sort(chosen)], sigma, surround)
 
     @property
     def n(self) -> int:
@@ -87,10 +98,16 @@ class PlaceCells:
         """Ensemble activity ``[..., N]`` (sums to 1) for poses ``[..., 3]``."""
         position = as_poses(pose)[..., :2]
         squared = (position[..., None, :] - self.centres).square().sum(dim=-1)
-        return torch.softmax(-squared / (2.0 * self.sigma**2), dim=-1)
+        centre = torch.softmax(-squared / (2.0 * self.sigma**2), dim=-1)
+        if not self.surround:
+            return centre
+        fields = centre - torch.softmax(-squared / (2.0 * self.surround * self.sigma**2), dim=-1)
+        fields = fields - fields.min(dim=-1, keepdim=True).values
+        return fields / fields.sum(dim=-1, keepdim=True)
 
     def __repr__(self) -> str:
-        return f"PlaceCells(n={self.n}, sigma={self.sigma})"
+        surround = f", surround={self.surround}" if self.surround else ""
+        return f"PlaceCells(n={self.n}, sigma={self.sigma}{surround})"
 
 
 class HeadDirectionCells:
@@ -134,8 +151,8 @@ class PlaceCellMaps:
     """One :class:`PlaceCells` map per maze (global remapping between environments), made on first visit
     from ``tasks.free_space_points``; as a teacher signal, the ensemble activity at each step's true position."""
 
-    def __init__(self, n: int, sigma: float, seed: int = 0):
-        self.n, self.sigma, self.seed = n, sigma, seed
+    def __init__(self, n: int, sigma: float, seed: int = 0, surround: float = 0.0):
+        self.n, self.sigma, self.seed, self.surround = n, sigma, seed, surround
         self.maps: dict[str, PlaceCells] = {}
 
     def for_maze(self, maze: str) -> PlaceCells:
@@ -143,7 +160,8 @@ class PlaceCellMaps:
             from tasks import free_space_points
 
             points = free_space_points(maze, max(4096, self.n), seed=self.seed)
-            self.maps[maze] = PlaceCells.for_maze(points, n=self.n, sigma=self.sigma, seed=self.seed)
+            self.maps[maze] = PlaceCells.for_maze(points, n=self.n, sigma=self.sigma, seed=self.seed,
+                                                  surround=self.surround)
         return self.maps[maze]
 
     def __call__(self, steps: TeacherInput) -> torch.Tensor:
@@ -157,11 +175,13 @@ class PlaceCellMaps:
 
 
 def place_cell_teacher(n: int, sigma: float = 1.0, seed: int = 0, weight: float = 0.1,
-                       port: str | None = None) -> Teacher:
+                       surround: float = 0.0, port: str | None = None) -> Teacher:
     """Place cells of the true position, ``n`` Gaussian fields of width ``sigma`` m per maze (Banino et al. 2018),
-    fitted by output ``port``."""
-    return Teacher(PlaceCellMaps(n, sigma, seed), (n,), ("pose", "maze"), weight,
-                   f"softmax over {n} place fields (sigma {sigma} m) of the true position, one map per maze", port)
+    fitted by output ``port``; centre-surround fields with ``surround`` > 0 (Sorscher et al. 2019; :class:`PlaceCells`)."""
+    kind = f"centre-surround place fields (sigma {sigma} m, surround variance x{surround:g})" if surround else \
+        f"place fields (sigma {sigma} m)"
+    return Teacher(PlaceCellMaps(n, sigma, seed, surround), (n,), ("pose", "maze"), weight,
+                   f"softmax over {n} {kind} of the true position, one map per maze", port)
 
 
 def head_direction_teacher(n: int, kappa: float = 20.0, weight: float = 0.1, port: str | None = None) -> Teacher:

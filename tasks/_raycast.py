@@ -41,7 +41,7 @@ KIND_PLAIN, KIND_DISCS, KIND_CHECKER, KIND_WINDOWS, KIND_BANDS, KIND_INVISIBLE =
 
 AMBIENT = 0.6  # share of the albedo lit by the sky whatever the face orientation
 DIFFUSE = 0.5  # share added by the directional light on a face that faces it squarely
-NEAR = 0.3  # Unity near clip plane (SPEC 1.4): nothing closer is drawn
+NEAR = 0.3  # Unity near clip plane (SPEC 1.4): nothing closer is drawn (the default ``near`` of the kernels)
 _BIG = 1e30
 
 
@@ -126,7 +126,7 @@ def _cut(num: float, den: float, k: int, t_in: float, t_out: float, enter: int):
 
 @njit(cache=True)
 def _column_range(xs: np.ndarray, zs: np.ndarray, n: int, cx: float, cz: float, fx: float, fz: float,
-                  rx: float, rz: float, f: float, half: float, size: int):
+                  rx: float, rz: float, f: float, half: float, size: int, near: float):
     """Image columns that the footprint with corners (xs, zs)[:n] may cover; (1, 0) if none."""
     lo = _BIG
     hi = -_BIG
@@ -137,7 +137,7 @@ def _column_range(xs: np.ndarray, zs: np.ndarray, n: int, cx: float, cz: float, 
         dz = zs[k] - cz
         depth = dx * fx + dz * fz
         lateral = dx * rx + dz * rz
-        if depth < NEAR:
+        if depth < near:
             behind += 1
             straddle = True
             continue
@@ -158,14 +158,15 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
                  floor_y: float, floor_bounds: np.ndarray, floor_rgb: np.ndarray, floor_lam: float,
                  prisms: np.ndarray, n_prisms: int, solids: np.ndarray, mats: np.ndarray,
                  light: np.ndarray, sky_base: np.ndarray, sun_dir: np.ndarray, sun_cos: float,
-                 far: float, shade: bool, rgb: np.ndarray, zbuf: np.ndarray) -> None:
+                 far: float, near: float, shade: bool, rgb: np.ndarray, zbuf: np.ndarray) -> None:
     """Render one square view into ``zbuf`` [S, S] (perpendicular depth, inf = sky) and, when
     ``shade``, into ``rgb`` uint8 [3, S, S].
 
     The camera sits at (cx, eye, cz), looks along ``heading`` (0 = +z, pi/2 = +x) with pitch 0;
     ``fov_tan`` = tan(fov / 2). ``sky_base`` [3, S, S] is the heading-independent sky colour;
     ``sun_cos`` > 1 disables the sun disc. Surfaces deeper than ``far`` (the far clip plane;
-    inf = none) are clipped: those pixels show the sky, as in a camera with that far plane.
+    inf = none) are clipped: those pixels show the sky, as in a camera with that far plane; nothing
+    nearer than ``near`` (the near clip plane, ``NEAR`` for the 2017 cameras) is drawn.
     """
     size = zbuf.shape[0]
     half = 0.5 * size
@@ -185,7 +186,7 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
             if ys[r] >= 0.0:
                 continue
             t = (floor_y - eye) / ys[r]
-            if t < NEAR:
+            if t < near:
                 continue
             for c in range(size):
                 lat = (c + 0.5 - half) / f
@@ -207,7 +208,7 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
         for k in range(nv):
             vx[k] = prisms[b, P_VERT + k * V_FIELDS + V_X]
             vz[k] = prisms[b, P_VERT + k * V_FIELDS + V_Z]
-        c0, c1 = _column_range(vx, vz, nv, cx, cz, fx, fz, rx, rz, f, half, size)
+        c0, c1 = _column_range(vx, vz, nv, cx, cz, fx, fz, rx, rz, f, half, size, near)
         y_min = prisms[b, P_YMIN]
         y_max = prisms[b, P_YMAX]
         height = y_max - y_min
@@ -226,9 +227,9 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
                                           nx * dx + nz * dz, k, t_in, t_out, enter)
                 if t_in == _BIG:
                     break
-            if t_in > t_out or t_out <= NEAR:
+            if t_in > t_out or t_out <= near:
                 continue
-            if t_in >= NEAR and enter >= 0:  # the face the ray enters through
+            if t_in >= near and enter >= 0:  # the face the ray enters through
                 top = _row_of(y_max, t_in, eye, f, half)
                 bottom = _row_of(y_min, t_in, eye, f, half)
                 if bottom >= 0.0 and top <= size - 1:
@@ -255,7 +256,7 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
                 lam = prisms[b, P_LAM_BOTTOM]
             else:
                 continue
-            ta = max(t_in, NEAR)
+            ta = max(t_in, near)
             ra = _row_of(y_cap, ta, eye, f, half)
             rb = _row_of(y_cap, t_out, eye, f, half)
             r0 = _clamp_row(math.ceil(min(ra, rb)), size)
@@ -278,7 +279,7 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
                     _put(rgb, r, c, red, green, blue, lam, light)
 
     for j in range(solids.shape[0]):
-        _draw_solid(solids, j, mats, cx, cz, eye, fx, fz, rx, rz, f, half, ys, shade, light, rgb, zbuf)
+        _draw_solid(solids, j, mats, cx, cz, eye, fx, fz, rx, rz, f, half, ys, near, shade, light, rgb, zbuf)
 
     if far < np.inf:  # everything behind a clipped surface lies beyond the far plane too
         for r in range(size):
@@ -293,7 +294,7 @@ def render_frame(cx: float, cz: float, heading: float, eye: float, fov_tan: floa
 @njit(cache=True)
 def _draw_solid(solids: np.ndarray, j: int, mats: np.ndarray, cx: float, cz: float, eye: float,
                 fx: float, fz: float, rx: float, rz: float, f: float, half: float, ys: np.ndarray,
-                shade: bool, light: np.ndarray, rgb: np.ndarray, zbuf: np.ndarray) -> None:
+                near: float, shade: bool, light: np.ndarray, rgb: np.ndarray, zbuf: np.ndarray) -> None:
     """Ray-clip every pixel that the bounding box of convex solid ``j`` may cover."""
     size = zbuf.shape[0]
     x0, x1 = solids[j, S_X0], solids[j, S_X1]
@@ -303,7 +304,7 @@ def _draw_solid(solids: np.ndarray, j: int, mats: np.ndarray, cx: float, cz: flo
     n_planes = int(solids[j, S_NPLANES])
     xs = np.array((x0, x1, x1, x0))
     zs = np.array((z0, z0, z1, z1))
-    c0, c1 = _column_range(xs, zs, 4, cx, cz, fx, fz, rx, rz, f, half, size)
+    c0, c1 = _column_range(xs, zs, 4, cx, cz, fx, fz, rx, rz, f, half, size, near)
     for c in range(c0, c1 + 1):
         lat = (c + 0.5 - half) / f
         dx = fx + lat * rx
@@ -325,9 +326,9 @@ def _draw_solid(solids: np.ndarray, j: int, mats: np.ndarray, cx: float, cz: flo
             tb = min(tb, max(a, b))
         elif not z0 <= cz <= z1:
             continue
-        if ta > tb or tb <= NEAR:
+        if ta > tb or tb <= near:
             continue
-        ta = max(ta, NEAR)
+        ta = max(ta, near)
         top = min(_row_of(y1, ta, eye, f, half), _row_of(y1, tb, eye, f, half))
         bottom = max(_row_of(y0, ta, eye, f, half), _row_of(y0, tb, eye, f, half))
         if bottom < 0.0 or top > size - 1:
@@ -346,7 +347,7 @@ def _draw_solid(solids: np.ndarray, j: int, mats: np.ndarray, cx: float, cz: flo
                                           nx * dx + ny * dy + nz * dz, p, t_in, t_out, enter)
                 if t_in == _BIG:
                     break
-            if enter < 0 or t_in > t_out or t_in < NEAR or t_in >= zbuf[r, c]:
+            if enter < 0 or t_in > t_out or t_in < near or t_in >= zbuf[r, c]:
                 continue
             zbuf[r, c] = t_in
             if shade:

@@ -34,7 +34,7 @@ from tasks.rules import (
     CURRICULUM, FRAME_UNITS, TASK_IDS, TICK_UNITS, VERSIONS, Pose, TaskSpec, TrialRecord, possible_targets, task_spec,
     trial_window, zone_of,
 )
-from tasks.topdown import TopDownMap
+from tasks.topdown import TopDownMap, beside
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT, Trial
 
 ACTION_NAMES = {TURN_RIGHT: "turn right 10 deg", TURN_LEFT: "turn left 10 deg", FORWARD: "forward 2 m",
@@ -65,7 +65,7 @@ def encode_depth_unity8(depth_m: np.ndarray, sky: np.ndarray, version: str) -> n
     return np.where(sky, 255.0, code).astype(np.float32)
 
 
-def check_action(action: Any, n: int) -> int:
+def check_action(action: Any, n: int, names: dict[int, str] = ACTION_NAMES) -> int:
     """``action`` as an int in ``[0, n)``, or ``ValueError`` naming the valid actions (every environment's rule)."""
     try:
         a = int(action)
@@ -73,12 +73,12 @@ def check_action(action: Any, n: int) -> int:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        valid = ", ".join(f"{k} = {v}" for k, v in ACTION_NAMES.items() if k < n)
+        valid = ", ".join(f"{k} = {v}" for k, v in names.items() if k < n)
         raise ValueError(f"invalid action {action!r}; valid actions: {valid}")
     return a
 
 
-def _positive_int(name: str, value: Any) -> int:
+def positive_int(name: str, value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
@@ -139,9 +139,9 @@ class MazeEnv(gym.Env):
         if start_task is not None and start_task not in order:
             raise ValueError(f"start_task {start_task!r} is not in the task order {order}")
         if frames_per_step is not None:
-            self.step_units = _positive_int("frames_per_step", frames_per_step) * FRAME_UNITS
+            self.step_units = positive_int("frames_per_step", frames_per_step) * FRAME_UNITS
         else:
-            self.step_units = _positive_int("ticks_per_step", ticks_per_step) * TICK_UNITS
+            self.step_units = positive_int("ticks_per_step", ticks_per_step) * TICK_UNITS
         if depth_encoding not in DEPTH_ENCODINGS:
             raise ValueError(f"unknown depth_encoding {depth_encoding!r}; valid: {', '.join(DEPTH_ENCODINGS)}")
         camera = version if camera is None else camera
@@ -149,8 +149,8 @@ class MazeEnv(gym.Env):
             raise ValueError(f"unknown camera {camera!r}; valid cameras: {', '.join(VERSIONS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
-        _positive_int("rgb_size", rgb_size)
-        _positive_int("depth_size", depth_size)
+        positive_int("rgb_size", rgb_size)
+        positive_int("depth_size", depth_size)
         if invisible_goal is not None and not any(t.startswith("2-") for t in order):
             raise ValueError(f"invisible_goal applies to the Arrow tasks 2-1..2-3 only, not {task!r}")
         self.order = order
@@ -255,11 +255,7 @@ class MazeEnv(gym.Env):
         trial = self.trial
         foods = [(lf.food.x, lf.food.z, lf.food.visible) for lf in trial.foods]
         view = self._last_rgb if self._last_rgb is not None else self._render_view()[0]
-        view = view.transpose(1, 2, 0)
-        rows = (np.arange(top.height) * view.shape[0]) // top.height
-        view = view[rows][:, rows]
-        gap = np.full((top.height, 4, 3), 255, np.uint8)
-        return np.concatenate([view, gap, top.draw(self._trajectory, trial.heading, foods)], axis=1)
+        return beside(view, top.draw(self._trajectory, trial.heading, foods))
 
     def close(self) -> None:
         self._renderers.clear()

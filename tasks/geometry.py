@@ -1,9 +1,15 @@
-"""Static geometry of the four WBAI 2017 mazes, loaded from ``tasks/data/geometry.json``.
+"""Static geometry of the four WBAI 2017 mazes, loaded from ``tasks/data/geometry.json``, and of the open arena.
 
 A maze is a set of vertical prisms (``Box``: a convex floor footprint extruded between two
 heights) plus the distal landmarks that show above the 2 m walls. The same data feeds the
 physics (footprints only), the renderer (footprints, heights, materials) and the analysis
 (maps), so that there is exactly one description of the world.
+
+The open arena (``"openfield"``, for path integration and grid cells; ``tasks.arena``) is built
+here from the constants below rather than read from the 2017 file: a 2.2 m square box (as in
+Banino et al. 2018) with 0.5 m dark walls, one coloured cue card on each wall (white north, red
+east, blue south, yellow west, each of its own width and off-centre, so that no rotation or
+mirror of the box looks the same) and distal landmarks beyond the walls.
 
 Coordinates are Unity's: metres, x east, z north, y up; the floor surface is at y = 0.4.
 Dynamic objects (food cubes, the invisible 2-2/2-3 goal) are not part of a ``Maze``: the task
@@ -35,6 +41,7 @@ _MAZES: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("ArrowMaze", "ArrowMazeTask1", "ArrowMazeTask2", "ArrowMazeTask3"),
         "ArrowMaze",
     ),
+    "openfield": ("", ("OpenField",), "OpenField"),  # built from the ARENA_* constants, not geometry.json
 }
 MAZE_NAMES: tuple[str, ...] = tuple(_MAZES)
 
@@ -46,8 +53,9 @@ def _light_towards_north(elevation_deg: float) -> tuple[float, float, float]:
 
 
 # SPEC 1.9: 1-D 30 deg below the horizon, Cross 35 deg, Arrow 60 deg.
-_LIGHT_ELEVATION_DEG = {"onedim": 30.0, "onedim_colourless": 30.0, "cross": 35.0, "arrow": 60.0}
-_SKY = {"onedim": "plain", "onedim_colourless": "plain", "cross": "procedural", "arrow": "procedural"}
+_LIGHT_ELEVATION_DEG = {"onedim": 30.0, "onedim_colourless": 30.0, "cross": 35.0, "arrow": 60.0, "openfield": 50.0}
+_SKY = {"onedim": "plain", "onedim_colourless": "plain", "cross": "procedural", "arrow": "procedural",
+        "openfield": "procedural"}
 
 TOWER_COLOUR = (200, 45, 40)  # red/white lattice seen from afar: mostly red
 BUILDING_COLOUR = (225, 225, 220)
@@ -147,7 +155,61 @@ def _landmarks(maze: str) -> tuple[Landmark, ...]:
     return (_landmark("tower", 18.5, 23.6, 13.6, 18.7, 11.8 - FLOOR_Y), _mountain(-50.7, 2.2))
 
 
-MATERIALS: dict[str, dict] = dict(_geometry()["materials"])
+# --- the open arena --------------------------------------------------------------------------
+ARENA = "openfield"
+ARENA_SIZE = 2.2  # metres between the inner faces of opposite walls (Banino et al. 2018)
+ARENA_WALL_HEIGHT = 0.5  # metres above the floor
+ARENA_WALL_THICKNESS = 0.1
+ARENA_WALL_MATERIAL = "ArenaWall.mat"
+#: Cue cards, as (wall, from, to, material): a stretch of the wall's inner face, full wall height, in
+#: metres along x (north, south walls) or z (east, west walls) from the arena centre.
+ARENA_CUES: tuple[tuple[str, float, float, str], ...] = (
+    ("north", -0.7, 0.1, "CueWhite.mat"),
+    ("east", 0.2, 0.6, "CueRed.mat"),
+    ("south", 0.3, 0.9, "CueBlue.mat"),
+    ("west", -0.8, -0.5, "CueYellow.mat"),
+)
+_ARENA_MATERIALS = {
+    ARENA_WALL_MATERIAL: {"rgb": [0.25, 0.25, 0.27], "texture": None},
+    "CueWhite.mat": {"rgb": [0.97, 0.97, 0.97], "texture": None},
+    "CueRed.mat": {"rgb": [0.85, 0.1, 0.1], "texture": None},
+    "CueBlue.mat": {"rgb": [0.1, 0.2, 0.9], "texture": None},
+    "CueYellow.mat": {"rgb": [0.95, 0.85, 0.1], "texture": None},
+}
+
+
+def _arena_boxes() -> tuple[Box, ...]:
+    """The four walls of the arena, each cut into plain stretches and its cue card (coplanar, touching)."""
+    h, t = ARENA_SIZE / 2.0, ARENA_WALL_THICKNESS
+    y0, y1 = FLOOR_Y, FLOOR_Y + ARENA_WALL_HEIGHT
+    # wall -> (span along the wall, the wall's extent across it, whether the span runs along x)
+    walls = {"north": ((-h - t, h + t), (h, h + t), True), "south": ((-h - t, h + t), (-h - t, -h), True),
+             "east": ((-h, h), (h, h + t), False), "west": ((-h, h), (-h - t, -h), False)}
+    boxes = []
+    for wall, ((lo, hi), (a, b), along_x) in walls.items():
+        cuts = sorted((start, end, material) for side, start, end, material in ARENA_CUES if side == wall)
+        pieces, at = [], lo
+        for start, end, material in cuts:
+            pieces += [(at, start, ARENA_WALL_MATERIAL), (start, end, material)]
+            at = end
+        pieces.append((at, hi, ARENA_WALL_MATERIAL))
+        for k, (u0, u1, material) in enumerate(pieces):
+            footprint = rect(u0, u1, a, b) if along_x else rect(a, b, u0, u1)
+            boxes.append(Box(f"{wall} wall {k}", material, footprint, y0, y1))
+    return tuple(boxes)
+
+
+def _arena_landmarks() -> tuple[Landmark, ...]:
+    """Distal cues beyond the walls: a tower to the north-east, a building to the west, a pyramid to the south."""
+    return (
+        _landmark("tower", 9.0, 12.0, 12.0, 15.0, 9.0),
+        _landmark("building", -16.0, -12.0, -4.0, 3.0, 8.0),
+        _landmark("pyramid", -5.0, 5.0, -22.0, -12.0, 6.0),
+        _mountain(25.0, 70.0),
+    )
+
+
+MATERIALS: dict[str, dict] = {**_geometry()["materials"], **_ARENA_MATERIALS}
 
 
 def load_maze(name: str, layout: str | None = None) -> Maze:
@@ -171,6 +233,9 @@ def load_maze(name: str, layout: str | None = None) -> Maze:
 
 @lru_cache(maxsize=None)
 def _load(name: str, layout: str) -> Maze:
+    if name == ARENA:
+        return Maze(name=name, layout=layout, boxes=_arena_boxes(), landmarks=_arena_landmarks(), floor_y=FLOOR_Y,
+                    light_direction=_light_towards_north(_LIGHT_ELEVATION_DEG[name]), sky=_SKY[name])
     boxes = _boxes(_MAZES[name][0])
     extra = f"scene_extra:{layout}"
     if extra in _geometry():

@@ -24,13 +24,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tasks.geometry import Maze
+from tasks.geometry import ARENA, Maze
 
 AGENT_RADIUS = 0.5
 SKIN_WIDTH = 0.08
 COLLISION_RADIUS = AGENT_RADIUS + SKIN_WIDTH
 MOVE_DISTANCE = 2.0  # metres per forward action (Startup.unity MovementSpeed)
 TURN_DEGREES = 10  # degrees per turn action (Startup.unity RotationSpeed)
+#: The open arena's agent is rat-sized: a 0.1 m circle, so that its centre covers a 2.0 m square of the
+#: 2.2 m box (the 2017 controller's 0.58 m would leave 1.04 m).
+ARENA_COLLISION_RADIUS = 0.1
 
 _CONTACT_GAP = 1e-6  # metres kept between the circle and a wall after a hit, against round-off
 _MAX_SLIDES = 4  # collide-and-slide iterations per move (two walls meeting at a corner need 2)
@@ -49,8 +52,8 @@ def _unit_table() -> tuple[tuple[float, float], ...]:
 _UNIT = _unit_table()
 
 
-def wrap_degrees(deg: int) -> int:
-    """Wrap an integer heading to (-180, 180]."""
+def wrap_degrees(deg: int | float) -> int | float:
+    """Wrap a heading in degrees (integer in the mazes, float in the arena) to (-180, 180]."""
     deg = deg % 360
     return deg - 360 if deg > 180 else deg
 
@@ -58,6 +61,11 @@ def wrap_degrees(deg: int) -> int:
 def direction(yaw_deg: int) -> tuple[float, float]:
     """Unit (dx, dz) of heading ``yaw_deg`` (0 = north/+z, 90 = east/+x, clockwise from above)."""
     return _UNIT[yaw_deg % 360]
+
+
+def collision_radius(maze: str) -> float:
+    """Radius of the agent's collision circle in maze ``maze``: 0.58 m in the 2017 mazes, 0.1 m in the arena."""
+    return ARENA_COLLISION_RADIUS if maze == ARENA else COLLISION_RADIUS
 
 
 def rect_distance(x: float, z: float, x0: float, x1: float, z0: float, z1: float) -> float:
@@ -89,8 +97,9 @@ class Collider:
         self._lo, self._hi = lo, hi
 
     @classmethod
-    def from_maze(cls, maze: Maze, radius: float = COLLISION_RADIUS) -> "Collider":
-        return cls([b.footprint for b in maze.boxes], radius)
+    def from_maze(cls, maze: Maze, radius: float | None = None) -> "Collider":
+        """The walls of ``maze`` for an agent of ``radius`` (default: the maze's own, :func:`collision_radius`)."""
+        return cls([b.footprint for b in maze.boxes], collision_radius(maze.name) if radius is None else radius)
 
     @staticmethod
     def _prepare(fp: np.ndarray) -> list[tuple[float, ...]]:

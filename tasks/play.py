@@ -3,6 +3,8 @@
     python -m tasks.play 1-3                        # the 2017 reference solution
     python -m tasks.play 2-2 --actions 2222200000   # 0 right, 1 left, 2 forward, 3 wait
     python -m tasks.play 3-1 --keys                 # type w/a/d/s (+ Enter); q quits
+    python -m tasks.play watermaze --steps 300      # the open arena: a random-foraging path (tasks.foraging)
+    python -m tasks.play openfield --actions 2222002222   # or its small steps: 15 deg turns, 0.1 m moves
 
 Each saved image shows the first-person view beside the top-down map with the path
 (``MazeEnv.render()``); files go to ``--out`` (default ``runs/play/<task>/``, beside the training runs and
@@ -16,7 +18,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 import tasks
+from tasks.foraging import forage
 from tasks.png import write_png
 from tasks.reference import reference_actions
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT
@@ -46,23 +51,35 @@ def reference(env: tasks.MazeEnv) -> Iterator[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", help=f"task id: {', '.join(tasks.TASK_IDS)}")
+    parser.add_argument("task", help=f"task id: {', '.join((*tasks.TASK_IDS, *tasks.ARENA_IDS))}")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--actions", help="action string, e.g. 2222333; default: the reference solution")
+    source.add_argument("--actions", help="action string, e.g. 2222333; default: the reference solution (the "
+                                          "arena: a random-foraging path)")
     source.add_argument("--keys", action="store_true", help="read actions from the keyboard")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default="dec2017", choices=("dec2017", "sep2017"))
     parser.add_argument("--every", type=int, default=1, help="save every k-th step (and the last)")
+    parser.add_argument("--steps", type=int, default=200, help="the arena: steps of the foraging path")
     parser.add_argument("--out", type=Path, help=f"output folder (default {PLAY_FOLDER}/<task>)")
     args = parser.parse_args(argv)
 
-    if args.task not in tasks.TASK_IDS:
-        parser.error(f"unknown task {args.task!r}; valid task ids: {', '.join(tasks.TASK_IDS)}")
-    env = tasks.make(args.task, noop_action=True, version=args.version, render_mode="rgb_array")
+    arena = args.task in tasks.ARENA_IDS
+    if args.task not in tasks.TASK_IDS and not arena:
+        parser.error(f"unknown task {args.task!r}; valid task ids: {', '.join((*tasks.TASK_IDS, *tasks.ARENA_IDS))}")
+    if args.steps < 1:
+        parser.error(f"--steps must be at least 1, got {args.steps}")
+    foraging = arena and not args.keys and args.actions is None
+    if arena:
+        env = tasks.make(args.task, render_mode="rgb_array",
+                         **({"kinematics": "continuous"} if foraging else {"noop_action": True}))
+    else:
+        env = tasks.make(args.task, noop_action=True, version=args.version, render_mode="rgb_array")
     out = args.out or PLAY_FOLDER / args.task
     out.mkdir(parents=True, exist_ok=True)
     _, info = env.reset(seed=args.seed)
-    if args.keys:
+    if foraging:
+        actions = iter(forage(args.steps, seed=args.seed, start=info["pose"][None].astype(float)).odometry[0])
+    elif args.keys:
         actions: Iterator[int] = keyboard()
     elif args.actions is not None:
         if set(args.actions) - set("0123"):
@@ -71,15 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         actions = reference(env)
     write_png(out / "step_0000.png", env.render())
-    step, terminated = 0, False
+    step, ended = 0, False
     for step, action in enumerate(actions, start=1):
-        _, reward, terminated, _, info = env.step(action)
-        if step % args.every == 0 or terminated:
+        _, reward, terminated, truncated, info = env.step(action)
+        ended = terminated or truncated
+        if step % args.every == 0 or ended:
             write_png(out / f"step_{step:04d}.png", env.render())
-        if terminated or args.keys:
-            print(f"step {step}: action {action}, reward {reward:+.3f}, pose {info['pose'].round(2).tolist()}, "
+        if ended or args.keys:
+            shown = np.round(action, 2).tolist() if foraging else action
+            print(f"step {step}: action {shown}, reward {reward:+.3f}, pose {info['pose'].round(2).tolist()}, "
                   f"zone {info['zone']}, total {info['cumulative_reward']:+.3f}")
-        if terminated:
+        if ended:
             break
     outcome = "success" if info["success"] else "failure" if info["failure"] else "unfinished"
     print(f"{args.task}: {outcome} after {step} steps, {info['ticks']} ticks; images in {out}/")

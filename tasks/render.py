@@ -84,10 +84,13 @@ class Renderer:
     """
 
     def __init__(self, maze: Maze, rgb_size: int = 84, depth_size: int = 32, fov_deg: float = 90.0,
-                 max_depth: float = 10.0, camera: str = "dec2017") -> None:
+                 max_depth: float = 10.0, camera: str = "dec2017", near: float = rc.NEAR) -> None:
         """``camera`` picks the 2017 camera settings (``CAMERAS``): ``"dec2017"`` (HEAD: far plane
         1000 m, 1-D sky (49, 77, 121)) or ``"sep2017"`` (hackathon: far plane 20 m, so the far end
-        of the 24 m corridor and distant landmarks are clipped to sky; white 1-D sky)."""
+        of the 24 m corridor and distant landmarks are clipped to sky; white 1-D sky).
+        ``near`` is the near clip plane in metres (the 2017 cameras' 0.3 m by default); an agent that
+        comes closer to a wall than about 1.4 x ``near`` would see through it (the open arena's small
+        agent uses 0.05 m)."""
         if not isinstance(maze, Maze):
             raise TypeError(f"maze must be a tasks.geometry.Maze (use load_maze), got {type(maze).__name__}")
         for field, value in (("rgb_size", rgb_size), ("depth_size", depth_size)):
@@ -95,8 +98,10 @@ class Renderer:
                 raise ValueError(f"{field} must be a positive integer, got {value!r}")
         if not 0.0 < fov_deg < 180.0:
             raise ValueError(f"fov_deg must lie in (0, 180), got {fov_deg!r}")
-        if not max_depth > rc.NEAR:
-            raise ValueError(f"max_depth must exceed the near plane {rc.NEAR} m, got {max_depth!r}")
+        if not 0.0 < near:
+            raise ValueError(f"near (the near clip plane, metres) must be positive, got {near!r}")
+        if not max_depth > near:
+            raise ValueError(f"max_depth must exceed the near plane {near} m, got {max_depth!r}")
         if camera not in CAMERAS:
             raise ValueError(f"unknown camera {camera!r}; valid cameras: {', '.join(CAMERAS)}")
         self.maze = maze
@@ -107,6 +112,7 @@ class Renderer:
         self.depth_size = int(depth_size)
         self.fov_deg = float(fov_deg)
         self.max_depth = float(max_depth)
+        self.near = float(near)
         self._fov_tan = math.tan(math.radians(fov_deg) / 2.0)
         light = np.asarray(maze.light_direction, dtype=np.float64)
         self._light_dir = light / np.linalg.norm(light)
@@ -167,11 +173,12 @@ class Renderer:
                 *self._floor, self._prisms, n_prisms, self._solids, self._mats, self._light_rgb)
         if cue is None:
             rgb = np.empty((3, self.rgb_size, self.rgb_size), dtype=np.uint8)
-            rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, self.far, True, rgb, self._zrgb)
+            rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, self.far, self.near, True, rgb,
+                            self._zrgb)
         else:
             rgb = self._cues[cue].copy()
-        rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, self.far, False, self._no_rgb,
-                        self._zdepth)
+        rc.render_frame(*args, self._sky_base, self._sun_dir, self._sun_cos, self.far, self.near, False,
+                        self._no_rgb, self._zdepth)
         self.last_sky_mask = np.isinf(self._zdepth)[None]
         depth = np.minimum(self._zdepth, self.max_depth).astype(np.float32)[None]
         return rgb, depth

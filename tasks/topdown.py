@@ -37,6 +37,14 @@ def _inside(px: np.ndarray, pz: np.ndarray, footprint: np.ndarray) -> np.ndarray
     return mask
 
 
+def beside(view: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """The first-person ``view`` (uint8 [3, S, S]) scaled to the height of the map ``top`` ([H, W, 3]), left of it."""
+    view = view.transpose(1, 2, 0)
+    rows = (np.arange(top.shape[0]) * view.shape[0]) // top.shape[0]
+    gap = np.full((top.shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([view[rows][:, rows], gap, top], axis=1)
+
+
 class TopDownMap:
     """Static background of one maze at ``pixels_per_metre``; ``draw`` adds the moving parts."""
 
@@ -88,18 +96,22 @@ class TopDownMap:
         image[rows[ok], cols[ok]] = colour
 
     def draw(self, trajectory: Iterable[tuple[float, float]], heading: float,
-             foods: Iterable[tuple[float, float, bool]] = ()) -> np.ndarray:
-        """The map with the foods ``(x, z, visible)``, the path and the agent: uint8 [H, W, 3]."""
+             foods: Iterable[tuple[float, float, bool]] = (), agent_radius: float = 0.5,
+             goals: Iterable[tuple[float, float, float]] = ()) -> np.ndarray:
+        """The map with the foods ``(x, z, visible)``, hidden goal discs ``(x, z, radius)`` (the water maze's
+        platform), the path and the agent (a disc of ``agent_radius`` m): uint8 [H, W, 3]."""
         image = self.background.copy()
         for x, z, visible in foods:
             c0, r1 = self.to_pixel(x - 0.5, z - 0.5)
             c1, r0 = self.to_pixel(x + 0.5, z + 0.5)
             image[max(int(r0), 0):int(r1) + 1, max(int(c0), 0):int(c1) + 1] = FOOD if visible else HIDDEN_FOOD
+        for x, z, radius in goals:
+            self._disc(image, x, z, radius, HIDDEN_FOOD)
         path = np.asarray(list(trajectory), dtype=np.float64).reshape(-1, 2)
         self._line(image, path, PATH)
         if len(path):
             x, z = path[-1]
-            self._disc(image, x, z, 0.5, AGENT)
-            tip = np.array([[x, z], [x + 0.9 * math.sin(heading), z + 0.9 * math.cos(heading)]])
-            self._line(image, tip, (0, 0, 0))
+            self._disc(image, x, z, agent_radius, AGENT)
+            tip = 1.8 * agent_radius
+            self._line(image, np.array([[x, z], [x + tip * math.sin(heading), z + tip * math.cos(heading)]]), (0, 0, 0))
         return image

@@ -77,10 +77,10 @@ def setting(default: Any, help: str, group: str, **options: Any) -> Any:
 
 
 def _task_id(text: str) -> str:
-    from tasks import TASK_IDS
+    from tasks import ARENA_IDS, TASK_IDS
 
-    if text not in TASK_IDS:
-        raise argparse.ArgumentTypeError(f"unknown task {text!r}; valid tasks: {', '.join(TASK_IDS)}")
+    if text not in (*TASK_IDS, *ARENA_IDS):
+        raise argparse.ArgumentTypeError(f"unknown task {text!r}; valid tasks: {', '.join((*TASK_IDS, *ARENA_IDS))}")
     return text
 
 
@@ -118,7 +118,8 @@ class TrainConfig:
             "'ca3.state->ca3.previous=remove' removes a connection; repeatable",
         CONNECTOME, parse=lesion_item, metavar="REGION=MODE", flag="--lesion")
     task: str = setting("1-3", "WBAI 2017 task id, 1-1 ... 3-2 (1-3, the default demo: stop at green for 2.4 s, "
-                               "then take the food; learned in minutes)", RUN, parse=_task_id)
+                               "then take the food; learned in minutes), or an open-arena task, openfield or watermaze",
+                        RUN, parse=_task_id)
     curriculum: bool = setting(False, "train through the tasks in 2017 order, moving on when the run completes one "
                                       "by the 2017 rule over all its environments' trials (instead of --task)", RUN)
     workers: int = setting(2, "A3C worker processes, one thread each", RUN, parse=number(int, 1), on_resume=True)

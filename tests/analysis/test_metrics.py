@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.metrics import (autocorrelogram, direction_tuning, false_positive_rate, gridness, mean_vector_length,
+from analysis.metrics import (autocorrelogram, direction_tuning, false_positive_rate, grid_geometry, gridness,
+                              mean_vector_length,
                               population_sparseness, preferred_direction, rate_map, shuffled_baseline,
                               spatial_information)
 
@@ -94,6 +95,17 @@ def test_hexagonal_grid_scores_high_gridness(period, rotation):
     grid = plane_waves([rotation, rotation + 60, rotation + 120], period)
     assert gridness(grid) > 1.0
     assert gridness(np.maximum(grid, 0)) > 1.0  # firing fields on a silent background
+
+
+@pytest.mark.parametrize("period, rotation", [(7.0, 0.0), (10.0, 17.0), (14.0, 40.0)])
+def test_grid_spacing_and_orientation_come_from_the_six_peaks_around_the_centre(period, rotation):
+    grid = plane_waves([rotation, rotation + 60, rotation + 120], period)
+    spacing, orientation = grid_geometry(autocorrelogram(grid), bin_size=0.05)
+    assert spacing == pytest.approx(2 * period / np.sqrt(3) * 0.05, rel=0.1)  # peaks of three plane waves
+    expected = (rotation + 30) % 60  # the lattice runs at 30 deg to the waves
+    assert min(abs(orientation - expected), 60 - abs(orientation - expected)) < 4
+    spacings, _ = grid_geometry(np.stack([autocorrelogram(grid), autocorrelogram(np.ones((40, 40)))]), 0.05)
+    assert spacings[0] == pytest.approx(spacing) and np.isnan(spacings[1])  # a flat map has no grid
 
 
 def test_gridness_survives_unvisited_bins():

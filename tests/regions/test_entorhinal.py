@@ -148,3 +148,15 @@ def test_bad_parameters_are_rejected_by_name():
         small(dropout=1.0)
     with pytest.raises(ValueError, match=r"params.grid_units"):
         small(grid_units=0)
+
+
+def test_relu_grid_units_are_non_negative_and_a_bad_activation_is_named():
+    region = small(grid_activation="relu", place_surround=2.0)
+    odometry, _ = random_walk(5, 4, seed=0)
+    state = region.initial_state(4)
+    for motion in odometry:
+        outputs, state = region({"self_motion": motion}, state)
+        assert outputs["grid"].min() >= 0 and (outputs["grid"] > 0).any()
+    assert region.teachers()["place_cells"].signal.surround == 2.0
+    with pytest.raises(ValueError, match="grid_activation must be one of linear, relu"):
+        small(grid_activation="tanh")

@@ -122,3 +122,17 @@ def test_the_cue_teacher_is_the_cued_target_one_hot_and_zero_without_a_cue():
     infos = [[{"cued_target": "blue"}, {"cued_target": None}], [{"cued_target": "red"}, {"cued_target": None}]]
     signal = cue_teacher(["red", "green", "blue"]).signal(TeacherInput(infos, np.zeros((2, 2), np.float32)))
     assert signal.tolist() == [[[0, 0, 1], [0, 0, 0]], [[1, 0, 0], [0, 0, 0]]]
+
+
+def test_centre_surround_place_targets_peak_at_the_nearest_centre_with_a_floor_elsewhere():
+    centres = torch.tensor([[x, z] for x in np.linspace(-1, 1, 9) for z in np.linspace(-1, 1, 9)], dtype=torch.float32)
+    poses = torch.tensor([[0.0, 0.0, 0.0], [0.5, -0.75, 1.0]])
+    gaussian = PlaceCells(centres, sigma=0.12).targets(poses)
+    dog = PlaceCells(centres, sigma=0.12, surround=2.0).targets(poses)
+    assert torch.allclose(dog.sum(-1), torch.ones(2)) and dog.min() >= 0
+    assert torch.equal(dog.argmax(-1), gaussian.argmax(-1))
+    assert dog.min(-1).values.min() == 0  # the deepest surround reads zero
+    entropy = lambda p: -(p * p.clamp_min(1e-30).log()).sum(-1)
+    assert (entropy(dog) > entropy(gaussian)).all()  # broader, flatter targets than plain Gaussians
+    with pytest.raises(ValueError, match="surround"):
+        PlaceCells(centres, sigma=0.12, surround=0.5)

@@ -5,12 +5,13 @@ import pytest
 
 import tasks
 from tasks.geometry import MAZE_NAMES, MATERIALS, load_maze
-from tasks.physics import COLLISION_RADIUS, Collider
+from tasks.physics import COLLISION_RADIUS, Collider, collision_radius
 
 
 def test_mazes_load_with_their_scene_blockers():
     counts = {name: len(load_maze(name).boxes) for name in MAZE_NAMES}
-    assert counts == {"onedim": 42, "onedim_colourless": 30, "cross": 60, "arrow": 80}
+    assert counts == {"onedim": 42, "onedim_colourless": 30, "cross": 60, "arrow": 80, "openfield": 12}  # arena:
+    # four walls, each cut into two plain stretches and its cue card
     assert len(load_maze("arrow", "ArrowMazeTask1").boxes) == 82
     assert len(load_maze("arrow", "ArrowMazeTask2").boxes) == 83  # + the red blocker
     assert len(load_maze("arrow", "ArrowMazeTask3").boxes) == 81  # middle corridor open
@@ -41,7 +42,7 @@ def test_free_space_points_are_free_reachable_and_spread(name):
     assert pts.shape == (400, 2)
     assert len(np.unique(pts, axis=0)) == 400
     collider = Collider.from_maze(load_maze(name))
-    assert collider.clearance(pts).min() >= COLLISION_RADIUS
+    assert collider.clearance(pts).min() >= collision_radius(name) == collider.radius
     assert np.array_equal(pts, tasks.free_space_points(name, 400, seed=0))
     assert not np.array_equal(pts, tasks.free_space_points(name, 400, seed=1))
 

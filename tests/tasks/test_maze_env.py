@@ -238,7 +238,7 @@ def test_reference_solution_with_rendering(task):
 
 
 def test_registry_and_task_ids_agree():
-    assert set(tasks.GYM_IDS) == {*TASK_IDS, "curriculum"}
+    assert set(tasks.GYM_IDS) == {*TASK_IDS, "curriculum", *tasks.ARENA_IDS}
 
 
 @pytest.mark.parametrize("task", TASK_IDS)

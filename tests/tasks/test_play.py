@@ -51,3 +51,13 @@ def test_frames_go_to_a_named_folder_under_runs_by_default(tmp_path, monkeypatch
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == [
         "runs/play/1-2/step_0000.png", "runs/play/1-2/step_0011.png"]
     assert "images in runs/play/1-2/" in capsys.readouterr().out
+
+
+def test_play_the_arena_along_a_foraging_path_or_with_small_steps(tmp_path, capsys):
+    assert main(["openfield", "--steps", "20", "--every", "10", "--out", str(tmp_path / "a")]) == 0
+    assert "openfield: unfinished after 20 steps, 200 ticks" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["step_0000.png", "step_0010.png", "step_0020.png"]
+    assert main(["watermaze", "--actions", "2222", "--every", "4", "--out", str(tmp_path / "b")]) == 0
+    assert "watermaze: unfinished after 4 steps" in capsys.readouterr().out
+    image = read_png(tmp_path / "b" / "step_0004.png")
+    assert image.shape[1] > image.shape[0] and image.std() > 10

@@ -1,0 +1,80 @@
+"""Path-integration pre-training of the entorhinal cortex in the open arena: its loss falls, its cells are measured."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from brain.engine import Brain
+from brain.pretrain_paths import PathSettings, batch_of_paths, build, main, train
+
+QUICK = ["--batch", "32", "--steps", "20", "--lr", "1e-2", "--eval-batch", "20", "--bins", "10", "--shuffles", "5",
+         "--log-seconds", "1000"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("paths")
+    assert main([*QUICK, "--updates", "80", "--out", str(out)]) == 0
+    return out
+
+
+def test_a_short_path_integration_run_lowers_the_loss(run):
+    with open(run / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 80 and {"loss", "head_direction", "place_cells", "samples"} <= set(rows[0])
+    loss = np.array([float(row["loss"]) for row in rows])
+    assert loss[-10:].mean() < loss[:10].mean() - 0.2, loss  # chance is log 12 + about log 256
+    report = json.loads((run / "cells.json").read_text())
+    trained, untrained = report["trained"], report["untrained"]
+    assert trained["loss"]["head_direction"] < untrained["loss"]["head_direction"] - 0.2  # on held-out paths
+
+
+def test_grid_units_are_measured_against_shuffles_for_the_trained_and_the_untrained_region(run):
+    report = json.loads((run / "cells.json").read_text())
+    for name in ("trained", "untrained"):
+        cells = report[name]
+        assert cells["units"] == 256 and cells["samples"] == 20 * 20
+        assert 0 <= cells["share_pooled"] <= 1 and 0 <= cells["share_unit"] <= 1
+        assert len(cells["gridness"]) == 256 and np.isfinite(cells["pooled_threshold"])
+        assert len(cells["spacing_m"]) == round(cells["share_pooled"] * 256) == len(cells["orientation_deg"])
+    arrays = np.load(run / "cells.npz")
+    assert arrays["trained_rate_maps"].shape == (256, 10, 10)
+    assert arrays["untrained_autocorrelograms"].shape == (256, 19, 19)
+
+
+def test_the_trained_weights_load_into_the_brain_of_the_same_connectome(run):
+    saved = torch.load(run / "entorhinal.pt")
+    brain = Brain.from_connectome("wba_arena")
+    brain.regions["entorhinal"].load_state_dict(saved["region"])  # strict: every weight, the same shapes
+    assert saved["updates"] == 80 and saved["settings"]["connectome"] == "wba_arena"
+
+
+def test_training_is_seeded():
+    settings = PathSettings(batch=8, steps=10, updates=3, log_seconds=1000)
+    histories = []
+    for _ in range(2):
+        integrator, teachers = build(settings)
+        histories.append([row["loss"] for row in train(integrator, teachers, settings, log=lambda _: None)])
+    assert histories[0] == histories[1]
+    _, teachers = build(settings)
+    odometry, targets, start, poses = batch_of_paths(teachers, 10, 4, seed=0)
+    assert odometry.shape == (10, 4, 2) and poses.shape == (10, 4, 3)
+    assert targets["place_cells"].shape == (10, 4, 256) and start["head_direction"].shape == (4, 12)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "5"], "--steps must be at least 10"),
+    (["--loss-weights", "place_cells"], "expected NAME=WEIGHT"),
+    (["--loss-weights", "grid=1", "--updates", "1"], "no loss 'grid'"),
+    (["--region", "visual_cortex"], "has no teacher"),
+    (["--region", "thalamus"], "has no region 'thalamus'"),
+    (["--connectome", "nope"], "nope"),
+])
+def test_bad_settings_are_one_message_and_exit_code_2(argv, message, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
