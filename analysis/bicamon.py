@@ -14,7 +14,8 @@ activity from the HDF5 recording, with a play button and a step slider:
 * connections as edges whose width and opacity follow their traffic: the mean absolute
   activity of the source port at the step over that port's maximum in the episode, times the
   edge's strength, ``sqrt(weight / largest weight)`` where the connectome gives ``weight:``
-  and one half otherwise (edges from ``env`` have no anatomical source and are left out);
+  and one half otherwise, in :data:`EDGE_LEVELS` steps (edges from ``env`` have no anatomical
+  source and are left out);
   a recurrent connection of a region onto itself is a small loop beside it;
 * lesions as the connectome states them: removed regions as grey crosses, silenced ones as
   grey rings, partly silenced ones active with the fraction in their label; removed
@@ -55,12 +56,15 @@ LESIONED, UNRECORDED = "rgb(140, 140, 140)", "rgb(200, 200, 200)"
 NODE_SIZE = (14.0, 30.0)
 #: Edge widths in pixels at no traffic and at full traffic of the strongest edge.
 EDGE_WIDTH = (0.5, 8.0)
+#: Steps of width and opacity an active edge is drawn at (strength times traffic, rounded): a 2-D view draws its
+#: active edges as this many traces whatever the connectome, one per step, each frame moving edges between them.
+EDGE_LEVELS = 6
 #: Strength of an edge without ``weight:``.
 DEFAULT_STRENGTH = 0.5
 #: Half the span of a brain view's axes, in the outline's radii.
 VIEW_MARGIN = 1.08
-#: Radius of a self-loop as a share of the outline's smallest radius.
-LOOP_RADIUS = 0.04
+#: Radius of a self-loop as a share of the outline's smallest radius, and its points (the first repeated last).
+LOOP_RADIUS, LOOP_POINTS = 0.04, 13
 WIDTH, HEIGHT = 1400, 1300
 #: Page margins in pixels (left, right, top, bottom): the title and legend above, the controls below.
 MARGIN = (80, 80, 130, 110)
@@ -183,16 +187,43 @@ def frame_steps(length: int, max_frames: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, length - 1, min(length, max_frames))).astype(int))
 
 
-def _edge_style(traffic: float, strength: float) -> dict[str, Any]:
-    """Width and opacity of an active edge (its colour is fixed): what a frame changes, so kept short."""
-    width = EDGE_WIDTH[0] + (EDGE_WIDTH[1] - EDGE_WIDTH[0]) * strength * traffic
-    return {"line": {"width": round(width, 1)}, "opacity": round(0.25 + 0.75 * traffic, 2)}
+def edge_level(traffic: float, strength: float) -> int:
+    """The step of :data:`EDGE_LEVELS` an active edge is drawn at: its ``strength`` times its ``traffic``, rounded."""
+    return int(round(strength * traffic * (EDGE_LEVELS - 1)))
+
+
+def _level_style(level: int) -> dict[str, Any]:
+    """Width and opacity of the active edges at ``level``: thin and faint at 0, wide and opaque at the top."""
+    share = level / (EDGE_LEVELS - 1)
+    return {"line": {"width": round(EDGE_WIDTH[0] + (EDGE_WIDTH[1] - EDGE_WIDTH[0]) * share, 1),
+                     "color": f"rgb({EDGE_RGB})"}, "opacity": round(0.25 + 0.75 * share, 2)}
 
 
 def _static_line(style: str) -> dict[str, Any]:
     return {"removed": {"width": 1.5, "color": LESIONED, "dash": "dot"},
             "silent": {"width": 1.5, "color": LESIONED, "dash": "dash"},
             "unrecorded": {"width": 1.5, "color": UNRECORDED}}[style]
+
+
+def _decimals(space: Space) -> int:
+    """Decimals that keep edge coordinates to about a thousandth of the brain's size (whole um in CCFv3)."""
+    return max(0, 3 - int(np.floor(np.log10(max(float(space.radii.max()), 1e-6)))))
+
+
+def _joined(paths: Sequence[list[list[float]]], labels: Sequence[str] | None = None) -> dict[str, list]:
+    """Several polylines (each a list of coordinate lists, one per axis) as one line trace's arrays, gaps between.
+
+    With ``labels``, every point of a polyline hovers with its label.
+    """
+    axes = len(paths[0]) if paths else 2
+    joined: dict[str, list] = {key: [] for key in "xyz"[:axes]}
+    text: list[str] = []
+    for index, path in enumerate(paths):
+        for key, values in zip(joined, path):
+            joined[key] += [*values, None]
+        if labels is not None:
+            text += [labels[index]] * (len(path[0]) + 1)
+    return {**joined, "hovertext": text} if labels is not None else joined
 
 
 class Animation:
@@ -217,7 +248,7 @@ class Animation:
 
 def _loop(centre: np.ndarray, radius: float, axes: tuple[int, int]) -> np.ndarray:
     """A small circle touching ``centre`` in the plane of ``axes``: points ``[n, 3]``."""
-    angle = np.linspace(0, 2 * np.pi, 25)
+    angle = np.linspace(0, 2 * np.pi, LOOP_POINTS)
     points = np.repeat(centre[None], len(angle), axis=0)
     points[:, axes[0]] += radius * (1 + np.cos(angle))
     points[:, axes[1]] += radius * np.sin(angle)
@@ -299,6 +330,53 @@ def _view_scale(figure: go.Figure, row: int, col: int, space: Space, view: View)
     return min(width / span[view.x], height / span[view.y])
 
 
+def _draw_edges(figure: go.Figure, animation: Animation, row: int, col: int, edges: Sequence[Edge],
+                points: Sequence[np.ndarray], axes: Sequence[int], three_d: bool, decimals: int) -> None:
+    """The connections of one view (``points``: each edge's polyline in 3-D coordinates) as a few traces.
+
+    Not a trace per edge: plotly re-reads every trace of the figure at every frame, so a view
+    draws its lesioned or unrecorded edges as one trace per style, and its active edges as one
+    trace per level of :data:`EDGE_LEVELS`, each frame moving the edges between those traces. As
+    a level's trace changes its points per frame, the edges' names hover on markers at their
+    middles. The 3-D view is still: its active edges are drawn at their mean traffic.
+    """
+    paths = []
+    for polyline in points:
+        rounded = polyline.round(decimals)
+        paths.append([(rounded[:, axis] if decimals else rounded[:, axis].astype(int)).tolist() for axis in axes])
+
+    def lines(chosen: Sequence[int], **style: Any) -> Any:
+        kind = go.Scatter3d if three_d else go.Scatter
+        return kind(**_joined([paths[i] for i in chosen], [edges[i].label for i in chosen]), mode="lines",
+                    hoverinfo="text", showlegend=False, **style)
+
+    for style in ("removed", "silent", "unrecorded"):
+        chosen = [i for i, edge in enumerate(edges) if edge.style == style]
+        if chosen:
+            figure.add_trace(lines(chosen, line=_static_line(style)), row=row, col=col)
+    active = [i for i, edge in enumerate(edges) if edge.traffic is not None]
+    if not active:
+        return
+    if three_d:
+        levels = {i: edge_level(float(edges[i].traffic.mean()), edges[i].strength) for i in active}
+        for level in sorted(set(levels.values())):
+            figure.add_trace(lines([i for i in active if levels[i] == level], **_level_style(level)), row=row, col=col)
+        return
+
+    def at_level(step: int, level: int) -> dict[str, list]:
+        return _joined([paths[i] for i in active if edge_level(edges[i].traffic[step], edges[i].strength) == level])
+
+    for level in range(EDGE_LEVELS):
+        trace = go.Scatter(**at_level(0, level), mode="lines", hoverinfo="skip", showlegend=False,
+                           **_level_style(level))
+        animation.add(figure, trace, row, col, lambda step, level=level: at_level(step, level))
+    middles = np.stack([points[i][len(points[i]) // 2] if edges[i].source == edges[i].target
+                        else points[i].mean(axis=0) for i in active])  # a loop's far side
+    figure.add_trace(go.Scatter(x=middles[:, axes[0]], y=middles[:, axes[1]], mode="markers", hoverinfo="text",
+                                hovertext=[edges[i].label for i in active], showlegend=False,
+                                marker=dict(size=10, color="rgba(0, 0, 0, 0)")), row=row, col=col)
+
+
 def _draw_view(figure: go.Figure, animation: Animation, row: int, col: int, nodes: Sequence[Node],
                edges: Sequence[Edge], space: Space, view: View | None, order: tuple[int, int, int],
                first: bool) -> None:
@@ -317,7 +395,7 @@ def _draw_view(figure: go.Figure, animation: Animation, row: int, col: int, node
         return go.Scatter3d(**coords, **style) if three_d else go.Scatter(**coords, **style)
 
     if three_d:
-        x, y, z = outline_3d(space, order)
+        x, y, z = (grid.astype(np.float32) for grid in outline_3d(space, order))  # single precision: half the bytes
         figure.add_trace(go.Surface(x=x, y=y, z=z, opacity=0.08, showscale=False, hoverinfo="skip",
                                     colorscale=[[0, "rgb(120,120,120)"], [1, "rgb(120,120,120)"]]), row=row, col=col)
     else:
@@ -325,33 +403,24 @@ def _draw_view(figure: go.Figure, animation: Animation, row: int, col: int, node
         figure.add_trace(go.Scatter(x=ox, y=oy, mode="lines", fill="toself", fillcolor="rgba(200, 200, 200, 0.25)",
                                     line=dict(color="rgb(150, 150, 150)", width=1), hoverinfo="skip",
                                     showlegend=False), row=row, col=col)
-    for edge in edges:
-        points = _edge_points(edge, where, radius, axes[:2])
-        common = dict(mode="lines", hoverinfo="text", hovertext=edge.label, showlegend=False)
-        if edge.traffic is None:
-            animation.add(figure, trace(points, line=_static_line(edge.style), **common), row, col)
-        elif three_d:
-            style = _edge_style(float(edge.traffic.mean()), edge.strength)
-            figure.add_trace(trace(points, line=dict(color=f"rgb({EDGE_RGB})", **style["line"]), **common),
-                             row=row, col=col)
-        else:
-            style = _edge_style(edge.traffic[0], edge.strength)
-            animation.add(figure, trace(points, line=dict(color=f"rgb({EDGE_RGB})", **style["line"]),
-                                        opacity=style["opacity"], **common), row, col,
-                          lambda step, e=edge: _edge_style(e.traffic[step], e.strength))
+    _draw_edges(figure, animation, row, col, edges, [_edge_points(edge, where, radius, axes[:2]) for edge in edges],
+                axes, three_d, _decimals(space))
     units = np.array([node.units for node in nodes], dtype=float)
     sizes = np.interp(np.sqrt(units), [np.sqrt(units.min()), np.sqrt(units.max()) + 1e-9], NODE_SIZE)
     size_of = {node.name: size for node, size in zip(nodes, sizes)}
     if three_d:
-        place_of = dict.fromkeys(where, "top center")
+        place_of = {}  # labels would cover one another from most angles: the 3-D view names regions on hover
     else:
         screen = _screen(np.stack([node.position[[view.x, view.y]] for node in nodes]), view,
                          _view_scale(figure, row, col, space, view))
         place_of = dict(zip(where, label_places(screen, [node.label for node in nodes], sizes)[0]))
 
     def text(group: Sequence[Node]) -> dict[str, Any]:
-        return dict(text=[n.label for n in group], textposition=[place_of[n.name] for n in group],
-                    textfont=dict(size=LABEL_FONT), hovertext=[_hover(n) for n in group], hoverinfo="text")
+        hover = dict(hovertext=[_hover(n) for n in group], hoverinfo="text")
+        if three_d:
+            return dict(mode="markers", **hover)
+        return dict(mode="markers+text", text=[n.label for n in group], textposition=[place_of[n.name] for n in group],
+                    textfont=dict(size=LABEL_FONT), **hover)
 
     live = [node for node in nodes if node.activity is not None]
 
@@ -361,15 +430,16 @@ def _draw_view(figure: go.Figure, animation: Animation, row: int, col: int, node
     if live:
         marker = dict(size=[size_of[n.name] for n in live], color=activity(None if three_d else 0),
                       coloraxis="coloraxis", line=dict(width=1, color="rgb(60, 60, 60)"), opacity=1.0)
-        regions = trace(np.stack([n.position for n in live]), mode="markers+text", marker=marker, name="regions",
+        regions = trace(np.stack([n.position for n in live]), marker=marker, name="regions",
                         showlegend=False, **text(live))
-        animation.add(figure, regions, row, col, None if three_d else lambda step: {"marker": {"color": activity(step)}})
+        animation.add(figure, regions, row, col,
+                      None if three_d else lambda step: {"marker": {"color": activity(step)}})
     for status, (symbol, colour) in STATIC_STYLE.items():
         group = [node for node in nodes if node.status == status]
         if group:
             marker = dict(size=[size_of[n.name] for n in group], symbol=symbol, color=colour, line=dict(width=3,
                           color=colour))
-            figure.add_trace(trace(np.stack([n.position for n in group]), mode="markers+text", marker=marker,
+            figure.add_trace(trace(np.stack([n.position for n in group]), marker=marker,
                                    name=status.replace("unrecorded", "not recorded"), legendgroup=status,
                                    showlegend=first, **text(group)), row=row, col=col)
 
@@ -391,7 +461,7 @@ def _draw_maze(figure: go.Figure, animation: Animation, episode: Episode, steps:
 
     def so_far(step: int) -> dict[str, Any]:
         shown = steps[steps <= step]
-        return {"x": pose[shown, 0].round(3).tolist(), "y": pose[shown, 1].round(3).tolist()}
+        return {"x": pose[shown, 0].round(2).tolist(), "y": pose[shown, 1].round(2).tolist()}  # cm: the page's size
 
     def agent(step: int) -> dict[str, Any]:
         return {"x": [float(pose[step, 0])], "y": [float(pose[step, 1])],
@@ -434,9 +504,10 @@ def _draw_heatmap(figure: go.Figure, animation: Animation, nodes: Sequence[Node]
     if not live:
         return
     names = [n.name for n in live]
-    figure.add_trace(go.Heatmap(z=np.stack([n.activity for n in live]).round(3), x=np.arange(1, length + 1),
+    figure.add_trace(go.Heatmap(z=np.stack([n.activity for n in live]).astype(np.float32), x=np.arange(1, length + 1),
                                 y=np.arange(len(live)), customdata=np.repeat(np.array(names)[:, None], length, axis=1),
-                                coloraxis="coloraxis", hovertemplate="%{customdata}, step %{x}: %{z}<extra></extra>"),
+                                coloraxis="coloraxis",
+                                hovertemplate="%{customdata}, step %{x}: %{z:.3f}<extra></extra>"),
                      row=row, col=col)
     figure.update_yaxes(tickvals=list(range(len(live))), ticktext=names, range=[-0.5, len(live) - 0.5],
                         row=row, col=col)
@@ -448,12 +519,13 @@ def _controls(steps: np.ndarray, length: int) -> dict[str, Any]:
     """Play/pause buttons and a step slider driving the frames."""
     jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
     play = {"fromcurrent": True, "frame": {"duration": FRAME_MS, "redraw": False}, "transition": {"duration": 0}}
+    # The slider's knob jumps to each frame's step (plotly's default glides for 150 ms, longer than a frame).
     return {
         "updatemenus": [{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.04, "xanchor": "left",
                          "yanchor": "top", "showactive": False,
                          "buttons": [{"label": "play", "method": "animate", "args": [None, play]},
                                      {"label": "pause", "method": "animate", "args": [[None], jump]}]}],
-        "sliders": [{"x": 0.1, "len": 0.9, "y": -0.02, "yanchor": "top", "active": 0,
+        "sliders": [{"x": 0.1, "len": 0.9, "y": -0.02, "yanchor": "top", "active": 0, "transition": {"duration": 0},
                      "currentvalue": {"prefix": "step ", "suffix": f" of {length}"},
                      "steps": [{"label": str(step + 1), "method": "animate", "args": [[str(step)], jump]}
                                for step in steps]}],
@@ -487,8 +559,9 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
     space, order = space_of(connectome, np.stack([node.position for node in nodes]))
     steps = frame_steps(episode.length, max_frames)
     start = int(steps[0])
-    titles = [view.name for view in space.views] + ["3-D, mean over the episode", "path on the maze (north up)",
-                                                    "critic value, reward, TD error", "activity by region"]
+    titles = [view.name for view in space.views] + ["3-D, mean over the episode (names on hover)",
+                                                    "path on the maze (north up)", "critic value, reward, TD error",
+                                                    "activity by region"]
     figure = make_subplots(rows=3, cols=3, row_heights=[0.32, 0.38, 0.30], vertical_spacing=0.07,
                            horizontal_spacing=0.06, subplot_titles=titles,
                            specs=[[{}, {}, {}], [{"type": "scene"}, {}, {}], [{"colspan": 3}, None, None]])
@@ -514,7 +587,8 @@ def bicamon_figure(recording: Recording, episode: Episode, regions: Sequence[str
         title={"text": title, "y": 0.985, "yanchor": "top"},
         width=WIDTH, height=HEIGHT, plot_bgcolor="white", margin=dict(zip("lrtb", MARGIN)),
         coloraxis=dict(colorscale=COLOURSCALE, cmin=0, cmax=1,
-                       colorbar=dict(title="activity<br>(per region,<br>min to max)", len=0.3, y=0.15)),
+                       colorbar=dict(title="activity<br>(per region,<br>min to max)", len=0.3, y=0.15,
+                                     ticklabelposition="outside bottom")),  # the top label clear of the title
         legend=dict(orientation="h", x=0.0, y=1.025, yanchor="bottom"), **_controls(steps, episode.length))
     return figure
 

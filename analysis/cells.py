@@ -27,7 +27,6 @@ never as cells found. It shows:
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -51,6 +50,12 @@ from brain.recording import Recording
 
 DEFAULT_PORTS = ("entorhinal.grid", "entorhinal.head_direction", "entorhinal.place", "ca1.place_cells", "ca3.state")
 PANEL_PX = 240
+#: Rate maps fewer bins wide than this have no x tick labels (they piled up on the 1-D corridor's one-bin strip).
+NARROW_BINS = 3
+#: Pixels from a row's last map to its title: past that map's colour bar and its tick labels (6 characters).
+ROW_TITLE_SHIFT = 60
+#: Angular ticks of the polar tuning curves: compass points, short enough that neighbouring plots' labels stay apart.
+COMPASS = {"N": 0, "NE": 45, "E": 90, "SE": 135, "S": 180, "SW": 225, "W": 270, "NW": 315}
 
 
 def checklist_figure(findings: Findings) -> go.Figure:
@@ -189,8 +194,10 @@ def rate_map_figure(ports: Sequence[PortCells], top: int, findings: Findings | N
                                         colorscale="Jet", hovertemplate="x %{x:.1f} m, z %{y:.1f} m: %{z:.3f}"
                                                                         "<extra></extra>"), row=row, col=col)
             equal_aspect(figure, row, col)
+            if len(maps.x_centres) < NARROW_BINS:  # a corridor's map: a strip with no room for x tick labels
+                figure.update_xaxes(showticklabels=False, row=row, col=col)
     figure.update_annotations(font_size=10)
-    figure.update_annotations(selector=dict(textangle=90), xshift=40)  # row titles clear of the last colour bars
+    figure.update_annotations(selector=dict(textangle=90), xshift=ROW_TITLE_SHIFT)
     figure.update_layout(title=f"Rate maps of the top units per measure (activity shifted to a zero minimum; "
                                f"x east, z north, metres)<br><sup>{_star(findings)}</sup>",
                          height=PANEL_PX * len(rows) + 120)
@@ -317,7 +324,8 @@ def tuning_figure(ports: Sequence[PortCells], top: int, findings: Findings | Non
         degrees = np.degrees(direction_centres(len(curve)))
         figure.add_trace(go.Scatterpolar(r=np.append(curve, curve[0]), theta=np.append(degrees, degrees[0]),
                                          mode="lines", fill="toself", showlegend=False), row=1, col=col)
-    figure.update_polars(angularaxis=dict(rotation=90, direction="clockwise"), radialaxis=dict(showticklabels=False))
+    figure.update_polars(angularaxis=dict(rotation=90, direction="clockwise", tickvals=list(COMPASS.values()),
+                                          ticktext=list(COMPASS)), radialaxis=dict(showticklabels=False))
     figure.update_annotations(font_size=10, yshift=20)
     figure.update_layout(title="Head-direction tuning of the top units (mean shifted activity per heading)",
                          height=PANEL_PX + 160)

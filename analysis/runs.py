@@ -75,14 +75,16 @@ class Run:
         return replace(self, episodes=self.episodes.where(self.episodes.global_step <= step), cut=step)
 
     def connectome_name(self) -> str:
-        """The ``name:`` of the connectome the run trained."""
+        """The ``name:`` of the connectome the run trained, with its lesions (``wba, ca3=silence``): runs of one
+        connectome trained with and without ``--lesion`` differ only there."""
         try:
             data = yaml.safe_load(self._file(CONNECTOME_FILE).read_text()) or {}
         except yaml.YAMLError as error:
             raise AnalysisError(f"{self.path / CONNECTOME_FILE}: not readable YAML ({error})") from error
         if not isinstance(data, dict) or not data.get("name"):
             raise AnalysisError(f"{self.path / CONNECTOME_FILE}: no `name:` field")
-        return str(data["name"])
+        lesions = data.get("lesions") if isinstance(data.get("lesions"), dict) else {}
+        return ", ".join([str(data["name"]), *(f"{target}={mode}" for target, mode in lesions.items())])
 
     def config(self) -> TrainConfig:
         try:

@@ -104,3 +104,33 @@ class Browser:
             if time.monotonic() > deadline:
                 raise BrowserError(f"{page}: not ready after {timeout:.0f} s ({ready})")
             time.sleep(0.2)
+
+    def overlapping_texts(self, slack: float = 1.0) -> list[tuple[str, str]]:
+        """Pairs of texts drawn in one figure of the open page whose boxes overlap by more than ``slack`` pixels
+        both ways: tick labels, titles, annotations, legend entries, region labels (plotly draws all of them as SVG
+        text; text inside WebGL, as in a 3-D scene, is not seen)."""
+        return [tuple(pair) for pair in self.evaluate(OVERLAPS.replace("SLACK", str(float(slack))))]
+
+
+#: The texts of each figure of a page as boxes, and the pairs of one figure that overlap (see ``overlapping_texts``).
+OVERLAPS = r"""(() => {
+  const boxes = [];
+  document.querySelectorAll('.plotly-graph-div').forEach((figure, index) => {
+    figure.querySelectorAll('text').forEach(element => {
+      const text = element.textContent.trim(), box = element.getBoundingClientRect();
+      if (text && box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== 'hidden') {
+        boxes.push({index, text, box});
+      }
+    });
+  });
+  const pairs = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    const across = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left);
+    const down = Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top);
+    if (a.index === b.index && across > SLACK && down > SLACK) pairs.push([a.text, b.text]);
+  }));
+  return pairs;
+})()"""
+
+#: A JavaScript test that every figure of a page has been drawn.
+DRAWN = "window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(figure => figure._fullLayout)"

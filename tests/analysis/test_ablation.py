@@ -149,6 +149,9 @@ def test_runs_with_recordings_are_compared_at_the_cell_level(recorded_run, lesio
     assert header[-3:] == ["place cells", "grid cells", "head direction cells"]
     place = table_traces[0]["cells"]["values"][header.index("place cells")]
     assert place[0] != "-" and place[1] != "-" and place[2] == "-"  # the fake run has no recording
+    connectomes = table_traces[0]["cells"]["values"][header.index("connectome")]
+    assert connectomes[:2] == ["tiny", "tiny, hippocampus=remove, amygdala=silence, entorhinal=0.5, "
+                                       "ca3.state -> ca3.previous=remove"]  # the lesioned brain says so
     titles = [a["text"] for a in layout["annotations"]]
     assert any(t.startswith("share of place cells: ca1.place_cells") for t in titles)
     assert not any(t.startswith("share of grid cells") for t in titles)  # no run has a gridness in the cross maze

@@ -28,6 +28,12 @@ def region_traces(traces: list[dict]) -> list[dict]:
     return [t for t in traces if t.get("name") == "regions"]
 
 
+def hovering(traces: list[dict], label: str) -> list[dict]:
+    """The traces that show ``label`` on hover (edges share traces, so their hover text is per point)."""
+    return [t for t in traces if label in (t.get("hovertext") if isinstance(t.get("hovertext"), list)
+                                           else [t.get("hovertext")])]
+
+
 def test_page_animates_region_activity_through_the_last_episode(recorded_run, plotted, tmp_path, capsys):
     out = tmp_path / "bicamon.html"
     assert bicamon.main([str(recorded_run), "--out", str(out), "--max-frames", "30"]) == 0
@@ -71,8 +77,7 @@ def test_regions_sit_at_their_connectome_positions_in_each_view(recorded_run, pl
     assert at(three_d, "z") == [ca1[1], prefrontal[1]] and layout["scene"]["zaxis"]["autorange"] == "reversed"
     assert layout["yaxis"]["range"][0] > layout["yaxis"]["range"][1]  # dorsal up: DV grows downwards
     assert "episode 0" in layout["title"]["text"]
-    edges = [t for t in traces if t.get("hovertext") == "ca1.code -> prefrontal.state"]
-    assert len(edges) == 4  # one per view
+    assert len(hovering(traces, "ca1.code -> prefrontal.state")) == 4  # one per view
 
 
 def test_edge_strength_follows_the_connectome_weight_and_traffic_its_source_port(recorded_run):
@@ -89,6 +94,37 @@ def test_edge_strength_follows_the_connectome_weight_and_traffic_its_source_port
     assert not any(label.startswith("env.") for label in edges)
 
 
+def test_each_frame_draws_an_edge_at_its_level_in_one_of_a_few_shared_traces(recorded_run):
+    """A 2-D view draws its active edges as EDGE_LEVELS traces, whatever the connectome (a trace each made a frame
+    cost twice as much: plotly re-reads every trace per frame); each frame puts an edge in the trace of its level."""
+    with open_run(recorded_run) as recording:
+        episode = recording.episode(0)
+        figure = bicamon.bicamon_figure(recording, episode, max_frames=30)
+        connectome = bicamon.recorded_connectome(recording)
+        nodes, _ = bicamon.build_nodes(recording, episode, connectome, list(connectome.regions))
+        edges = {e.label.split(",")[0]: e for e in bicamon.build_edges(recording, episode, connectome, nodes)}
+    assert len(edges) == 16
+    sagittal = next(t for t in figure.data if t.name == "regions")
+    where = {label: (x, y) for label, x, y in zip(sagittal.text, sagittal.x, sagittal.y)}
+    colour = f"rgb({bicamon.EDGE_RGB})"
+    levels = [i for i, t in enumerate(figure.data) if t.type == "scatter" and t.xaxis == "x" and t.line.color == colour]
+    assert len(levels) == bicamon.EDGE_LEVELS
+    widths = [figure.data[i].line.width for i in levels]
+    assert widths == sorted(widths) and widths[0] == bicamon.EDGE_WIDTH[0] and widths[-1] == bicamon.EDGE_WIDTH[1]
+    edge, (ca3, ca1) = edges["ca3.state -> ca1.ca3"], (where["CA3"], where["CA1"])
+    seen = set()
+    for frame in figure.frames:
+        assert len(frame.traces) == 3 * bicamon.EDGE_LEVELS + 3 + 4  # levels and regions per view; maze; cursors
+        drawn = {index: data for index, data in zip(frame.traces, frame.data)}
+        holding = [level for level, index in enumerate(levels)
+                   if any(drawn[index].x[i:i + 2] == (ca3[0], ca1[0]) and drawn[index].y[i:i + 2] == (ca3[1], ca1[1])
+                          for i in range(len(drawn[index].x) - 1))]
+        expected = bicamon.edge_level(edge.traffic[int(frame.name)], edge.strength)
+        assert holding == [expected], f"step {frame.name}"
+        seen.add(expected)
+    assert len(seen) > 1, "the edge changes level during the episode"
+
+
 def test_lesions_are_drawn_as_the_connectome_states_them(lesioned_run, plotted, tmp_path):
     out = tmp_path / "bicamon.html"
     assert bicamon.main([str(lesioned_run), "--out", str(out)]) == 0
@@ -98,8 +134,8 @@ def test_lesions_are_drawn_as_the_connectome_states_them(lesioned_run, plotted, 
     assert removed["text"] == ["DG (removed)"] and removed["marker"]["symbol"] == "x"
     assert silenced["text"] == ["BLA (silenced)"] and silenced["marker"]["symbol"] == "circle-open"
     assert "MEC (50% silenced)" in region_traces(traces)[0]["text"]
-    style = {t["hovertext"].split(",")[0]: t["line"] for t in traces if t.get("mode") == "lines" and
-             isinstance(t.get("hovertext"), str) and "->" in t["hovertext"]}
+    style = {label.split(",")[0]: t["line"] for t in traces if t.get("mode") == "lines" and
+             isinstance(t.get("hovertext"), list) for label in t["hovertext"] if "->" in label}
     assert style["ca1.code -> hippocampus.key"]["dash"] == "dot"  # into a removed region
     assert style["ca3.state -> ca3.previous"]["dash"] == "dot"  # a removed connection
     assert style["amygdala.valence -> prefrontal.valence"]["dash"] == "dash"  # from a silenced region
@@ -181,11 +217,15 @@ def test_value_reward_and_td_error_keep_their_colours(recorded_run, lesioned_run
 
 
 def test_region_labels_are_short_and_do_not_overlap_in_any_view(recorded_run):
-    """The wba brain's labels, placed in each 2-D view at the page's scale: no label box covers another or a marker."""
+    """The wba brain's labels, placed in each 2-D view at the page's scale: no label box covers another or a marker.
+    The 3-D view, whose angle the reader chooses, names regions on hover only."""
     with open_run(recorded_run) as recording:
         figure = bicamon.bicamon_figure(recording, recording.episode(0), max_frames=2)
     views = [t for t in figure.data if t.name == "regions" and t.type == "scatter"]
     assert list(views[0].text) == ["VISp", "MEC", "CA3", "CA1", "DG", "PL", "CP", "BLA"]
+    three_d = next(t for t in figure.data if t.name == "regions" and t.type == "scatter3d")
+    assert three_d.mode == "markers" and three_d.text is None  # turned by hand: names on hover, never piled up
+    assert list(three_d.hovertext)[:2] == ["VISp: visual_cortex", "MEC: entorhinal"]
     space = ALLEN_CCF
     for col, (view, trace) in enumerate(zip(space.views, views), start=1):
         points = np.stack([trace.x, trace.y], axis=1)
@@ -197,6 +237,20 @@ def test_region_labels_are_short_and_do_not_overlap_in_any_view(recorded_run):
         for index, box in enumerate(boxes):
             others = np.vstack([np.delete(boxes, index, axis=0), np.delete(markers, index, axis=0)])
             assert bicamon._overlap(box, others) == 0, f"{view.name}: label {trace.text[index]} overlaps"
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian: apt-get install chromium)")
+def test_no_text_of_the_page_covers_another_in_a_browser(recorded_run, tmp_path):
+    """Rendered by headless Chromium: region labels, titles, ticks and the colour bar's title stay apart."""
+    from browser import DRAWN, Browser
+
+    out = tmp_path / "bicamon.html"
+    assert bicamon.main([str(recorded_run), "--out", str(out), "--max-frames", "5"]) == 0
+    with Browser(bicamon.WIDTH, bicamon.HEIGHT) as browser:
+        browser.open(out, DRAWN)
+        labels = browser.evaluate("[...document.querySelectorAll('.textpoint')].map(t => t.textContent)")
+        assert labels.count("CA1") == 3  # the region labels of the three 2-D views are among the texts checked
+        assert browser.overlapping_texts() == []
 
 
 def inside(polygon: np.ndarray, point: np.ndarray) -> bool:
@@ -226,7 +280,7 @@ def test_each_2d_view_draws_the_shipped_mouse_brain_silhouette_around_every_regi
 
 @pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian: apt-get install chromium)")
 def test_a_long_episode_plays_near_the_configured_frame_rate(tmp_path):
-    """Played in headless Chromium in real time, ~200 frames follow each other at about FRAME_MS (the old page: ~1 s).
+    """Played in headless Chromium in real time, ~200 frames follow each other at about FRAME_MS (the first page: ~1 s).
 
     The episode may end before 200 steps (where depends on the machine's float rounding of the sampled
     actions), so the page must play one frame per recorded step, as many as ``episodes.csv`` says.
@@ -237,6 +291,7 @@ def test_a_long_episode_plays_near_the_configured_frame_rate(tmp_path):
     run = record_run(tmp_path / "long", episodes=1, steps=200)
     out = tmp_path / "bicamon.html"
     assert bicamon.main([str(run), "--out", str(out)]) == 0
+    assert out.stat().st_size < 1_000_000  # a page per frame and step, the shared plotly.js beside it
     with Browser(bicamon.WIDTH, bicamon.HEIGHT) as browser:
         browser.open(out, "window.Plotly && document.querySelector('.plotly-graph-div')._fullLayout")
         times = browser.evaluate(PLAY)
@@ -245,8 +300,11 @@ def test_a_long_episode_plays_near_the_configured_frame_rate(tmp_path):
     assert steps > 100, "a long episode"
     assert len(times) == steps
     per_frame = (times[-1] - times[0]) / (len(times) - 1)
-    print(f"{per_frame:.0f} ms per frame against {bicamon.FRAME_MS} configured")
-    assert per_frame < 3 * bicamon.FRAME_MS  # the machine's other load stretches frames; a full redraw took 12x
+    typical = float(np.median(np.diff(times)))
+    print(f"{per_frame:.0f} ms per frame (median {typical:.0f}) against {bicamon.FRAME_MS} configured")
+    # A frame comes at the first animation tick (60 per second) after FRAME_MS, so 83 ms at best; the machine's
+    # other load stretches some frames; a full redraw per frame took 12x.
+    assert typical < 1.5 * bicamon.FRAME_MS and per_frame < 3 * bicamon.FRAME_MS
 
 
 #: Presses play as the button would and resolves to the time of each frame drawn (ms).

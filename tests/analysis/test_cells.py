@@ -12,6 +12,7 @@ from analysis.checklist import NOT_DONE_2017, TICKED_2017
 from analysis.mazemap import free_extent, rate_map_extent
 from analysis.metrics import rate_map
 from analysis.recordings import maze_of
+from analysis.report import chromium
 from brain.recording import open_run
 from recorded import empty_recording
 from test_metrics import random_walk
@@ -182,6 +183,21 @@ def test_corridor_page_shows_both_directions_and_every_rate_map_has_a_colour_bar
     assert {t["name"] for t in traces} == {"running north", "running south"} and len(traces) == 6
     assert "position and heading go together" in layout["title"]["text"]
     assert all("north/south r" in a["text"] for a in layout["annotations"] if "#" in a["text"])
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian: apt-get install chromium)")
+def test_no_text_of_the_corridor_page_covers_another_in_a_browser(corridor_run, tmp_path):
+    """Rendered by headless Chromium, no two labels of a figure overlap: on the corridor the x ticks of the
+    one-bin-wide maps piled up, the row titles ran into the colour bars' ticks, and (in every maze) the polar
+    plots' 90 and 270 degree labels ran into their neighbours'."""
+    from browser import DRAWN, Browser
+
+    out = tmp_path / "cells.html"
+    assert cells.main([str(corridor_run), "--out", str(out), "--shuffles", "2"]) == 0
+    with Browser(1400, 1300) as browser:
+        browser.open(out, DRAWN)
+        assert "per running direction" in browser.evaluate("document.body.textContent")  # the corridor's figure too
+        assert browser.overlapping_texts() == []
 
 
 def test_other_mazes_have_no_corridor_figure(recorded_run, plotted, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,18 @@ def test_bad_plotlyjs_mode_is_refused_by_argparse(make_run, capsys):
     with pytest.raises(SystemExit) as exit_:
         curves.main([str(make_run("alpha", {"1-1": [True]})), "--plotlyjs", "web"])
     assert exit_.value.code == 2 and "--plotlyjs" in capsys.readouterr().err
+
+
+#: What the commands write, by default and with --out or --png somewhere in a checkout, and tasks.play's frames.
+GENERATED = ["runs/t13/analysis/bicamon.html", "runs/t13/analysis/plotly.min.js", "runs/t13/analysis/cells.png",
+             "pages/curves-vs-b.html", "pages/plotly.min.js", "pages/curves-vs-b.png", "ablation.html",
+             "runs/play/1-3/step_0000.png", "frames/step_0011.png"]
+
+
+def test_generated_files_are_ignored_by_git():
+    root = Path(__file__).parents[2]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *GENERATED], cwd=root, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == GENERATED
