@@ -313,8 +313,10 @@ def test_every_bundled_connectome_builds_and_runs_with_its_lesions_applied(file)
     connectome = brain.connectome
     if file != "wba.yaml":
         wba = build("wba.yaml")
-        changed = set(brain.teachers) != set(wba.teachers) or brain.output_shapes() != wba.output_shapes()
-        assert connectome.lesions or changed, f"{file} is an ablation variant: it lesions or changes something"
+        params = {name: spec.params for name, spec in connectome.regions.items()}
+        changed = (set(brain.teachers) != set(wba.teachers) or brain.output_shapes() != wba.output_shapes()
+                   or params != {name: spec.params for name, spec in wba.connectome.regions.items()})
+        assert connectome.lesions or changed, f"{file} is a variant of wba: it lesions or changes something"
     for key, mode in connectome.lesions.items():
         if key in connectome.regions:
             assert (key in brain.regions) == (mode != "remove"), key
