@@ -8,7 +8,8 @@ last 100 episodes reaches 80% or the time budget runs out, then the episode tabl
 
 Every task runs once per ``--envs-per-worker`` value in ``--envs`` and per seed in ``--seeds``, task by
 task (the runs of one task one after the other, so that they meet the same machine speed); one table
-per value. ``--parallel K`` runs K trainings at once (each with its ``--workers``): for machines with
+per value. Run again with the same ``--out``, it reads back the runs it finished (``result.json``) that reached
+80% or had at least this budget and trains only the others: a stopped benchmark goes on where it stopped. ``--parallel K`` runs K trainings at once (each with its ``--workers``): for machines with
 at least K x workers cores; on 2 cores keep 1, or the runs slow each other down.
 
 Columns (median over seeds, with the range in brackets when there are several): minutes and
@@ -21,10 +22,12 @@ LEGACY_AGENT.md).
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -63,6 +66,33 @@ def reached_criterion(rows: list[dict[str, str]]) -> tuple[int | None, float]:
 
 
 def run_one(connectome: str, task: str, workers: int, envs: int, seed: int, minutes: float, out: Path) -> Result:
+    """Train one fresh run until 80% or the budget, and read its outcome from its episode table; a run this
+    benchmark already finished in ``out`` (its ``result.json``) is read back instead when it reached 80% or had at
+    least this budget, so that a stopped benchmark goes on where it stopped."""
+    done = finished_run(out, minutes)
+    if done is not None:
+        return done
+    if out.exists():  # a run the benchmark did not finish: a resumed run would not time from its start
+        print(f"{out}: not finished by this benchmark, training it anew")
+        shutil.rmtree(out)
+    result = train_one(connectome, task, workers, envs, seed, minutes, out)
+    (out / RESULT).write_text(json.dumps(asdict(result) | {"budget_minutes": minutes}))
+    return result
+
+
+RESULT = "result.json"
+
+
+def finished_run(out: Path, minutes: float) -> Result | None:
+    """The outcome of an earlier run in ``out`` that this budget would not change, else None (it is trained anew)."""
+    if not (out / RESULT).is_file():
+        return None
+    saved = json.loads((out / RESULT).read_text())
+    budget = saved.pop("budget_minutes")
+    return Result(**saved) if saved["minutes"] is not None or budget >= minutes else None
+
+
+def train_one(connectome: str, task: str, workers: int, envs: int, seed: int, minutes: float, out: Path) -> Result:
     """Train one fresh run until 80% or the budget, and read its outcome from its episode table."""
     cfg = TrainConfig(connectome=connectome, task=task, workers=workers, envs_per_worker=envs, steps=10**9, seed=seed,
                       out=str(out), until_success=CRITERION, max_minutes=minutes)

@@ -42,6 +42,29 @@ def test_learning_summarises_seeds_by_median_and_range_with_unreached_runs_beyon
     assert bench.spread([None], "d") == "-"
 
 
+def test_learning_reads_back_a_finished_run_unless_a_longer_budget_could_change_it(tmp_path, monkeypatch):
+    bench = load_benchmark("learning")
+    trained = []
+
+    def train_one(connectome, task, workers, envs, seed, minutes, out):  # a run that never reaches 80 %
+        trained.append(task)
+        out.mkdir()
+        return bench.Result(task, envs, seed, None, None, 0.5, 9.0)
+
+    monkeypatch.setattr(bench, "train_one", train_one)
+    unreached = tmp_path / "1-7"
+    assert bench.run_one("wba", "1-7", 2, 16, 0, 20.0, unreached).final == 0.5 and len(trained) == 1
+    assert bench.run_one("wba", "1-7", 2, 16, 0, 20.0, unreached).final == 0.5 and len(trained) == 1  # read back
+    (unreached / "checkpoint.pt").write_text("a stopped run's")
+    assert bench.run_one("wba", "1-7", 2, 16, 0, 60.0, unreached) and len(trained) == 2  # the budget could change it
+    assert not (unreached / "checkpoint.pt").exists()  # trained anew, not resumed
+    reached = tmp_path / "1-1"
+    reached.mkdir()
+    (reached / "result.json").write_text('{"task": "1-1", "envs": 16, "seed": 0, "minutes": 0.2, "steps": 352, '
+                                         '"final": 1.0, "rate": 50.0, "budget_minutes": 20.0}')
+    assert bench.run_one("wba", "1-1", 2, 16, 0, 60.0, reached).steps == 352 and len(trained) == 2
+
+
 def test_lesion_table_compares_each_condition_with_the_intact_brain_of_the_same_runs():
     bench = load_benchmark("lesions")
     outcome = bench.Outcome
