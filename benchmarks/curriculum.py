@@ -1,11 +1,13 @@
 """Curriculum benchmark: the 16 tasks in the 2017 order in one run, then the trained brain on each (forgetting).
 
-    python benchmarks/curriculum.py [--minutes 240] [--seed 0] [--workers 2] [--out runs/bench-curriculum]
+    python benchmarks/curriculum.py [--minutes 240] [--seed 0] [--workers 2] [--rehearsal 0.25]
+                                    [--out runs/bench-curriculum]
     python benchmarks/curriculum.py --evaluate RUN_DIR      (only the second part, for a finished or stopped run)
 
 The run is ``python -m brain.run --curriculum`` with the default configuration (the run moves on when
 the 2017 rule holds over its pooled trials, docs/training.md "Curriculum"), stopped when every task is
-complete or after ``--minutes``. Then the final brain plays ``--episodes`` episodes of every task the
+complete or after ``--minutes``; ``--rehearsal F`` gives that share of the episodes to tasks the run
+already completed (``python -m brain.run --rehearsal``). Then the final brain plays ``--episodes`` episodes of every task the
 run completed (``brain.evaluate``, sampling, the same seed for each), so a task learned early and
 forgotten later shows as a low success at the end. One row per task: episodes the rule counted,
 environment steps and training minutes spent on the task (from the previous completion to this
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--minutes", type=number(float, 0.1), default=240.0, help="training time budget (default 240)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--workers", type=number(int, 1), default=2, help="A3C workers (default 2)")
+    parser.add_argument("--rehearsal", type=number(float, 0, 0.9), default=0.0, metavar="F",
+                        help="share of episodes that rehearse completed tasks (default 0)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-curriculum"), help="the run directory")
     parser.add_argument("--episodes", type=number(int, 1), default=100, help="evaluation episodes per task")
     parser.add_argument("--envs", type=number(int, 1), default=16, metavar="N",
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.evaluate
     if run_dir is None:
         run_dir = train(TrainConfig(curriculum=True, seed=args.seed, workers=args.workers, out=str(args.out),
-                                    steps=10**12, max_minutes=args.minutes))
+                                    steps=10**12, max_minutes=args.minutes, rehearsal=args.rehearsal))
     command = shlex.join(["python", "benchmarks/curriculum.py", *(sys.argv[1:] if argv is None else argv)])
     try:
         read_config(run_dir)  # a directory that holds no run says so here

@@ -149,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConnectomeError as error:  # a ConfigError, or the file unreadable
             print(f"error: --config: {error}", file=sys.stderr)
             return 2
+    if args.rehearsal and not args.curriculum:
+        parser.error("argument --rehearsal: rehearses the tasks a curriculum completed, so it needs --curriculum")
     if args.address and args.backend != "ray":
         parser.error(f"--address {args.address} needs --backend ray (the local backend runs on this machine only)")
     check_environment(parser, args)

@@ -197,6 +197,7 @@ class Worker:
         self.state = self.brain.initial_state(n, self.device)
         self.episode_returns, self.episode_steps = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.episodes_begun = 0
+        self.rehearsal_rng = np.random.default_rng(seed)
         self.episode_buffers = [self._begin_episode() for _ in range(n)]
 
     # --- the loop ------------------------------------------------------------------------------
@@ -243,13 +244,22 @@ class Worker:
                                    success=success, global_step=self.counters.steps())
             if not self.recording.send(record):
                 self.events.put(RecordingDropped(self.rank))
-        task = self._curriculum_task()
-        if task is not None and task != info["task"]:  # the run moved on: this environment plays the next task
+        task = self._next_task()
+        if task is not None and task != info["task"]:  # the run moved on, or rehearses: another task here
             self.envs.replace(index, self._environment(task), hash((self.seed, index, task)) % (2**31))
         else:
             self.envs.reset(index)
         self.episode_returns[index], self.episode_steps[index] = 0.0, 0
         self.episode_buffers[index] = self._begin_episode()
+
+    def _next_task(self) -> str | None:
+        """The task of an environment's next episode: the curriculum's, or with probability ``rehearsal`` one of
+        the tasks the run completed before it (interleaved rehearsal); None without a curriculum."""
+        task = self._curriculum_task()
+        completed = ORDER[:ORDER.index(task)] if task is not None else ()
+        if completed and self.rehearsal_rng.random() < self.cfg.rehearsal:
+            return completed[self.rehearsal_rng.integers(len(completed))]
+        return task
 
     def _curriculum_task(self) -> str | None:
         """The task of the run's curriculum position (:mod:`brain.training.curriculum`); None without one."""

@@ -122,6 +122,10 @@ class TrainConfig:
                         RUN, parse=_task_id)
     curriculum: bool = setting(False, "train through the tasks in 2017 order, moving on when the run completes one "
                                       "by the 2017 rule over all its environments' trials (instead of --task)", RUN)
+    rehearsal: float = setting(0.0, "with --curriculum: the share of episodes that play a task the run already "
+                                    "completed, drawn at random (interleaved rehearsal against forgetting the earlier "
+                                    "tasks; they do not count for the current task); 0 = the current task only",
+                               RUN, parse=number(float, 0, 0.9), metavar="FRACTION")
     workers: int = setting(2, "A3C worker processes, one thread each", RUN, parse=number(int, 1), on_resume=True)
     envs_per_worker: int | None = setting(
         None, "environments each worker acts on at once, with one batched brain step (its rollout trains as one "

@@ -13,8 +13,8 @@ from brain.training.config import APPLIED_ON_RESUME, RETIRED_KEYS, SETTINGS, Tra
 
 #: A value other than the default for every setting, as it is written on the command line.
 FLAG_VALUES = {
-    "connectome": "wba_no_memory", "lesions": "ca3=silence", "task": "1-4", "curriculum": None, "workers": "3",
-    "envs_per_worker": "4", "device": "cpu", "backend": "ray", "address": "auto", "steps": "500", "seed": "7",
+    "connectome": "wba_no_memory", "lesions": "ca3=silence", "task": "1-4", "curriculum": None, "rehearsal": "0.25",
+    "workers": "3", "envs_per_worker": "4", "device": "cpu", "backend": "ray", "address": "auto", "steps": "500", "seed": "7",
     "out": "runs/x", "until_success": "0.8", "max_minutes": "2.5", "checkpoint_every": "999", "record_every": "0",
     "record_regions": "ca1,ca3", "record_float16": None, "record_compression": "lzf", "record_flush_seconds": "3",
     "env": "embedded", "unity_build": None, "unity_base_port": "6000", "unity_timeout": "9", "unity_time_scale": "20",

@@ -62,14 +62,20 @@ def test_a_resumed_curriculum_completes_where_the_uninterrupted_one_does():
         [(b.task, b.episodes, b.steps) for _, b in later if b]
 
 
-def test_an_environment_takes_the_run_s_new_task_when_its_episode_ends(tmp_path: Path):
+def curriculum_worker(tmp_path: Path, **settings) -> tuple[a3c.Worker, Counters, queue.Queue]:
+    """A set-up worker of a curriculum run of the tiny brain (3 environments), its counters and event queue."""
     cfg = TrainConfig(connectome=TINY, curriculum=True, workers=1, steps=10**6, seed=1, out=str(tmp_path),
-                      t_max=5, envs_per_worker=3)
+                      t_max=5, envs_per_worker=3, **settings)
     shared = Brain.from_connectome(TINY)
     counters, events = Counters(mp.get_context("spawn")), queue.Queue()
     worker = a3c.Worker(0, 0, cfg, TINY, a3c.SharedParameters(shared, SharedRMSprop(shared.parameters())),
                         shared.regions["hippocampus"].make_memory(), counters, events, threading.Event())
     worker._setup()
+    return worker, counters, events
+
+
+def test_an_environment_takes_the_run_s_new_task_when_its_episode_ends(tmp_path: Path):
+    worker, counters, events = curriculum_worker(tmp_path)
     assert [info["task"] for info in worker.envs.infos] == [ORDER[0]] * 3
     counters.set_curriculum_position(1)
     worker._end_episode(1)
@@ -80,6 +86,31 @@ def test_an_environment_takes_the_run_s_new_task_when_its_episode_ends(tmp_path:
              if isinstance(event, EpisodeEnded)]
     assert all(event.task == ORDER[1] for event in ended if event.env == 1)
     worker.envs.close()
+
+
+@pytest.mark.parametrize("rehearsal", [0.0, 0.3])
+def test_rehearsal_replays_completed_tasks_in_its_share_of_episodes_and_never_a_later_one(tmp_path: Path,
+                                                                                         rehearsal: float):
+    worker, counters, _ = curriculum_worker(tmp_path, rehearsal=rehearsal)
+    counters.set_curriculum_position(3)
+    played = []
+    for _ in range(300):
+        worker._end_episode(0)
+        played.append(worker.envs.infos[0]["task"])
+    rehearsed = [task for task in played if task != ORDER[3]]
+    assert set(rehearsed) <= set(ORDER[:3])
+    assert abs(len(rehearsed) / len(played) - rehearsal) < 0.08  # binomial sd 0.026 at 300 episodes
+    if rehearsal:
+        assert set(rehearsed) == set(ORDER[:3])  # every completed task comes back
+    worker.envs.close()
+
+
+def test_rehearsal_without_a_curriculum_is_refused(capsys):
+    from brain.run import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--task", "1-3", "--rehearsal", "0.2", "--steps", "10"])
+    assert exit.value.code == 2 and "--rehearsal" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
