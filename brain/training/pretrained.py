@@ -118,6 +118,7 @@ def read_pretrained(path: Path, flag: str) -> Pretrained:
 
 
 def _is_pretraining(payload: Any) -> bool:
+    """Whether ``payload`` has the layout :mod:`brain.pretrain_paths` writes (weights and settings)."""
     settings = payload.get("settings") if isinstance(payload, dict) else None
     return (isinstance(settings, Mapping) and {"connectome", "region"} <= set(settings)
             and isinstance(payload.get("region"), Mapping))
@@ -151,8 +152,8 @@ def check_fits(pretrained: Pretrained, here: Architecture, region: Region, path:
     cause = "; ".join(there.differences(here)) or "none of the params or inputs differ"
     same = f"build the region as the pre-training did (likely cause: {cause})"
     expected = region.state_dict()
-    missing, extra = [k for k in expected if k not in pretrained.weights], [k for k in pretrained.weights
-                                                                            if k not in expected]
+    missing = [key for key in expected if key not in pretrained.weights]
+    extra = [key for key in pretrained.weights if key not in expected]
     if missing or extra:
         listed = "; ".join(f"{what}: {', '.join(keys[:3])}" for what, keys in (("missing in the file", missing),
                                                                                ("not in this region", extra)) if keys)

@@ -115,6 +115,9 @@ def bad_files(folder: Path, pretrained: Path) -> dict[str, str]:
     (["--init-region", "entorhinal={file}", "--connectome", "{hidden}"],
      "tensor cell.weight_ih has shape [128, 68] in the file but [64, 68] in this run's region. Fix: build the region "
      "as the pre-training did (likely cause: hidden 32 in the file, 16 here)"),
+    (["--init-region", "entorhinal={file}", "--lesion", "visual_cortex.features->entorhinal.visual=remove"],
+     "the tensors do not match this run's region (not in this region: visual.0.weight, visual.0.bias). Fix: build "
+     "the region as the pre-training did (likely cause: input visual [32] in the file, not connected here)"),
     (["--init-region", "entorhinal={file}", "--connectome", "{relu}"],
      "grid_activation is 'linear' in the file's region (region entorhinal of {tiny}, 5 updates) but 'relu' here"),
     (["--init-region", "entorhinal"], "argument --init-region: bad pre-trained region 'entorhinal': expected "
