@@ -22,7 +22,8 @@ shuffles (an untuned unit passes 1 time in 21 with 20 shuffles) and of all units
 weights, before the first update) are the control.
 
 Written to ``--out``: ``entorhinal.pt`` (the trained region's ``state_dict`` under ``"region"``,
-loadable into the brain's region of the same connectome, the start map, the settings),
+what it was built as under ``"architecture"``, the start map, the settings; a run starts its region
+from it with ``python -m brain.run --init-region entorhinal=runs/paths/entorhinal.pt``),
 ``losses.csv`` (update, seconds, samples, each loss), ``cells.json`` (the measures, trained and
 untrained) and ``cells.npz`` (rate maps and autocorrelograms of both, for pages).
 """
@@ -45,6 +46,7 @@ import torch
 from torch import nn
 
 from brain.errors import ConnectomeError
+from brain.training.pretrained import Architecture
 from regions.base import Region, Teacher, TeacherInput
 from tasks.foraging import ForagingParams, forage
 from tasks.geometry import ARENA, ARENA_SIZE
@@ -174,8 +176,9 @@ class PathIntegrator(nn.Module):
         return {port: torch.stack([step[port] for step in steps]) for port in steps[0]}
 
 
-def build(settings: PathSettings) -> tuple[PathIntegrator, dict[str, Teacher]]:
-    """The connectome's region (built with the brain, so that its input shapes are the connectome's) and its teachers."""
+def build(settings: PathSettings) -> tuple[PathIntegrator, dict[str, Teacher], Architecture]:
+    """The connectome's region (built with the brain, so that its input shapes are the connectome's), its teachers,
+    and what it was built as (saved with its weights, so that a run loading them can check that they fit)."""
     from brain.engine import Brain
 
     torch.manual_seed(settings.seed)
@@ -187,7 +190,7 @@ def build(settings: PathSettings) -> tuple[PathIntegrator, dict[str, Teacher]]:
     teachers = trajectory_teachers(region, settings.region)
     if GRID_PORT not in region.output_shapes:
         raise ValueError(f"region {settings.region!r} has no {GRID_PORT!r} port to measure")
-    return PathIntegrator(region, teachers), teachers
+    return PathIntegrator(region, teachers), teachers, Architecture.of(brain.connectome, settings.region, region)
 
 
 def batch_of_paths(teachers: Mapping[str, Teacher], steps: int, batch: int, seed: int):
@@ -315,7 +318,7 @@ def run(settings: PathSettings, log=print) -> dict[str, GridReport]:
     torch.set_num_threads(settings.threads)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
-    integrator, teachers = build(settings)
+    integrator, teachers, architecture = build(settings)
     untrained = copy.deepcopy(integrator)
     log(f"{settings.region} of {settings.connectome}: {sum(p.numel() for p in integrator.region.parameters()):,} "
         f"weights; teachers: " + "; ".join(f"{name}: {teacher.doc}" for name, teacher in teachers.items()))
@@ -324,7 +327,8 @@ def run(settings: PathSettings, log=print) -> dict[str, GridReport]:
     log(f"trained {last['update']} updates ({last['samples']:,} steps of foraging) in {last['seconds']:.0f} s: "
         f"loss {history[0]['loss']:.4f} -> {last['loss']:.4f}")
     torch.save({"region": integrator.region.state_dict(), "start": integrator.start.state_dict(),
-                "settings": asdict(settings), "updates": last["update"]}, out / f"{settings.region}.pt")
+                "architecture": architecture.to_dict(), "settings": asdict(settings), "updates": last["update"]},
+               out / f"{settings.region}.pt")
     with open(out / "losses.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()

@@ -83,23 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
 def check(cfg: TrainConfig, limits: Limits) -> int:
     """Check everything the run would use, build the brain, run a dry training pass and print its compiled
     graph and cost; exit code 0."""
-    from brain.engine import Brain
-    from brain.engine.check import dry_run, print_check
+    from brain.engine.check import print_check
     from brain.training.budget import message
-    from brain.training.preflight import preflight
+    from brain.training.preflight import checked_brain, preflight
 
     connectome, cost = preflight(cfg, limits)
-    brain = Brain(connectome)
-    dry_run(brain)
+    brain, notes = checked_brain(connectome, cfg)
     print_check(brain)
     print(message(cost, limits))
+    for note in notes:
+        print(note)
     return 0
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The parsed flags as a :class:`TrainConfig` (``--lesion`` items as its ``lesions`` mapping)."""
-    values = {name: getattr(args, name) for name in SETTINGS}
-    return TrainConfig(**{**values, "lesions": dict(values["lesions"]), "unity_build": args.unity_build or ""})
+    """The parsed flags as a :class:`TrainConfig` (``--lesion`` and ``--init-region`` items as its mappings)."""
+    values = {name: dict(getattr(args, name)) if setting_kind(name)[0] is dict else getattr(args, name)
+              for name in SETTINGS}
+    return TrainConfig(**{**values, "unity_build": args.unity_build or ""})
 
 
 def apply_config_file(args: argparse.Namespace, given: frozenset[str]) -> frozenset[str]:
@@ -111,7 +112,7 @@ def apply_config_file(args: argparse.Namespace, given: frozenset[str]) -> frozen
     overridden = given | ({"curriculum"} if "task" in given else set()) | ({"task"} if "curriculum" in given else set())
     for name, value in settings.items():
         if name not in overridden:
-            setattr(args, name, list(value.items()) if name == "lesions" else value)
+            setattr(args, name, list(value.items()) if setting_kind(name)[0] is dict else value)
     return given | set(settings)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
+import inspect
+
 import numpy as np
 import torch
 from torch import nn
@@ -113,6 +115,12 @@ class Region(nn.Module):
     readouts: ClassVar[tuple[str, ...]] = ()
     #: The region keeps a non-tensor memory (``make_memory`` / ``attach_memory``), shared by the trainer.
     holds_memory: ClassVar[bool] = False
+    #: Params under which the same weights compute another function (an activation, say): pre-trained weights
+    #: (``--init-region``) load only into a region whose values agree with those they were trained under.
+    function_params: ClassVar[tuple[str, ...]] = ()
+    #: Params that scale an input before the weights see it: pre-trained weights load where they differ, and the
+    #: run says how much larger or smaller the same input now reaches them.
+    input_scales: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, input_shapes: Mapping[str, Shape]):
         super().__init__()
@@ -199,3 +207,12 @@ def register(type_name: str):
 def build_region(type_name: str, input_shapes: Mapping[str, Shape], params: Mapping[str, Any]) -> Region:
     """Instantiate a registered region type (the engine validates names before calling this)."""
     return REGISTRY[type_name](input_shapes, **params)
+
+
+def complete_params(type_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with the constructor defaults of region type ``type_name`` written out (tuples as lists, as in
+    YAML): what the region was built with, so that it stays known when a default changes."""
+    signature = inspect.signature(REGISTRY[type_name].__init__).parameters.values()
+    defaults = {p.name: list(p.default) if isinstance(p.default, tuple) else p.default for p in signature
+                if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {**defaults, **params}

@@ -84,6 +84,8 @@ class Entorhinal(Region):
     }
     drives = ("self_motion", "visual")
     readouts = ("head_direction", "place")
+    function_params = ("grid_activation",)
+    input_scales = ("turn_scale", "move_scale")
 
     def __init__(self, input_shapes: Mapping[str, Shape], hidden: int = 128, grid_units: int = 256,
                  dropout: float = 0.5, head_cells: int = 12, place_cells: int = 256, visual_units: int = 64,

@@ -20,7 +20,6 @@ fixed mask that zeroes ``round(p * units)`` units, chosen by a generator seeded 
 
 from __future__ import annotations
 
-import inspect
 import os
 import zlib
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from brain.connectome import Connectome, PortRef, load_connectome
 from brain.connectome.wiring import wire
 from brain.engine.schedule import (Call, Delayed, Ports, Segment, ValueKey, delay_buffers, input_keys, schedule,
                                    zero_fills)
-from regions.base import REGISTRY, Shape, Teacher, TeacherInput
+from regions.base import Shape, Teacher, TeacherInput, complete_params
 from regions.loop_weights import gradients_per_loop
 
 Tensors = dict[str, torch.Tensor]
@@ -130,12 +129,8 @@ class Brain(nn.Module):
     def resolved_yaml(self) -> str:
         """The connectome as YAML with each region's ``params`` complete, its defaults written out: what a run
         directory stores, so that the run stays reproducible when a default changes."""
-        regions = {}
-        for name, spec in self.connectome.regions.items():
-            signature = inspect.signature(REGISTRY[spec.type].__init__).parameters.values()
-            defaults = {p.name: list(p.default) if isinstance(p.default, tuple) else p.default for p in signature
-                        if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-            regions[name] = spec.model_copy(update={"params": {**defaults, **spec.params}})
+        regions = {name: spec.model_copy(update={"params": complete_params(spec.type, spec.params)})
+                   for name, spec in self.connectome.regions.items()}
         return self.connectome.model_copy(update={"regions": regions}).to_yaml()
 
     def output_shapes(self) -> dict[str, Shape]:

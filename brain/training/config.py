@@ -92,13 +92,23 @@ def _device_name(text: str) -> str:
     return text
 
 
+def _pair(text: str, what: str, form: str, examples: str) -> tuple[str, str]:
+    """``"KEY=VALUE"`` -> ``("KEY", "VALUE")`` (split at the first ``=``), else an error naming ``form``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"bad {what} {text!r}: expected {form}, e.g. {examples}")
+    return key.strip(), value.strip()
+
+
 def lesion_item(text: str) -> tuple[str, str]:
     """``"ca3=remove"`` -> ``("ca3", "remove")``; the connectome schema checks the mode."""
-    target, sep, mode = text.rpartition("=")
-    if not sep or not target.strip() or not mode.strip():
-        raise argparse.ArgumentTypeError(f"bad lesion {text!r}: expected REGION=MODE, e.g. hippocampus=remove, "
-                                         f"amygdala=silence or entorhinal=0.5")
-    return target.strip(), mode.strip()
+    return _pair(text, "lesion", "REGION=MODE", "hippocampus=remove, amygdala=silence or entorhinal=0.5")
+
+
+def init_item(text: str) -> tuple[str, str]:
+    """``"entorhinal=runs/paths/entorhinal.pt"`` -> ``("entorhinal", "runs/paths/entorhinal.pt")``; the region and
+    the file are checked when a new run starts (:mod:`brain.training.pretrained`), not when a run resumes."""
+    return _pair(text, "pre-trained region", "REGION=FILE", "entorhinal=runs/paths/entorhinal.pt")
 
 
 CONNECTOME, RUN, RECORDING, ENVIRONMENT, A3C = (
@@ -117,6 +127,11 @@ class TrainConfig:
         {}, "lesion on top of the file's, REGION=MODE: MODE is remove, silence or a fraction in (0, 1); "
             "'ca3.state->ca3.previous=remove' removes a connection; repeatable",
         CONNECTOME, parse=lesion_item, metavar="REGION=MODE", flag="--lesion")
+    init_regions: dict[str, str] = setting(
+        {}, "start REGION from the weights in FILE, a pre-trained region (python -m brain.pretrain_paths writes one; "
+            "docs/training.md 'Pre-trained regions'), checked against the run's region first; a resumed run loads its "
+            "checkpoint instead; repeatable",
+        CONNECTOME, parse=init_item, metavar="REGION=FILE", flag="--init-region")
     task: str = setting("1-3", "WBAI 2017 task id, 1-1 ... 3-2 (1-3, the default demo: stop at green for 2.4 s, "
                                "then take the food; learned in minutes), or an open-arena task, openfield or watermaze",
                         RUN, parse=_task_id)

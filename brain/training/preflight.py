@@ -82,3 +82,21 @@ def preflight(cfg: TrainConfig, limits: Limits) -> tuple[Connectome, Estimate]:
     check_policy_width(connectome, probed[1][str(connectome.policy)][0], int(env.action_space.n), task)
     env.close()
     return connectome, cost
+
+
+def checked_brain(connectome: Connectome, cfg: TrainConfig):
+    """The run's brain, built, its ``--init-region`` weights loaded and one dry training pass run: what ``--check``
+    and every new run do before anything is written. Returns the brain and what the run should be told of the
+    loaded weights (:func:`brain.training.pretrained.load_pretrained`).
+
+    Raises:
+        ConnectomeError: a brain that cannot train (:func:`brain.engine.check.dry_run`), or an ``InitError``.
+    """
+    from brain.engine import Brain
+    from brain.engine.check import dry_run
+    from brain.training.pretrained import load_pretrained
+
+    brain = Brain(connectome)
+    notes = load_pretrained(brain, cfg.init_regions)
+    dry_run(brain)
+    return brain, notes

@@ -29,9 +29,7 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
     whose run died before its first checkpoint can be started again, or resumed from step 0. The
     resumed config is written by :func:`train` once the checkpoint has loaded.
     """
-    from brain.engine import Brain
-    from brain.engine.check import dry_run
-    from brain.training.preflight import preflight
+    from brain.training.preflight import checked_brain, preflight
 
     limits = limits or Limits()
     run_dir = Path(cfg.out)
@@ -45,8 +43,7 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
     if (run_dir / CONFIG_FILE).exists() and has_checkpoint(run_dir):
         raise RunDirError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --out")
     connectome, _ = preflight(cfg, limits)  # validate before creating anything
-    brain = Brain(connectome)
-    dry_run(brain)
+    brain, notes = checked_brain(connectome, cfg)
     make_run_dir(run_dir)
     if (run_dir / CONFIG_FILE).exists():
         cleared = clear_before_checkpoint(run_dir)
@@ -54,6 +51,8 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool, limits: Limits | None = None
               + (f" (removed {', '.join(cleared)})" if cleared else ""))
     (run_dir / CONNECTOME_FILE).write_text(brain.resolved_yaml())
     cfg.to_yaml(run_dir / CONFIG_FILE)
+    for note in notes:
+        print(note)
     return run_dir, cfg
 
 

@@ -32,6 +32,7 @@ from brain.training.backend import Backend, BackendError, LocalBackend
 from brain.training.config import TrainConfig
 from brain.training.curriculum import Completion, RunCurriculum, append_completion, follows_run_curriculum
 from brain.training.optim import SharedRMSprop
+from brain.training.pretrained import load_pretrained
 from brain.training.progress import WINDOW, Status, progress_display
 from brain.training.rundir import EpisodeTable, load_checkpoint, save_checkpoint
 
@@ -95,6 +96,8 @@ class Trainer:
         start_steps = 0
         if resume:
             start_steps = self._restore(load_checkpoint(run_dir, self.brain))
+        else:  # once, into the master brain the workers start from; a checkpoint holds them from then on
+            load_pretrained(self.brain, cfg.init_regions)
         self.backend = make_backend(cfg, connectome_path, self.brain, self.optimizer, self.memory, start_steps,
                                     self.progress.episodes)
         if self.curriculum is not None:

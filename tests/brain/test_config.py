@@ -13,8 +13,9 @@ from brain.training.config import APPLIED_ON_RESUME, RETIRED_KEYS, SETTINGS, Tra
 
 #: A value other than the default for every setting, as it is written on the command line.
 FLAG_VALUES = {
-    "connectome": "wba_no_memory", "lesions": "ca3=silence", "task": "1-4", "curriculum": None, "rehearsal": "0.25",
-    "workers": "3", "envs_per_worker": "4", "device": "cpu", "backend": "ray", "address": "auto", "steps": "500", "seed": "7",
+    "connectome": "wba_no_memory", "lesions": "ca3=silence", "init_regions": "entorhinal=runs/paths/entorhinal.pt",
+    "task": "1-4", "curriculum": None, "rehearsal": "0.25", "workers": "3",
+    "envs_per_worker": "4", "device": "cpu", "backend": "ray", "address": "auto", "steps": "500", "seed": "7",
     "out": "runs/x", "until_success": "0.8", "max_minutes": "2.5", "checkpoint_every": "999", "record_every": "0",
     "record_regions": "ca1,ca3", "record_float16": None, "record_compression": "lzf", "record_flush_seconds": "3",
     "env": "embedded", "unity_build": None, "unity_base_port": "6000", "unity_timeout": "9", "unity_time_scale": "20",
@@ -43,6 +44,7 @@ def test_every_flag_reaches_the_config_and_survives_its_yaml(tmp_path: Path):
     changed = {name for name in SETTINGS if getattr(cfg, name) != getattr(defaults, name)}
     assert changed == set(SETTINGS) - {"task", "device", "env", "unity_build"}
     assert cfg.lesions == {"ca3": "silence"} and cfg.record_regions == ["ca1", "ca3"] and cfg.gamma == 0.9
+    assert cfg.init_regions == {"entorhinal": "runs/paths/entorhinal.pt"}
     cfg.to_yaml(tmp_path / "config.yaml")
     assert TrainConfig.from_yaml(tmp_path / "config.yaml") == cfg
 
@@ -56,7 +58,7 @@ def test_defaults_the_config_works_out():
 
 def test_resume_applies_the_settings_marked_so():
     assert {"steps", "workers", "envs_per_worker", "device", "out", "max_minutes"} <= set(APPLIED_ON_RESUME)
-    assert not {"lr", "gamma", "t_max", "task", "connectome", "lesions", "seed"} & set(APPLIED_ON_RESUME)
+    assert not {"lr", "gamma", "t_max", "task", "connectome", "lesions", "init_regions", "seed"} & set(APPLIED_ON_RESUME)
 
 
 @pytest.mark.parametrize("text, line, expected", [

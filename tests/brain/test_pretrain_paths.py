@@ -58,10 +58,10 @@ def test_training_is_seeded():
     settings = PathSettings(batch=8, steps=10, updates=3, log_seconds=1000)
     histories = []
     for _ in range(2):
-        integrator, teachers = build(settings)
+        integrator, teachers, _ = build(settings)
         histories.append([row["loss"] for row in train(integrator, teachers, settings, log=lambda _: None)])
     assert histories[0] == histories[1]
-    _, teachers = build(settings)
+    _, teachers, _ = build(settings)
     odometry, targets, start, poses = batch_of_paths(teachers, 10, 4, seed=0)
     assert odometry.shape == (10, 4, 2) and poses.shape == (10, 4, 3)
     assert targets["place_cells"].shape == (10, 4, 256) and start["head_direction"].shape == (4, 12)

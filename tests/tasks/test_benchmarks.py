@@ -46,23 +46,42 @@ def test_learning_reads_back_a_finished_run_unless_a_longer_budget_could_change_
     bench = load_benchmark("learning")
     trained = []
 
-    def train_one(connectome, task, workers, envs, seed, minutes, out):  # a run that never reaches 80 %
+    def train_one(connectome, task, workers, envs, seed, minutes, out, init_regions):  # a run that never reaches 80 %
         trained.append(task)
         out.mkdir()
         return bench.Result(task, envs, seed, None, None, 0.5, 9.0)
 
     monkeypatch.setattr(bench, "train_one", train_one)
     unreached = tmp_path / "1-7"
-    assert bench.run_one("wba", "1-7", 2, 16, 0, 20.0, unreached).final == 0.5 and len(trained) == 1
-    assert bench.run_one("wba", "1-7", 2, 16, 0, 20.0, unreached).final == 0.5 and len(trained) == 1  # read back
+    assert bench.run_one("wba", "1-7", 2, 16, 0, 20.0, unreached, {}).final == 0.5 and len(trained) == 1
+    assert bench.run_one("wba", "1-7", 2, 16, 0, 20.0, unreached, {}).final == 0.5 and len(trained) == 1  # read back
     (unreached / "checkpoint.pt").write_text("a stopped run's")
-    assert bench.run_one("wba", "1-7", 2, 16, 0, 60.0, unreached) and len(trained) == 2  # the budget could change it
+    assert bench.run_one("wba", "1-7", 2, 16, 0, 60.0, unreached, {}) and len(trained) == 2  # the budget could change it
     assert not (unreached / "checkpoint.pt").exists()  # trained anew, not resumed
     reached = tmp_path / "1-1"
     reached.mkdir()
     (reached / "result.json").write_text('{"task": "1-1", "envs": 16, "seed": 0, "minutes": 0.2, "steps": 352, '
-                                         '"final": 1.0, "rate": 50.0, "budget_minutes": 20.0}')
-    assert bench.run_one("wba", "1-1", 2, 16, 0, 60.0, reached).steps == 352 and len(trained) == 2
+                                         '"final": 1.0, "rate": 50.0, "budget_minutes": 20.0}')  # before init_regions
+    assert bench.run_one("wba", "1-1", 2, 16, 0, 60.0, reached, {}).steps == 352 and len(trained) == 2
+
+
+def test_learning_names_the_pre_trained_regions_and_keeps_conditions_apart(tmp_path, monkeypatch):
+    bench = load_benchmark("learning")
+    def train_one(connectome, task, workers, envs, seed, minutes, out, init_regions):
+        out.mkdir()
+        return bench.Result(task, envs, seed, 1.0, 900, 0.9, 9.0)
+
+    monkeypatch.setattr(bench, "train_one", train_one)
+    init = {"entorhinal": "runs/paths/entorhinal.pt"}
+    out = tmp_path / "1-8a"
+    result = bench.run_one("wba_arena_maze", "1-8a", 2, 16, 0, 60.0, out, init)
+    assert bench.other_brain(out, "wba_arena_maze", init) is None
+    assert bench.other_brain(out, "wba_arena_maze", {}) == \
+        f"{out} was trained with init_regions {{'entorhinal': 'runs/paths/entorhinal.pt'}}"
+    brain = bench.brain_of("wba_arena_maze", init)
+    assert bench.table(16, [result], 2, brain).splitlines()[0] == \
+        "--envs-per-worker 16, 2 workers, wba_arena_maze, entorhinal from runs/paths/entorhinal.pt"
+    assert bench.brain_of("wba", {}) == "wba, no pre-trained region"
 
 
 def test_lesion_table_compares_each_condition_with_the_intact_brain_of_the_same_runs():
