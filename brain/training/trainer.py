@@ -278,7 +278,8 @@ class Trainer:
     def _record_episode(self, episode: EpisodeEnded, step: int, writer: SummaryWriter, table: EpisodeTable) -> None:
         progress = self.progress
         progress.episodes += 1
-        progress.current_task = episode.task
+        training = None if self.curriculum is None else self.curriculum.task  # a rehearsed task is not the current one
+        progress.current_task = training or episode.task
         progress.recent[episode.task].append(int(episode.success))
         totals = progress.totals[episode.task]
         totals[0] += 1

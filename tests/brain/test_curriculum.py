@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tensorboardX import SummaryWriter
 import torch.multiprocessing as mp
 
 from brain.engine import Brain
@@ -19,7 +20,9 @@ from brain.training.backend import Counters
 from brain.training.config import TrainConfig
 from brain.training.curriculum import COMPLETIONS_FILE, ORDER, RunCurriculum
 from brain.training.optim import SharedRMSprop
-from brain.training.train import train
+from brain.training.rundir import EpisodeTable
+from brain.training.trainer import Trainer
+from brain.training.train import prepare_run_dir, train
 
 TINY = str(Path(__file__).parent / "data" / "tiny.yaml")
 
@@ -103,6 +106,20 @@ def test_rehearsal_replays_completed_tasks_in_its_share_of_episodes_and_never_a_
     if rehearsal:
         assert set(rehearsed) == set(ORDER[:3])  # every completed task comes back
     worker.envs.close()
+
+
+def test_a_rehearsed_episode_does_not_become_the_task_the_run_trains_and_stops_on(tmp_path: Path):
+    cfg = TrainConfig(connectome=TINY, curriculum=True, rehearsal=0.5, workers=1, out=str(tmp_path / "run"))
+    run_dir, cfg = prepare_run_dir(cfg, resume=False)
+    trainer = Trainer(cfg, run_dir, run_dir / "connectome.yaml")
+    trainer.curriculum.position = 3
+    table = EpisodeTable(run_dir / "episodes.csv")
+    with SummaryWriter(str(tmp_path / "tb")) as writer:
+        for task, success in ((ORDER[3], False), (ORDER[0], True), (ORDER[0], True)):
+            trainer._record_episode(EpisodeEnded(0, 0, task, 10, 1.0, success, 100), 10, writer, table)
+    table.close()
+    status = trainer._status(10)
+    assert (status.task, status.success, status.over) == (ORDER[3], 0.0, 1)  # the two rehearsals of 1-1 aside
 
 
 def test_rehearsal_without_a_curriculum_is_refused(capsys):
