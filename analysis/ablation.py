@@ -264,10 +264,8 @@ def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float, c
     title = f"Connectomes side by side<br><sup>{span}</sup>"
     write_html([bar_figure(rows, panels, window, title), runs_table(rows, f"Runs by task: {span}")], out,
                "ablation", plotlyjs)
-    header, body = table_cells(rows)
-    widths = [max(map(len, column)) for column in zip(header, *body)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
-    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows; compared {span}", *lines])
+    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows; compared {span}",
+                      text_table(*table_cells(rows))])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ class ProbeSummary:
     excess_interval: tuple[float, float]
 
 
-def check(shares: np.ndarray, crossings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def probe_arrays(shares: np.ndarray, crossings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``shares`` and ``crossings`` as ``[episodes, 4]`` arrays, or a ValueError saying what is wrong."""
     shares, crossings = np.asarray(shares, dtype=float), np.asarray(crossings, dtype=float)
     if shares.ndim != 2 or shares.shape[1] != QUADRANTS or shares.shape != crossings.shape or not len(shares):
@@ -46,7 +46,7 @@ def check(shares: np.ndarray, crossings: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def summarise(shares: np.ndarray, crossings: np.ndarray) -> ProbeSummary:
     """The summary of probe trials: ``shares`` and ``crossings`` ``[episodes, 4]``, the platform's quadrant first."""
-    shares, crossings = check(shares, crossings)
+    shares, crossings = probe_arrays(shares, crossings)
     excess = crossings[:, 0] - crossings[:, 1:].mean(axis=1)
     return ProbeSummary(len(shares), float(shares[:, 0].mean()), mean_interval(shares[:, 0]),
                         tuple(float(v) for v in shares[:, 1:].mean(axis=0)), float(crossings[:, 0].mean()),
