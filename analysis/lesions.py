@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from analysis.bootstrap import mean_difference_interval
-from analysis.probe import ProbeSummary, probe_arrays, summarise
+from analysis.probe import CHANCE, ProbeSummary, probe_arrays, summarise
 from analysis.proportions import difference_interval, wilson_interval
 from analysis.report import AnalysisError
 
@@ -194,14 +194,16 @@ def success_table(comparisons: Sequence[Comparison]) -> tuple[list[str], list[li
 def probe_table(comparisons: Sequence[ProbeComparison]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of strings of the probe trials: time share against chance and the intact brain, crossings."""
     several = len(comparisons[0].per_run) > 1
-    header = ["condition", "probe trials", "platform quadrant [bootstrap 95 %]", "vs intact [bootstrap 95 %]",
-              "site crossings per trial: platform / other", *(["per run"] if several else [])]
+    header = ["condition", "probe trials", f"platform quadrant [bootstrap 95 %], chance {_percent(CHANCE)}",
+              "vs intact [bootstrap 95 %]", "site crossings per trial: platform / other (difference [bootstrap 95 %])",
+              *(["per run"] if several else [])]
     rows = []
     for c in comparisons:
         s = c.summary
         rows.append([condition_name(c.condition), str(s.episodes),
                      f"{_percent(s.target_share)} [{_percent(s.target_interval[0])}, {_percent(s.target_interval[1])}]",
-                     _versus(c.difference), f"{s.crossings:.2f} / {s.other_crossings:.2f}",
+                     _versus(c.difference), f"{s.crossings:.2f} / {s.other_crossings:.2f} ({s.excess:+.2f} "
+                                            f"[{s.excess_interval[0]:+.2f}, {s.excess_interval[1]:+.2f}])",
                      *([" ".join(c.per_run)] if several else [])])
     return header, rows
 

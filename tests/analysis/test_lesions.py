@@ -63,7 +63,8 @@ def test_probe_trials_compare_the_platform_quadrant_with_the_intact_brain():
     assert hippocampus.difference[1] < -0.3 and hippocampus.difference[2] > -0.4
     header, rows = probe_table([intact, hippocampus])
     assert rows[1][:2] == ["hippocampus silenced", "40"] and rows[1][2].startswith("25% [")
-    assert rows[1][4] == "0.00 / 0.33" and len(header) == 5
+    assert rows[0][4] == "2.00 / 0.33 (+1.67 [+1.67, +1.67])"  # every trial alike: no spread
+    assert rows[1][4] == "0.00 / 0.33 (-0.33 [-0.33, -0.33])" and header[2].endswith("chance 25%")
 
 
 def test_a_study_survives_its_file(tmp_path):
@@ -111,7 +112,7 @@ def test_the_ablation_page_shows_the_lesions_at_evaluation(make_run, plotted, tm
     assert probe[0]["y"] == pytest.approx([0.6, 0.25]) and probe[1]["x"] == ["hippocampus"]
     assert [shape["y0"] for shape in probe_layout["shapes"] if shape.get("line", {}).get("dash") == "dash"] == [0.25]
     assert "probe trials" in probe_layout["title"]["text"]
-    assert probe_table_[0]["header"]["values"][2] == "platform quadrant [bootstrap 95 %]"
+    assert probe_table_[0]["header"]["values"][2] == "platform quadrant [bootstrap 95 %], chance 25%"
     printed = capsys.readouterr().out
     assert "lesions at evaluation, task 1-3" in printed and "ca3 silenced" in printed
 
