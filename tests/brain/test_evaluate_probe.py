@@ -24,7 +24,7 @@ def water_maze_run(tmp_path_factory) -> Path:
     return run_dir
 
 
-def test_probe_trials_swim_the_full_minute_and_are_measured(water_maze_run, capsys):
+def test_probe_trials_swim_the_full_minute_and_are_measured(water_maze_run, capsys, one_thread):
     results = evaluate.evaluate(water_maze_run, "watermaze", episodes=3, greedy=False, seed=5, envs_at_once=2,
                                 probe=True)
     assert [(r.steps, r.success) for r in results] == [(30, False)] * 3

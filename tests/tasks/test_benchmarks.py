@@ -1,12 +1,11 @@
 """The benchmarks' own logic: env_fps runs (tiny sizes: a smoke test, not a measurement); the learning table's
-criterion and its summary over seeds; the lesion table and a lesion benchmark of a tiny run."""
+criterion and its summary over seeds; a lesion benchmark of a tiny run in the water maze, probe trials too."""
 
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 TINY = str(Path(__file__).resolve().parents[1] / "brain" / "data" / "tiny.yaml")
@@ -82,15 +81,6 @@ def test_learning_names_the_pre_trained_regions_and_keeps_conditions_apart(tmp_p
     assert bench.table(16, [result], 2, brain).splitlines()[0] == \
         "--envs-per-worker 16, 2 workers, wba_arena_maze, entorhinal from runs/paths/entorhinal.pt"
     assert bench.brain_of("wba", {}) == "wba, no pre-trained region"
-
-
-@pytest.fixture
-def one_thread():
-    """One torch thread, as training's workers: the tiny brain steps in a millisecond, not tens on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_lesion_benchmark_evaluates_a_tiny_run_under_every_single_region_silence(tmp_path, capsys, one_thread):
