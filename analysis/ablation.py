@@ -15,6 +15,13 @@ measure it is given and the table shows all their columns; :func:`bar_figure` dr
 recording, the share of place, grid and head-direction units among the task's recorded
 episodes (:mod:`analysis.cellstats`), so lesions are compared at the cell level too
 (``--no-cells`` leaves it out; it costs seconds to minutes per run, mostly gridness shuffles).
+
+Lesions at evaluation: where a run directory holds ``lesions.json`` (``benchmarks/lesions.py``: one
+trained brain evaluated with each region silenced), the page adds a section per task: the success
+rate of each condition with its Wilson 95 % interval beside its difference to the intact brain with
+Newcombe's 95 % interval, and the table with the counts of each run; for water-maze probe trials
+the time share of the platform's quadrant against chance and the intact brain, and the site
+crossings (:mod:`analysis.lesions`).
 """
 
 from __future__ import annotations
@@ -30,9 +37,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.cellstats import CELL_TYPES, MEASURES, MIN_STEPS, Settings, cell_fractions
+from analysis.lesions import (INTACT, RESULTS_FILE, Study, compare, compare_probes, probe_table, read_study,
+                              success_table)
+from analysis.probe import CHANCE
 from analysis.proportions import wilson_interval
 from analysis.report import (AnalysisError, add_output_arguments, comparison_page, run_colour, run_command,
-                             table_figure, write_html)
+                             table_figure, text_table, write_html)
 from analysis.runs import Run, load_runs, trailing_mean
 from brain.argtypes import number
 from brain.recording import RECORDING_FILE, open_run
@@ -241,6 +251,97 @@ def bar_figure(rows: Sequence[Row], panels: Sequence[Panel], window: int, title:
     return figure
 
 
+#: Colour of the intact brain's bar, the control every lesion is set against.
+CONTROL_COLOUR = "#7f7f7f"
+
+
+def studies(run_dirs: Sequence[Path]) -> list[tuple[Path, Study]]:
+    """The lesion studies (``RUN_DIR/lesions.json``) of the run directories, each once."""
+    paths = dict.fromkeys((run_dir / RESULTS_FILE).resolve() for run_dir in run_dirs
+                          if (run_dir / RESULTS_FILE).is_file())
+    return [(path, read_study(path)) for path in paths]
+
+
+def _study_title(path: Path, study: Study, what: str) -> str:
+    connectomes = ", ".join(dict.fromkeys(run.connectome for run in study.runs))
+    settings = study.settings
+    policy = "greedy" if settings.get("greedy") else "sampled"
+    return (f"Lesions at evaluation: {what}, {connectomes}, {len(study.runs)} run(s)<br><sup>"
+            f"{settings.get('episodes', '?')} episodes per condition and run, {policy} policy, seed "
+            f"{settings.get('seed', '?')}; from {path}</sup>")
+
+
+def _bars(conditions: Sequence[str], values: Sequence[float], intervals: Sequence[tuple[float, float]],
+          colours: Sequence[str], sign: str = "") -> go.Bar:
+    """Bars with their intervals as error bars; hovering shows the value and the interval."""
+    return go.Bar(x=list(conditions), y=list(values), marker_color=list(colours), showlegend=False,
+                  customdata=[list(interval) for interval in intervals],
+                  hovertemplate=f"%{{x}}: %{{y:{sign}.1%}} [%{{customdata[0]:{sign}.1%}}, "
+                                f"%{{customdata[1]:{sign}.1%}}]<extra></extra>",
+                  error_y=dict(type="data", array=[high - v for v, (_, high) in zip(values, intervals)],
+                               arrayminus=[v - low for v, (low, _) in zip(values, intervals)]))
+
+
+Difference = tuple[float, float, float] | None
+
+
+def conditions_figure(title: str, subtitles: tuple[str, str], conditions: Sequence[str], values: Sequence[float],
+                      intervals: Sequence[tuple[float, float]], texts: Sequence[str],
+                      differences: Sequence[Difference]) -> go.Figure:
+    """A share per condition with its interval (the intact brain grey), beside each lesion's difference to the
+    intact brain with its interval (``differences``: value, low, high; None for the intact brain).
+
+    ``texts`` (the counts behind each share) go under the condition's name: on the bar they would
+    collide with the interval.
+    """
+    figure = make_subplots(rows=1, cols=2, subplot_titles=list(subtitles), horizontal_spacing=0.08)
+    colours = [CONTROL_COLOUR if condition == INTACT else run_colour(0) for condition in conditions]
+    figure.add_trace(_bars(conditions, values, intervals, colours), row=1, col=1)
+    lesioned = [(condition, d) for condition, d in zip(conditions, differences) if d is not None]
+    figure.add_trace(_bars([c for c, _ in lesioned], [d[0] for _, d in lesioned], [d[1:] for _, d in lesioned],
+                           [run_colour(0)] * len(lesioned), sign="+"), row=1, col=2)
+    figure.add_hline(y=0, line=dict(color="black", width=1), row=1, col=2)
+    figure.update_xaxes(type="category", title_text="condition (region silenced)", categoryorder="array",
+                        categoryarray=list(conditions))
+    figure.update_xaxes(tickvals=list(conditions), ticktext=[f"{c}<br>{t}" for c, t in zip(conditions, texts)],
+                        row=1, col=1)
+    figure.update_yaxes(range=[0, 1.12], tickformat=".0%", row=1, col=1)
+    figure.update_yaxes(tickformat="+.0%", row=1, col=2)
+    figure.update_layout(title=title, height=520, margin=dict(t=110))
+    return figure
+
+
+def lesion_section(found: Sequence[tuple[Path, Study]]) -> tuple[list[go.Figure], list[str]]:
+    """Per study and task a figure and a table of the conditions (and of the probe trials), and the tables as
+    text for the terminal."""
+    figures, lines = [], []
+    for path, study in found:
+        for task in study.tasks():
+            rows, title = compare(study.outcomes, task), _study_title(path, study, f"task {task}")
+            figures.append(conditions_figure(
+                title, ("success rate (Wilson 95 % interval)", "difference to the intact brain (Newcombe 95 % interval)"),
+                [row.condition for row in rows], [row.rate for row in rows], [row.interval for row in rows],
+                [f"{row.successes}/{row.episodes}" for row in rows], [row.difference for row in rows]))
+            table = success_table(rows)
+            figures.append(table_figure(*table, title))
+            lines += [f"lesions at evaluation, task {task} ({path}):", text_table(*table)]
+        for task in study.probe_tasks():
+            rows = compare_probes(study.probes, task)
+            title = _study_title(path, study, f"task {task}, probe trials (platform removed, 60 s)")
+            figure = conditions_figure(
+                title, ("time in the platform's quadrant (bootstrap 95 % interval)",
+                        "difference to the intact brain (bootstrap 95 % interval)"),
+                [row.condition for row in rows], [row.summary.target_share for row in rows],
+                [row.summary.target_interval for row in rows], [f"{row.summary.episodes} trials" for row in rows],
+                [row.difference for row in rows])
+            figure.add_hline(y=CHANCE, line=dict(color="black", dash="dash", width=1), annotation_text="chance",
+                             annotation_position="top left", row=1, col=1)
+            table = probe_table(rows)
+            figures += [figure, table_figure(*table, title)]
+            lines += [f"lesions at evaluation, task {task} probe trials ({path}):", text_table(*table)]
+    return figures, lines
+
+
 def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float, cell_settings: Settings | None,
            all_steps: bool = False, plotlyjs: str = "directory") -> str:
     """Write the ablation page; the message repeats the table for the terminal.
@@ -262,12 +363,11 @@ def report(run_dirs: Sequence[Path], out: Path, window: int, criterion: float, c
         panels += [panel for panel in cell_panels(cell_settings)
                    if any(row.values.get(panel.column) is not None for row in rows)]
     title = f"Connectomes side by side<br><sup>{span}</sup>"
-    write_html([bar_figure(rows, panels, window, title), runs_table(rows, f"Runs by task: {span}")], out,
-               "ablation", plotlyjs)
-    header, body = table_cells(rows)
-    widths = [max(map(len, column)) for column in zip(header, *body)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
-    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows; compared {span}", *lines])
+    lesion_figures, lesion_lines = lesion_section(studies(run_dirs))
+    write_html([bar_figure(rows, panels, window, title), runs_table(rows, f"Runs by task: {span}"), *lesion_figures],
+               out, "ablation", plotlyjs)
+    return "\n".join([f"wrote {out}: {len(run_dirs)} run(s), {len(rows)} rows; compared {span}",
+                      text_table(*table_cells(rows)), *lesion_lines])
 
 
 def build_parser() -> argparse.ArgumentParser:

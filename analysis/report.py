@@ -146,6 +146,18 @@ def table_figure(header: Sequence[str], rows: Sequence[Sequence[str]], title: st
     return figure
 
 
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table for the terminal or a text file: columns left-aligned, two spaces apart.
+
+    >>> print(text_table(["task", "success"], [["1-3", "95%"]]))
+    task  success
+    1-3   95%
+    """
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+                     for line in [header, *rows])
+
+
 #: Milliseconds of page time Chromium lets pass (scripts, plotly's drawing) before a screenshot.
 SCREENSHOT_TIME_MS = 10_000
 

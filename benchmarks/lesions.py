@@ -1,13 +1,13 @@
 """Lesion benchmark: how much each region of a trained brain matters, one region silenced at a time.
 
     python benchmarks/lesions.py RUN_DIR [RUN_DIR ...] [--tasks 1-3,1-4] [--episodes 100] [--greedy]
-                                 [--seed 12345] [--envs 1] [--out FILE]
+                                 [--seed 12345] [--envs 1] [--probe] [--out FILE]
 
 For every run directory (training seeds of one connectome), task and condition — the intact brain,
 then each region silenced alone (``python -m brain.evaluate RUN --lesion REGION=silence``: its outputs
 zero, every weight kept) — plays ``--episodes`` episodes, every condition from the same seed, so the
 conditions meet the same trials. Regions lesioned in training are not lesioned again (the table
-says which). One table per task:
+says which). One table per task (:mod:`analysis.lesions`):
 
 * condition, successes / episodes pooled over the runs, the success rate with its Wilson 95 %
   interval, and the difference to the intact brain of the same runs with Newcombe's 95 % interval
@@ -15,8 +15,16 @@ says which). One table per task:
 * with several runs, each run's successes beside them. Pooling treats the runs' episodes as one
   sample, so its intervals leave out how much seeds differ; the per-run counts show that spread.
 
-Written to ``FIRST_RUN_DIR/lesions.txt`` (or ``--out``), with the command that made it. Cost: 1 +
-regions evaluations of ``--episodes`` episodes per run and task (wba: 9 x 100 episodes).
+``--probe`` (with ``watermaze`` among the tasks) also plays ``--episodes`` water-maze probe trials
+per condition (``brain.evaluate --probe``: the platform removed for 60 s) and tables the time share
+of the platform's quadrant against chance and the intact brain, and the crossings of its site
+against the other quadrants' sites, with bootstrap 95 % intervals over trials.
+
+Written to ``FIRST_RUN_DIR/lesions.txt`` (or ``--out``), with the command that made it, and as
+``lesions.json`` beside it (every count and probe trial, the command, the settings), which
+``python -m analysis.ablation FIRST_RUN_DIR`` draws in its "Lesions at evaluation" section. Cost: 1
++ regions evaluations of ``--episodes`` episodes per run and task, twice for the water maze with
+``--probe`` (wba: 9 x 100 episodes).
 """
 
 from __future__ import annotations
@@ -24,29 +32,24 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from analysis.proportions import difference_interval, wilson_interval
+from analysis.lesions import (INTACT, RESULTS_FILE, Outcome, ProbeOutcome, Study, StudyRun, compare,
+                              compare_probes, probe_table, success_table, write_study)
+from analysis.report import text_table
 from brain.argtypes import name_list, number
 from brain.errors import ConnectomeError
 from brain.evaluate import evaluate, load_trained_brain
 from brain.recording import RecordingError
 from brain.training.rundir import RunDirError, read_config
 from tasks import TASK_IDS
+from tasks.arena import ARENA_TASKS
 
-INTACT = "intact"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One run's episodes of one task under one condition (``intact`` or the silenced region)."""
-
-    run: str
-    task: str
-    condition: str
-    successes: int
-    episodes: int
+#: Tasks with a platform that a probe trial removes: the water maze.
+PROBE_TASKS = tuple(task for task, row in ARENA_TASKS.items() if row.platform is not None)
+#: Tasks with a success to count: the 2017 mazes and the water maze.
+SUCCESS_TASKS = (*TASK_IDS, *PROBE_TASKS)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Plan:
     """What one run directory is evaluated under: the regions to silence, and those lesioned in training."""
 
     run_dir: Path
+    connectome: str
     regions: list[str]
     lesioned_in_training: dict[str, str | float]
 
@@ -62,63 +66,64 @@ def plan(run_dir: Path) -> Plan:
     """The run's regions to silence; loading its trained brain checks the directory before anything is played."""
     brain, _, _ = load_trained_brain(run_dir)
     lesioned = dict(brain.connectome.lesions)
-    return Plan(run_dir, [name for name in brain.connectome.regions if name not in lesioned],
+    return Plan(run_dir, brain.connectome.name, [name for name in brain.connectome.regions if name not in lesioned],
                 {key: mode for key, mode in lesioned.items() if key in brain.connectome.regions})
 
 
-def play(plan: Plan, tasks: list[str], episodes: int, greedy: bool, seed: int, envs: int) -> list[Outcome]:
+@dataclass(frozen=True)
+class Settings:
+    """How every condition is played (the flags of the same names)."""
+
+    episodes: int
+    greedy: bool
+    seed: int
+    envs: int
+
+
+def play(plan: Plan, tasks: list[str], settings: Settings) -> list[Outcome]:
     """Every condition of ``plan`` on every task: the intact brain first, then each region silenced."""
     outcomes = []
     for task in tasks:
         for condition in (INTACT, *plan.regions):
-            lesions = None if condition == INTACT else {condition: "silence"}
-            results = evaluate(plan.run_dir, task, episodes, greedy, seed, envs_at_once=envs, lesions=lesions)
+            results = _evaluate(plan, task, condition, settings, probe=False)
             outcomes.append(Outcome(str(plan.run_dir), task, condition, sum(r.success for r in results), len(results)))
     return outcomes
 
 
-def _pooled(outcomes: list[Outcome]) -> tuple[int, int]:
-    return sum(outcome.successes for outcome in outcomes), sum(outcome.episodes for outcome in outcomes)
+def play_probes(plan: Plan, task: str, settings: Settings) -> list[ProbeOutcome]:
+    """Probe trials of ``task`` under every condition of ``plan``, the intact brain first."""
+    probes = []
+    for condition in (INTACT, *plan.regions):
+        results = _evaluate(plan, task, condition, settings, probe=True)
+        probes.append(ProbeOutcome(str(plan.run_dir), task, condition, tuple(r.probe.shares for r in results),
+                                   tuple(r.probe.crossings for r in results)))
+    return probes
 
 
-def table(outcomes: list[Outcome], task: str) -> str:
-    """The task's conditions pooled over runs, each against the intact brain of the same runs."""
-    mine = [outcome for outcome in outcomes if outcome.task == task]
-    runs = list(dict.fromkeys(outcome.run for outcome in mine))
-    intact = {outcome.run: outcome for outcome in mine if outcome.condition == INTACT}
-    header = (f"{'condition':22} {'successes':>12} {'success [Wilson 95 %]':>24} {'vs intact [Newcombe 95 %]':>30}"
-              + ("   per run" if len(runs) > 1 else ""))
-    lines = [f"task {task}: {len(runs)} run(s)", header]
-    for condition in dict.fromkeys(outcome.condition for outcome in mine):
-        played = {outcome.run: outcome for outcome in mine if outcome.condition == condition}
-        (successes, episodes), (base_successes, base_episodes) = (_pooled(list(played.values())),
-                                                                  _pooled([intact[run] for run in played]))
-        rate, (low, high) = successes / episodes, wilson_interval(successes, episodes)
-        versus = "control"
-        if condition != INTACT:
-            below, above = difference_interval(successes, episodes, base_successes, base_episodes)
-            versus = f"{rate - base_successes / base_episodes:+.0%} [{below:+.0%}, {above:+.0%}]"
-        name = condition if condition == INTACT else f"{condition} silenced"
-        per_run = "   " + " ".join(f"{played[run].successes}/{played[run].episodes}" if run in played else "-"
-                                   for run in runs)
-        lines.append(f"{name:22} {f'{successes}/{episodes}':>12} {f'{rate:.0%} [{low:.0%}, {high:.0%}]':>24} "
-                     f"{versus:>30}" + (per_run if len(runs) > 1 else ""))
-    return "\n".join(lines)
+def _evaluate(plan: Plan, task: str, condition: str, settings: Settings, probe: bool):
+    lesions = None if condition == INTACT else {condition: "silence"}
+    return evaluate(plan.run_dir, task, settings.episodes, settings.greedy, settings.seed,
+                    envs_at_once=settings.envs, lesions=lesions, probe=probe)
 
 
-def report(plans: list[Plan], outcomes: list[Outcome], tasks: list[str], command: str) -> str:
-    """The command, what was left out, and a table per task."""
-    notes = [f"{p.run_dir}: lesioned in training, not lesioned again: "
-             + ", ".join(f"{key}={mode}" for key, mode in p.lesioned_in_training.items())
-             for p in plans if p.lesioned_in_training]
-    return "\n\n".join([command, *notes, *(table(outcomes, task) for task in tasks)]) + "\n"
+def report(study: Study) -> str:
+    """The command, what was left out, and a table per task (and per probed task)."""
+    notes = [f"{run.run}: lesioned in training, not lesioned again: "
+             + ", ".join(f"{key}={mode}" for key, mode in run.lesioned_in_training.items())
+             for run in study.runs if run.lesioned_in_training]
+    runs = len(study.runs)
+    tables = [f"task {task}: {runs} run(s)\n" + text_table(*success_table(compare(study.outcomes, task)))
+              for task in study.tasks()]
+    tables += [f"task {task} probe trials (platform removed, 60 s): {runs} run(s)\n"
+               + text_table(*probe_table(compare_probes(study.probes, task))) for task in study.probe_tasks()]
+    return "\n\n".join([study.command, *notes, *tables]) + "\n"
 
 
 def task_list(text: str) -> list[str]:
     tasks = name_list(text)
-    unknown = [task for task in tasks if task not in TASK_IDS]
+    unknown = [task for task in tasks if task not in SUCCESS_TASKS]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown task {unknown[0]!r}; valid tasks: {', '.join(TASK_IDS)}")
+        raise argparse.ArgumentTypeError(f"unknown task {unknown[0]!r}; valid tasks: {', '.join(SUCCESS_TASKS)}")
     return tasks
 
 
@@ -134,25 +139,38 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "condition (default 12345)")
     parser.add_argument("--envs", type=number(int, 1), default=1, metavar="N",
                         help="episodes played side by side with one batched brain step (default 1)")
-    parser.add_argument("--out", type=Path, default=None, help="results file (default FIRST_RUN_DIR/lesions.txt)")
+    parser.add_argument("--probe", action="store_true",
+                        help="the water maze: also play --episodes probe trials per condition (platform removed)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"results file (default FIRST_RUN_DIR/lesions.txt); the counts go beside it as .json "
+                             f"(the ablation page reads RUN_DIR/{RESULTS_FILE})")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings = Settings(args.episodes, args.greedy, args.seed, args.envs)
     try:
         plans = [plan(run_dir) for run_dir in args.run_dirs]
         tasks = args.tasks or [read_config(args.run_dirs[0]).task]
-        outcomes = [outcome for p in plans for outcome in play(p, tasks, args.episodes, args.greedy, args.seed,
-                                                               args.envs)]
+        probed = [task for task in tasks if args.probe and task in PROBE_TASKS]
+        if args.probe and not probed:
+            raise ValueError(f"--probe: no task of {', '.join(tasks)} has a platform to remove; add "
+                             f"{' or '.join(PROBE_TASKS)} to --tasks")
+        outcomes = [outcome for p in plans for outcome in play(p, tasks, settings)]
+        probes = [probe for p in plans for task in probed for probe in play_probes(p, task, settings)]
     except (RunDirError, RecordingError, ConnectomeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     command = "python benchmarks/lesions.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-    text = report(plans, outcomes, tasks, command)
+    study = Study(command, {**asdict(settings), "tasks": tasks, "probe": args.probe},
+                  tuple(StudyRun(str(p.run_dir), p.connectome, p.lesioned_in_training) for p in plans),
+                  tuple(outcomes), tuple(probes))
     out = args.out or args.run_dirs[0] / "lesions.txt"
+    text = report(study)
     out.write_text(text)
-    print("\n" + text + f"\nwritten to {out}")
+    data = write_study(study, out.with_suffix(".json"))
+    print("\n" + text + f"\nwritten to {out} and {data}")
     return 0
 
 

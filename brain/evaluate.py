@@ -11,6 +11,10 @@ session name the lesions, and a lesioned evaluation records to ``eval-<task>-<re
 ``remove`` is refused: without the region, the regions it fed have other input widths than the
 trained weights.
 ``--envs-per-worker N`` plays N episodes side by side with one batched brain step.
+``--probe`` (the water maze) makes every trial a probe trial (Morris 1984): the platform removed,
+the full 60 s from the usual wall starts, and prints the time share of the platform's quadrant
+against chance and the crossings of its site against the other quadrants' sites
+(:mod:`analysis.probe`).
 A run trained on Unity evaluates on Unity, on the port of worker id ``--unity-worker-id`` (default:
 the first port its training environments do not use, so an evaluation can run beside the training).
 """
@@ -28,6 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from analysis.probe import ProbeSummary, summarise, text
 from brain.argtypes import number
 from brain.connectome import load_connectome
 from brain.errors import ConnectomeError
@@ -36,6 +41,8 @@ from brain.training.a3c import attach_memory
 from brain.training.acting import EnvironmentBatch, act, greedy_actions, sample_actions
 from brain.training.config import TrainConfig, lesion_item
 from brain.training.rundir import RunDirError, load_checkpoint, read_config
+from tasks.arena import ARENA_TASKS
+from tasks.probe import ProbeResult
 from tasks.unity import UnityWorkerError
 
 if TYPE_CHECKING:
@@ -48,6 +55,7 @@ class EpisodeResult:
     steps: int
     ret: float
     success: bool
+    probe: ProbeResult | None = None  # a probe trial's measures
 
 
 @torch.inference_mode()
@@ -73,7 +81,8 @@ def play_episodes(brain, envs: EnvironmentBatch, episodes: int, greedy: bool,
         returns[active] += step.rewards[active]
         for index in np.flatnonzero(step.dones):
             info = envs.infos[index]
-            result = EpisodeResult(info["task"], int(steps[index]), float(returns[index]), bool(info.get("success")))
+            result = EpisodeResult(info["task"], int(steps[index]), float(returns[index]), bool(info.get("success")),
+                                   info.get("probe"))
             if buffers[index] is not None:
                 recording.append(buffers[index].finish(episode=finished, worker=0, env=int(index), task=result.task,
                                                        success=result.success, global_step=trained_steps))
@@ -133,11 +142,19 @@ def load_trained_brain(run_dir: Path, lesions: Lesions | None = None) -> tuple[B
     return brain.eval(), read_config(run_dir), int(payload["steps"])
 
 
+def check_probe(task: str) -> None:
+    """Refuse ``--probe`` on a task without a platform to remove: a ValueError naming the fix."""
+    if task not in ARENA_TASKS or ARENA_TASKS[task].platform is None:
+        raise ValueError(f"--probe: task {task!r} has no hidden platform to remove; the probe trial is the water "
+                         f"maze's (--task watermaze)")
+
+
 def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
              record: Path | None = None, unity_worker_id: int | None = None, envs_at_once: int = 1,
-             lesions: Lesions | None = None) -> list[EpisodeResult]:
+             lesions: Lesions | None = None, probe: bool = False) -> list[EpisodeResult]:
     """Play ``episodes`` trials of ``task`` with the run's brain, lesioned by ``lesions``, ``envs_at_once``
-    environments side by side (one batched brain step for all); record them all to ``record``.
+    environments side by side (one batched brain step for all); record them all to ``record``. ``probe``:
+    every trial a water-maze probe trial (:func:`check_probe`), its measures in ``EpisodeResult.probe``.
 
     Only each environment's first reset is seeded: its trials then follow each other as in training, so
     that the tasks whose rules read the trial history (1-1's moving start, the 1-6 / 1-8c cycles)
@@ -148,15 +165,18 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
     """
     from brain.training.environment import environment_batch
 
+    if probe:
+        check_probe(task)
     brain, cfg, trained_steps = load_trained_brain(run_dir, lesions)
     cfg.task, cfg.curriculum = task, False
     first_id = cfg.workers * cfg.envs_per_worker if unity_worker_id is None else unity_worker_id
-    envs = environment_batch(cfg, brain.input_shapes, seed, first_id, envs_at_once)
+    envs = environment_batch(cfg, brain.input_shapes, seed, first_id, envs_at_once,
+                             reset_options={"probe": True} if probe else None)
     torch.manual_seed(seed)
     recording = None
     if record is not None:
         session = {"kind": "evaluate", "run": str(run_dir), "task": task, "greedy": greedy, "seed": seed,
-                   "global_step": trained_steps, "envs": envs_at_once,
+                   "global_step": trained_steps, "envs": envs_at_once, "probe": probe,
                    "lesions": {target: brain.connectome.lesions[target] for target in lesions or {}}}
         recording = _open_recording(record, brain, cfg, session)
     try:
@@ -185,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="REGION=MODE", help="lesion the trained brain, on top of its connectome's: MODE is "
                                                     "silence or a fraction in (0, 1) of output units silenced; "
                                                     "repeatable (remove is refused: it changes the weights' shapes)")
+    parser.add_argument("--probe", action="store_true",
+                        help="the water maze: probe trials, the platform removed for the full 60 s; prints the time "
+                             "in the platform's quadrant and the crossings of its site against the other quadrants")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the first reset (default 12345)")
     parser.add_argument("--record", nargs="?", const="", default=None, type=str, metavar="PATH",
                         help="record every step of every episode to PATH (default: RUN_DIR/eval-<task>.h5, "
@@ -209,6 +232,11 @@ def default_recording(run_dir: Path, task: str, lesions: Lesions) -> Path:
     return run_dir / ("-".join([f"eval-{task}", *(f"{target}-{mode}" for target, mode in lesions.items())]) + ".h5")
 
 
+def probe_summary(results: list[EpisodeResult]) -> ProbeSummary:
+    """The probe trials' measures summarised over the episodes (:func:`analysis.probe.summarise`)."""
+    return summarise(np.array([r.probe.shares for r in results]), np.array([r.probe.crossings for r in results]))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     lesions = dict(args.lesions)
@@ -216,15 +244,18 @@ def main(argv: list[str] | None = None) -> int:
         task = args.task or read_config(args.run_dir).task
         record = None if args.record is None else Path(args.record or default_recording(args.run_dir, task, lesions))
         results = evaluate(args.run_dir, task, args.episodes, args.greedy, args.seed, record, args.unity_worker_id,
-                           args.envs_per_worker, lesions)
+                           args.envs_per_worker, lesions, args.probe)
     except (RunDirError, RecordingError, UnityWorkerError, FileNotFoundError, ValueError, ConnectomeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    success = np.mean([r.success for r in results])
     lesioned = f" (lesions: {lesion_text(lesions)})" if lesions else ""
-    print(f"task {task}{lesioned}: success {success:.1%} over {len(results)} episodes "
-          f"({'greedy' if args.greedy else 'sampled'} policy); mean steps {np.mean([r.steps for r in results]):.1f}; "
-          f"mean return {np.mean([r.ret for r in results]):+.3f}")
+    policy = "greedy" if args.greedy else "sampled"
+    if args.probe:
+        print(f"task {task} probe{lesioned}, {policy} policy: {text(probe_summary(results))}")
+    else:
+        print(f"task {task}{lesioned}: success {np.mean([r.success for r in results]):.1%} over {len(results)} "
+              f"episodes ({policy} policy); mean steps {np.mean([r.steps for r in results]):.1f}; "
+              f"mean return {np.mean([r.ret for r in results]):+.3f}")
     if record is not None:
         print(f"recorded {len(results)} episodes to {record} (read it with brain.recording.open_run)")
     return 0

@@ -31,6 +31,10 @@ Tasks
     +2 and success on the first step that ends with the agent centre on the platform; failure at
     60 s (3000 ticks: the 300th step by default). A trial is one episode (``terminated`` at either).
     The task is complete, as the 2017 tasks, when at a success S - F > 21 over the last 100 trials.
+    A probe trial (``reset(options={"probe": True})``, Morris 1984) removes the platform: the agent
+    swims the full 60 s (``truncated``, neither success nor failure, not counted in the trials),
+    and the step that ends it gives ``info["probe"]`` (``tasks.probe.ProbeResult``: the time share
+    of each quadrant and the crossings of the platform's site and of the other quadrants' sites).
 ``info``
     The maze tasks' keys (``tasks.INFO_KEYS``): ``pose`` (x, z, heading), ``task`` (``"openfield"`` or
     ``"watermaze"``), ``maze`` (``"openfield"``: both share the box, and so the place-cell map),
@@ -38,7 +42,8 @@ Tasks
     ``ticks``, ``frames``, ``cumulative_reward``, ``success``, ``failure``, ``trial``, ``task_complete``.
 
 ``reset(options={"pose": (x, z, heading)})`` starts at a given pose (e.g. the first pose of a
-``tasks.foraging`` trajectory, so that the environment replays it step by step).
+``tasks.foraging`` trajectory, so that the environment replays it step by step); ``"probe": True``
+makes a water-maze trial a probe trial (both options combine: a probe from a start of your choice).
 
 Example:
     >>> env = ArenaEnv("watermaze", render_observations=False)
@@ -61,6 +66,7 @@ from gymnasium import spaces
 from tasks.env import DEPTH_ENCODINGS, UNITY8_RENDER_DEPTH, positive_int, check_action, encode_depth_unity8
 from tasks.geometry import ARENA, ARENA_SIZE, FLOOR_Y, load_maze
 from tasks.physics import ARENA_COLLISION_RADIUS, Collider, wrap_degrees
+from tasks.probe import measure
 from tasks.rules import FRAME_UNITS, TICK_UNITS, TIME_PENALTY_MILLI, TRIAL_WINDOW, TrialRecord
 from tasks.topdown import TopDownMap, beside
 from tasks.trial import FORWARD, NOOP, TURN_LEFT, TURN_RIGHT
@@ -213,6 +219,7 @@ class ArenaEnv(gym.Env):
         self.ticks = 0
         self.reward_milli = 0
         self.success = self.failure = False
+        self.probe = False
         self._trial_index = 0
         self._trajectory: list[tuple[float, float]] = []
 
@@ -227,20 +234,24 @@ class ArenaEnv(gym.Env):
         return math.radians(self.yaw)
 
     def on_platform(self) -> bool:
+        """Whether the agent centre is on the platform (never in a probe trial: the platform is removed)."""
         platform = self.spec_row.platform
-        return platform is not None and math.hypot(self.x - platform[0], self.z - platform[1]) <= platform[2]
+        return platform is not None and not self.probe \
+            and math.hypot(self.x - platform[0], self.z - platform[1]) <= platform[2]
 
     # --- gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start the next trial. ``seed`` also clears the trial history; ``options={"pose": (x, z, heading)}``
-        starts at that pose (heading in radians) instead of the task's start rule."""
+        starts at that pose (heading in radians) instead of the task's start rule; ``"probe": True`` makes
+        the trial a probe trial without the platform (the water maze only)."""
         super().reset(seed=seed)
         if seed is not None:
             self.record.clear()
         options = options or {}
-        unknown = set(options) - {"pose"}
+        unknown = set(options) - {"pose", "probe"}
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['pose']")
+            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['pose', 'probe']")
+        self.probe = self._check_probe(options.get("probe", False))
         if "pose" in options:
             x, z, heading = self._check_pose(options["pose"])
         elif self.spec_row.start == "wall":
@@ -279,7 +290,7 @@ class ArenaEnv(gym.Env):
             self.reward_milli += PLATFORM_MILLI
             self.success = True
         out_of_time = self.ticks >= row.time_limit_ticks and not self.success
-        self.failure = out_of_time and row.ends_in_failure
+        self.failure = out_of_time and row.ends_in_failure and not self.probe
         complete = False
         if self.success or self.failure:
             complete = self.success and self.record.completes_task()
@@ -289,9 +300,12 @@ class ArenaEnv(gym.Env):
                 self.record.add(self.success)
         reward = (self.reward_milli - before) / 1000.0
         terminated = self.success or self.failure
-        truncated = out_of_time and not row.ends_in_failure
+        truncated = out_of_time and not self.failure
         self._over = terminated or truncated
-        return self._observe((turn, move)), reward, terminated, truncated, self._info(task_complete=complete)
+        info = self._info(task_complete=complete)
+        if self.probe and truncated:
+            info["probe"] = measure(np.array(self._trajectory), row.platform)
+        return self._observe((turn, move)), reward, terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
         """First-person view (scaled to the map height) beside a top-down map with the path and the platform."""
@@ -307,6 +321,14 @@ class ArenaEnv(gym.Env):
                                            goals=goals))
 
     # --- internals -------------------------------------------------------------------------------
+    def _check_probe(self, probe: Any) -> bool:
+        if not isinstance(probe, (bool, np.bool_)):
+            raise ValueError(f"reset option 'probe' must be True or False, got {probe!r}")
+        if probe and self.spec_row.platform is None:
+            raise ValueError(f"reset option 'probe': a probe trial removes the platform, and task {self.task!r} has "
+                             f"none; probe the water maze (tasks.make('watermaze'))")
+        return bool(probe)
+
     def _check_pose(self, pose: Any) -> tuple[float, float, float]:
         values = np.asarray(pose, dtype=float).reshape(-1)
         if values.shape != (3,) or not np.isfinite(values).all():

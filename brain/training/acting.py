@@ -11,7 +11,7 @@ reset, and gives the brain's ports itself (:class:`~brain.training.environment.C
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import gymnasium
 import numpy as np
@@ -31,7 +31,8 @@ class EnvironmentBatch:
 
     Each environment's observations are the brain's ``env.*`` ports (wrapped in
     :class:`~brain.training.environment.ConnectomeInputs`); besides them the batch keeps whether the
-    next brain step starts an episode in each row (``resets``).
+    next brain step starts an episode in each row (``resets``). Every reset gets ``reset_options``
+    (e.g. ``{"probe": True}``: every water-maze trial a probe trial).
 
     Example:
         >>> import tasks
@@ -45,11 +46,13 @@ class EnvironmentBatch:
         >>> batch.close()
     """
 
-    def __init__(self, envs: Sequence[gymnasium.Env], seeds: Sequence[int | None], device: torch.device | str = "cpu"):
+    def __init__(self, envs: Sequence[gymnasium.Env], seeds: Sequence[int | None], device: torch.device | str = "cpu",
+                 reset_options: Mapping[str, Any] | None = None):
         if len(envs) != len(seeds):
             raise ValueError(f"EnvironmentBatch: {len(envs)} environments but {len(seeds)} seeds")
         self.envs, self.device = list(envs), torch.device(device)
-        first = [env.reset(seed=seed) for env, seed in zip(self.envs, seeds)]
+        self.reset_options = dict(reset_options) if reset_options else None
+        first = [env.reset(seed=seed, options=self.reset_options) for env, seed in zip(self.envs, seeds)]
         self.observations = [obs for obs, _ in first]
         self.infos = [info for _, info in first]
         self.starts = np.ones(len(self.envs), dtype=bool)  # the next brain step starts an episode in these rows
@@ -82,7 +85,7 @@ class EnvironmentBatch:
 
     def reset(self, index: int, seed: int | None = None) -> None:
         """Start environment ``index``'s next episode (its next brain step resets its state row)."""
-        self.observations[index], self.infos[index] = self.envs[index].reset(seed=seed)
+        self.observations[index], self.infos[index] = self.envs[index].reset(seed=seed, options=self.reset_options)
         self.starts[index] = True
 
     def replace(self, index: int, env: gymnasium.Env, seed: int) -> None:

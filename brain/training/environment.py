@@ -85,10 +85,11 @@ def make_environment(cfg: TrainConfig, input_shapes: Mapping[str, Shape], rank: 
 
 
 def environment_batch(cfg: TrainConfig, input_shapes: Mapping[str, Shape], seed: int, first_rank: int, n: int,
-                      device: str = "cpu", task: str | None = None) -> EnvironmentBatch:
+                      device: str = "cpu", task: str | None = None,
+                      reset_options: Mapping[str, Any] | None = None) -> EnvironmentBatch:
     """``n`` environments of ``cfg`` (of ``task``, default as :func:`make_environment`) giving the ports
     ``input_shapes`` names, of ranks ``first_rank`` on (Unity ports), their first resets seeded from ``seed``
-    (:func:`~brain.training.acting.env_seeds`)."""
+    (:func:`~brain.training.acting.env_seeds`), every reset with ``reset_options``."""
     envs = [ConnectomeInputs(make_environment(cfg, input_shapes, first_rank + index, task), tuple(input_shapes))
             for index in range(n)]
-    return EnvironmentBatch(envs, env_seeds(seed, n), device)
+    return EnvironmentBatch(envs, env_seeds(seed, n), device, reset_options)

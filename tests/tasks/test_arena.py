@@ -185,7 +185,7 @@ def test_bad_actions_options_and_arguments_name_the_valid_ones():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="move_m in"):
         env.step(np.array([0.0, 2.0]))
-    with pytest.raises(ValueError, match="valid: \\['pose'\\]"):
+    with pytest.raises(ValueError, match="valid: \\['pose', 'probe'\\]"):
         env.reset(options={"history": "SS"})
     with pytest.raises(ValueError, match="is not free"):
         env.reset(options={"pose": (1.05, 0.0, 0.0)})

@@ -1,12 +1,11 @@
 """The benchmarks' own logic: env_fps runs (tiny sizes: a smoke test, not a measurement); the learning table's
-criterion and its summary over seeds; the lesion table and a lesion benchmark of a tiny run."""
+criterion and its summary over seeds; a lesion benchmark of a tiny run in the water maze, probe trials too."""
 
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 TINY = str(Path(__file__).resolve().parents[1] / "brain" / "data" / "tiny.yaml")
@@ -84,43 +83,35 @@ def test_learning_names_the_pre_trained_regions_and_keeps_conditions_apart(tmp_p
     assert bench.brain_of("wba", {}) == "wba, no pre-trained region"
 
 
-def test_lesion_table_compares_each_condition_with_the_intact_brain_of_the_same_runs():
-    bench = load_benchmark("lesions")
-    outcome = bench.Outcome
-    outcomes = [outcome("a", "1-3", "intact", 80, 100), outcome("a", "1-3", "ca3", 40, 100),
-                outcome("b", "1-3", "intact", 20, 100), outcome("b", "1-3", "ca3", 10, 100),
-                outcome("b", "1-3", "amygdala", 20, 100)]  # run a trained with amygdala lesioned
-    rows = {line.split()[0]: line for line in bench.table(outcomes, "1-3").splitlines()[2:]}
-    assert rows["intact"].split()[1:3] == ["100/200", "50%"] and "control" in rows["intact"]
-    assert rows["ca3"].split()[2:5] == ["50/200", "25%", "[20%,"] and "-25% [-34%, -16%]" in rows["ca3"]
-    assert rows["ca3"].endswith("40/100 10/100")
-    assert "+0% [-11%, +11%]" in rows["amygdala"] and rows["amygdala"].endswith("- 20/100")  # against run b's intact 20/100
-
-
-@pytest.fixture
-def one_thread():
-    """One torch thread, as training's workers: the tiny brain steps in a millisecond, not tens on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_lesion_benchmark_evaluates_a_tiny_run_under_every_single_region_silence(tmp_path, capsys, one_thread):
+    """Water-maze trials and probe trials of 2 s steps (30 a trial), amygdala lesioned in training."""
+    import json
+
+    from analysis.lesions import read_study
     from brain.training.config import TrainConfig
     from brain.training.train import prepare_run_dir
     from brain.training.trainer import Trainer
 
-    cfg = TrainConfig(connectome=TINY, task="1-2", workers=1, out=str(tmp_path / "run"), lesions={"amygdala": "silence"})
+    cfg = TrainConfig(connectome=TINY, task="watermaze", workers=1, ticks_per_step=100, out=str(tmp_path / "run"),
+                      lesions={"amygdala": "silence"})
     run_dir, cfg = prepare_run_dir(cfg, resume=False)
     Trainer(cfg, run_dir, run_dir / "connectome.yaml").checkpoint()  # its initial weights: enough to evaluate
     bench = load_benchmark("lesions")
-    assert bench.main([str(run_dir), "--episodes", "1"]) == 0
+    assert bench.main([str(run_dir), "--episodes", "1", "--probe"]) == 0
     written = (run_dir / "lesions.txt").read_text()
-    assert written.startswith(f"python benchmarks/lesions.py {run_dir} --episodes 1")
-    assert "lesioned in training, not lesioned again: amygdala=silence" in written and "task 1-2: 1 run(s)" in written
-    conditions = [line.split()[0] for line in written.split("task 1-2")[1].splitlines()[2:]]
-    assert conditions == ["intact", "visual_cortex", "entorhinal", "ca3", "ca1", "hippocampus", "prefrontal",
-                          "basal_ganglia"]
-    assert f"written to {run_dir / 'lesions.txt'}" in capsys.readouterr().out
+    assert written.startswith(f"python benchmarks/lesions.py {run_dir} --episodes 1 --probe")
+    assert "lesioned in training, not lesioned again: amygdala=silence" in written
+    regions = ["visual_cortex", "entorhinal", "ca3", "ca1", "hippocampus", "prefrontal", "basal_ganglia"]
+    trials, probes = written.split("task watermaze: 1 run(s)")[1].split("task watermaze probe trials")
+    assert [line.split()[0] for line in trials.strip().splitlines()[1:]] == ["intact", *regions]
+    assert [line.split()[0] for line in probes.strip().splitlines()[2:]] == ["intact", *regions]
+    study = read_study(run_dir / "lesions.json")
+    assert study.command == written.splitlines()[0] and study.settings["probe"] and study.settings["episodes"] == 1
+    assert study.runs[0].connectome == "tiny" and study.runs[0].lesioned_in_training == {"amygdala": "silence"}
+    assert [(o.condition, o.episodes) for o in study.outcomes] == [(c, 1) for c in ["intact", *regions]]
+    assert all(len(p.shares) == 1 and sum(p.shares[0]) == pytest.approx(1.0) for p in study.probes)
+    assert json.loads((run_dir / "lesions.json").read_text())["runs"][0]["run"] == str(run_dir)
+    assert f"written to {run_dir / 'lesions.txt'} and {run_dir / 'lesions.json'}" in capsys.readouterr().out
     assert bench.main([str(tmp_path / "nothing")]) == 2 and "no connectome.yaml here" in capsys.readouterr().err
+    assert bench.main([str(run_dir), "--tasks", "1-2", "--probe"]) == 2
+    assert "--probe: no task of 1-2 has a platform to remove; add watermaze to --tasks" in capsys.readouterr().err

@@ -1,0 +1,15 @@
+"""Fixtures every test folder may use."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread, as training's workers: the tiny brain steps in a millisecond, not tens on busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
