@@ -16,7 +16,7 @@ they match their teacher.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from analysis.cellstats import MEASURES, PortCells, Pooled
 from analysis.controls import Control
 from analysis.supervised import Supervision
 from brain.connectome import Connectome
+
+if TYPE_CHECKING:
+    from analysis.probes import Probes
 
 TICKED_2017 = ("replay", "place cells", "grid cells", "head-direction cells", "episodic memory", "place recognition",
                "navigation", "CA1", "CA3", "entorhinal cortex", "connectome")
@@ -47,6 +50,7 @@ class Findings:
         control: the control as the page says it (which brains, how many), or why there is none.
         replay: which recorded episodes the control saw again, which not and why (``Replay.summary``; empty: no
             replay tried).
+        probes: pattern completion and path integration (:mod:`analysis.probes`), or why they were not run.
     """
 
     ports: Sequence[PortCells]
@@ -57,6 +61,7 @@ class Findings:
     supervised: Mapping[str, Supervision] = field(default_factory=dict)
     control: str = "no control"
     replay: str = ""
+    probes: Probes | str = "not run"
 
     def region_type(self, port: PortCells) -> str:
         return self.connectome.regions[port.key.split(".")[0]].type
@@ -198,6 +203,12 @@ def _connectome(findings: Findings) -> str:
             f"(lesions: {lesions}); a model's wiring, not a measure")
 
 
+def _probed(item: str) -> Callable[[Findings], str]:
+    """A row that a probe of the trained brain fills (:mod:`analysis.probes`)."""
+    return lambda findings: (f"not measured: {findings.probes}" if isinstance(findings.probes, str)
+                             else findings.probes.rows()[item])
+
+
 def _fixed(text: str) -> Callable[[Findings], str]:
     return lambda findings: text
 
@@ -217,6 +228,8 @@ MEASURED: dict[str, Callable[[Findings], str]] = {
     "episodic memory": _fixed("not measured here: the memory's contents are not recorded; its occupancy is a "
                               "TensorBoard signal (python -m analysis.curves)"),
     "BiCAMON visualisation": _fixed("drawn, not measured: python -m analysis.bicamon RUN_DIR"),
+    "pattern completion": _probed("pattern completion"),
+    "path integration": _probed("path integration"),
 }
 
 

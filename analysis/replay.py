@@ -26,9 +26,10 @@ of seed ``s``, so the controls of seeds ``0 .. K-1`` include that run's own star
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -62,6 +63,7 @@ class ReplayedTrial:
     start: tuple[float, float, int]  # x, z (metres), yaw (degrees)
     target: str | None
     alike: int  # targets that replay it alike (more than one in a cue task: the cue shown is undetermined)
+    length: int  # recorded steps
 
     @property
     def cue_undetermined(self) -> bool:
@@ -144,7 +146,7 @@ def replay_trial(env, episode: Episode, position: int) -> ReplayedTrial | str:
             why = why or reason
     if not found:
         return f"its replay left the recorded path: {why}"
-    return ReplayedTrial(position, episode.task, start, found[0], len(found))
+    return ReplayedTrial(position, episode.task, start, found[0], len(found), episode.length)
 
 
 class Environments:
@@ -191,17 +193,43 @@ def replay(recording: Recording, path: Path, episodes: Sequence[int], input_shap
     return result
 
 
-def _replayed_steps(recording: Recording, result: Replay,
-                    environments: Environments) -> Iterator[tuple[dict[str, np.ndarray], bool, bool]]:
-    """Every step of the replayed episodes in order: its observation ports, whether it starts an episode, and
-    whether the recorded brain acted in training mode (a training session) then."""
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread meanwhile, as the trainer's workers. Small operations (a brain's step, a GRU step, a
+    solve of a few hundred unknowns) on two threads of a busy 2-core machine wait on each other: measured, a
+    wba brain's step 12 ms on two threads and 1.9 ms on one; a 257-unknown solve 119 ms in numpy's threaded BLAS
+    and 3.5 ms in torch on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+#: What a brain is shown at a step of a replayed episode, ``(trial, step, ports) -> ports``, or None to end the
+#: episode there (the steps after it are not shown). The default shows every step as the simulator renders it.
+View = Callable[[ReplayedTrial, int, dict[str, np.ndarray]], "dict[str, np.ndarray] | None"]
+
+
+def _shown(trial: ReplayedTrial, step: int, ports: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return ports
+
+
+def _replayed_steps(recording: Recording, result: Replay, environments: Environments,
+                    view: View) -> Iterator[tuple[dict[str, np.ndarray], bool, bool]]:
+    """The steps of the replayed episodes in order, as ``view`` shows them: the observation ports, whether the step
+    starts an episode, and whether the recorded brain acted in training mode (a training session) then."""
     for trial in result.trials:
         episode = recording.episode(trial.position)
         session = recording.sessions[episode.session] if episode.session < len(recording.sessions) else {}
         env, actions = environments.get(trial.task, seeing=True), episode.action
         obs, _ = env.reset(seed=0, options={"start": trial.start, "target": trial.target})
         for step in range(episode.length):
-            yield obs, step == 0, session.get("kind") == "train"
+            ports = view(trial, step, obs)
+            if ports is None:
+                break
+            yield ports, step == 0, session.get("kind") == "train"
             if step < episode.length - 1:
                 obs, *_ = env.step(int(actions[step]))
 
@@ -226,13 +254,13 @@ def _stacked(batch: list[tuple[dict[str, np.ndarray], bool]]) -> dict[str, torch
 
 
 @torch.inference_mode()
-def untrained_activity(recording: Recording, result: Replay, brains: Sequence[Brain],
-                       keys: Sequence[str]) -> list[dict[str, np.ndarray]]:
+def replayed_activity(recording: Recording, result: Replay, brains: Sequence[Brain], keys: Sequence[str],
+                      view: View = _shown) -> list[dict[str, np.ndarray]]:
     """Per brain, ``{key: [T, units]}`` over the replayed episodes laid end to end (in ``result.trials`` order),
-    raw (not shifted).
+    raw (not shifted); ``view`` changes what the brains are shown (the probes' darkness, :mod:`analysis.darkness`).
 
-    The actions are the recorded ones, not the untrained brains' choices, so what they see does not
-    depend on them: each brain runs ``Brain.rollout`` (equal to step-by-step acting, the stateless
+    The actions are the recorded ones, not the brains' choices, so what they see does not depend on
+    them: each brain runs ``Brain.rollout`` (equal to step-by-step acting, the stateless
     regions folded over time) over :data:`CHUNK_STEPS` steps at a time, its state carried on and reset
     at each episode's start, as when acting. On one torch thread, as the trainer's workers: measured on
     the 2-core machine under load (``python benchmarks/cells_control.py``), 1.9 ms per step of the wba
@@ -241,18 +269,14 @@ def untrained_activity(recording: Recording, result: Replay, brains: Sequence[Br
     environments = Environments(result.settings, dict(brains[0].input_shapes))
     states = [brain.initial_state(1) for brain in brains]
     per_brain: list[list[np.ndarray]] = [[] for _ in brains]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for ports, resets, training in _chunks(_replayed_steps(recording, result, environments), CHUNK_STEPS):
+    with one_thread():
+        for ports, resets, training in _chunks(_replayed_steps(recording, result, environments, view), CHUNK_STEPS):
             for index, brain in enumerate(brains):
                 brain.train(training)
                 output = brain.rollout(ports, states[index], resets)
                 states[index] = output.state
                 per_brain[index].append(torch.cat([output.activity[key][:, 0].flatten(1) for key in keys],
                                                   1).numpy())
-    finally:
-        torch.set_num_threads(threads)
     shapes = brains[0].output_shapes()
     bounds = np.cumsum([0, *(int(np.prod(shapes[key])) for key in keys)])
     return [{key: np.concatenate(chunks)[:, bounds[i]:bounds[i + 1]] for i, key in enumerate(keys)}

@@ -15,7 +15,7 @@ from analysis.checklist import checklist_rows
 from analysis.controls import Control, control_threshold, superiority
 from analysis.mazemap import free_extent
 from analysis.recordings import open_recording, recorded_connectome
-from analysis.replay import replay, untrained_activity, untrained_brains
+from analysis.replay import replay, replayed_activity, untrained_brains
 from analysis.supervised import match_teacher, teacher_steps
 from brain.recording import open_run
 from recorded import record_run
@@ -143,7 +143,7 @@ def test_a_replayed_episode_shows_a_brain_exactly_what_the_recorded_one_saw(untr
         brains = untrained_brains(recorded_connectome(recording), [8, 0])
         replayed = replay(recording, untrained_corridor, range(len(recording)), dict(brains[0].input_shapes))
         assert replayed.episodes == [0, 1, 2] and not replayed.failed
-        same, other = untrained_activity(recording, replayed, brains, ["ca3.state"])
+        same, other = replayed_activity(recording, replayed, brains, ["ca3.state"])
         recorded = np.concatenate([recording.episode(i).activity("ca3", "state") for i in range(3)])
     np.testing.assert_allclose(same["ca3.state"], recorded, atol=1e-6)
     assert np.abs(other["ca3.state"] - recorded).max() > 0.1  # another seed: another brain
