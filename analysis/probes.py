@@ -26,7 +26,7 @@ from analysis.replay import Replay, replayed_activity
 from brain.connectome import Connectome
 from brain.engine import Brain
 from brain.recording import Recording
-from brain.training.rundir import RunDirError, load_checkpoint
+from brain.training.rundir import CHECKPOINT, RunDirError, has_checkpoint, load_checkpoint
 
 
 #: The checklist items the probes fill.
@@ -51,11 +51,13 @@ class Probes:
 def trained_brain(path: Path, connectome: Connectome) -> tuple[Brain, str] | str:
     """The recorded connectome with the run's checkpointed weights and what they are, or why there are none."""
     run_dir = path if path.is_dir() else path.parent
+    if not has_checkpoint(run_dir):
+        return f"no trained weights: {run_dir} holds no {CHECKPOINT} (the probes run the trained brain)"
     brain = Brain(connectome)
     try:
         payload = load_checkpoint(run_dir, brain)
     except RunDirError as error:
-        return f"no trained weights beside the recording: {error}"
+        return f"no trained weights: {error}"
     brain.load_state_dict(payload["brain"])
     return brain, f"the checkpoint in {run_dir} ({int(payload['steps']):,} steps trained)"
 
