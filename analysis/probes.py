@@ -122,27 +122,25 @@ def completion_text(completion: Completion | str) -> str:
     """The checklist's "pattern completion" row."""
     if isinstance(completion, str):
         return completion
-    trained, levels = completion.trained, completion.trained.levels
+    trained, levels, region = completion.trained, completion.trained.levels, completion.region
     parts = []
     for condition in completion.conditions:
         collaterals = "with the collaterals" if condition == RECURRENT else "collaterals cut (previous = 0)"
         parts.append(f"{collaterals}: trained {trained.area(condition):+.3f}, untrained "
                      f"{spread(completion.untrained_areas(condition), '{:+.3f}')}, P(trained episode > untrained) "
                      f"{completion.effect(condition):.2f}")
-    verdict = _verdict(completion)
-    return (f"{completion.region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's "
-            f"units held at their mean (> 0: completion): {'; '.join(parts)}. {verdict}; {trained.steps:,} steps of "
+    if completion.conditions == (RECURRENT, LESIONED):
+        added = completion.untrained_areas(RECURRENT) - completion.untrained_areas(LESIONED)
+        parts.append(f"the collaterals add {trained.area(RECURRENT) - trained.area(LESIONED):+.3f} in the trained "
+                     f"brain, {spread(added, '{:+.3f}')} in the untrained")
+    first = completion.conditions[0]
+    area, control = trained.area(first), completion.untrained_areas(first)
+    verdict = (f"The trained {region} {'completes' if area > 0 else 'does not complete'} "
+               f"({'with its collaterals' if first == RECURRENT else 'without collaterals'}), "
+               f"{'above' if area > np.nanmax(control) else 'not above'} every untrained brain")
+    return (f"{region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's units held "
+            f"at their mean (> 0: completion): {'; '.join(parts)}. {verdict}; {trained.steps:,} steps of "
             f"{len(np.unique(trained.episode))} episodes per level and brain")
-
-
-def _verdict(completion: Completion) -> str:
-    if not completion.untrained:
-        return "no untrained brain to compare with"
-    condition = completion.conditions[0]
-    area, control = completion.trained.area(condition), completion.untrained_areas(condition)
-    where = "above every" if area > np.nanmax(control) else "not above every"
-    kind = "completion" if area > 0 else "no completion (separation)"
-    return f"{kind}, {where} untrained brain's"
 
 
 def _percent(levels: Sequence[float]) -> str:

@@ -1,10 +1,12 @@
 """The cells page's untrained control: what it changes and what it costs, per run.
 
-For each run directory (or recording), the measures of ``python -m analysis.cells`` are taken twice in
-one process, without a control and with ``--controls K`` untrained brains, and the script prints the
-wall time of each and, per port and measure, the share of units beating their own shuffles (recorded
-brain; untrained brains, mean and range over seeds), the share found against the control, and the
-untrained seeds held out against each other (the control's own false-positive rate)::
+For each run directory (or recording), the measures of ``python -m analysis.cells`` are taken three
+times in one process, without a control, with ``--controls K`` untrained brains, and with the probes of
+the trained brain too (pattern completion, path integration: :mod:`analysis.probes`). The script prints
+the wall time of each, the probes' checklist rows, and per port and measure the share of units
+beating their own shuffles (recorded brain; untrained brains, mean and range over seeds), the share
+found against the control, and the untrained seeds held out against each other (the control's own
+false-positive rate)::
 
     python -m brain.run --connectome wba.yaml --task 1-3 --steps 6000 --record-every 1 --out runs/c13
     python benchmarks/cells_control.py runs/c13 [--controls 3] [--shuffles 20] [--ports ca3.state,entorhinal.grid]
@@ -25,17 +27,20 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.cells import DEFAULT_PORTS, analyse  # noqa: E402
 from analysis.cellstats import MEASURES, Settings  # noqa: E402
-from analysis.checklist import spread  # noqa: E402
+from analysis.checklist import checklist_rows, spread  # noqa: E402
+from analysis.probes import PROBED  # noqa: E402
 from analysis.recordings import open_recording, recorded_connectome, resolve_ports  # noqa: E402
 
 
-def measure(path: Path, ports: list[str], settings: Settings, controls: int) -> tuple[float, object]:
-    """Seconds taken by the analysis of ``path`` with ``controls`` untrained brains, and its findings."""
+def measure(path: Path, ports: list[str], settings: Settings, controls: int,
+            probes: bool = False) -> tuple[float, object]:
+    """Seconds taken by the analysis of ``path`` with ``controls`` untrained brains (and the probes of the trained
+    brain), and its findings."""
     start = time.perf_counter()
     with open_recording(path) as recording:
         keys = resolve_ports(recording, recorded_connectome(recording), ports) if ports else \
             [key for key in DEFAULT_PORTS if key in recording.ports]
-        findings = analyse(recording, path, keys, None, settings, controls)
+        findings = analyse(recording, path, keys, None, settings, controls, probes)
     return time.perf_counter() - start, findings
 
 
@@ -51,9 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.paths:
         plain, _ = measure(path, ports, settings, 0)
         controlled, findings = measure(path, ports, settings, args.controls)
+        probed, with_probes = measure(path, ports, settings, args.controls, probes=True)
         print(f"{path}: maze {findings.pooled.maze}, {findings.pooled.steps} steps, {len(findings.ports)} ports "
               f"({sum(port.units for port in findings.ports)} units), {args.shuffles} shuffles")
-        print(f"  wall time: {plain:.1f} s without a control, {controlled:.1f} s with {args.controls} untrained brains")
+        print(f"  wall time: {plain:.1f} s without a control, {controlled:.1f} s with {args.controls} untrained brains, "
+              f"{probed:.1f} s with the probes of the trained brain too")
+        for item, _, text in checklist_rows(with_probes):
+            if item in PROBED:
+                print(f"  {item}: {text}")
         print(f"  control: {findings.replay}")
         print("  port / measure: beat the shuffles (recorded brain | untrained brains) -> found against the control "
               "(untrained seeds held out); P(recorded > untrained)")
