@@ -7,18 +7,19 @@ separation (the network exaggerates the difference).
 
 The cue is CA3's afferent input, its ``drives`` ports joined (in ``wba``: ``ec``, the perforant path
 from ``entorhinal.grid``, and ``visual``), at every step of the replayed episodes. A fraction p of the
-cue's units, exactly ``round(p * units)`` drawn anew at each step, carries no information: each is
-held at its mean over the whole-cue run (the level it has on average; zero would be far outside the
-range of units with an offset, such as the linear grid units, and a large perturbation rather than a
-partial cue). That at every step of an episode, CA3 running on over the episode from its own state.
-The draws are seeded and the same for every brain and condition. Two conditions: the recurrent
-collaterals intact (``previous`` is CA3's own state one step earlier, as the delay-1 edge feeds it) and
-lesioned (``previous`` zeros, as a brain without the edge gets: the same weights, the edge cut after
-training). Similarity is Pearson's r across units at one step, after subtracting from each unit its
-mean over the whole-cue run (an offset every step shares would make any two patterns look alike), so
-a unit held at its mean counts as no agreement; averaged over the steps. The score is the area
-between the output and the input curve over p (trapezoid rule; 0 to 0.75 with the default levels):
-above 0, completion.
+cue's units, exactly ``round(p * units)`` drawn anew at each step, carries no information: it is held
+at its mean over the whole-cue run (``mean``: the level it has on average), or set to zero (``zero``:
+silent afferents; for units with an offset, such as the linear grid units, far outside their range,
+a large perturbation rather than a partial cue). Both are measured, since what a missing unit reads
+decides the answer. That at every step of an episode, CA3 running on over the episode from its own
+state. The draws are seeded and the same for every brain and condition. Two conditions: the
+recurrent collaterals intact (``previous`` is CA3's own state one step earlier, as the delay-1 edge
+feeds it) and lesioned (``previous`` zeros, as a brain without the edge gets: the same weights, the
+edge cut after training). Similarity is Pearson's r across units at one step, after subtracting from
+each unit its mean over the whole-cue run (an offset every step shares would make any two patterns
+look alike), so a unit held at its mean counts as no agreement; averaged over the steps. The score
+is the area between the output and the input curve over p (trapezoid rule; 0 to 0.75 with the
+default levels): above 0, completion.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ from brain.connectome import PortRef
 from brain.engine import Brain
 from regions.base import Tensors
 
-#: Shares of the cue's units held at their mean; the first, 0, is the whole cue that the others are compared with.
+#: Shares of the cue's units missing; the first, 0, is the whole cue that the others are compared with.
 LEVELS = (0.0, 0.25, 0.5, 0.75)
+#: What a missing unit of the cue reads: its mean over the whole-cue run, or zero. The first is the page's main one.
+FILLS = ("mean", "zero")
+FILL_WORDS = {"mean": "held at their mean", "zero": "set to zero"}
 #: ``previous`` fed CA3's own state one step earlier (the recurrent collaterals), or zeros (lesioned).
 RECURRENT, LESIONED = "recurrent", "lesioned"
-#: Seed of the units held at their mean.
+#: Seed of the missing units.
 SEED = 0
 #: The region type probed, its output port and the input port its collaterals feed.
 REGION_TYPE, OUTPUT, RECURRENT_PORT = "ca3", "state", "previous"
@@ -56,7 +60,7 @@ class Network:
 
 
 def kept_units(steps: int, units: int, levels: Sequence[float], seed: int = SEED) -> np.ndarray:
-    """``[steps, levels, units]``, False for the ``round(p * units)`` units held at their mean at each step and level p
+    """``[steps, levels, units]``, False for the ``round(p * units)`` units missing at each step and level p
     (a random subset: the units whose place in a random permutation comes first)."""
     order = np.random.default_rng(seed).random((steps, len(levels), units), dtype=np.float32).argsort(-1)
     return order >= np.round(np.asarray(levels) * units).astype(int)[None, :, None]
@@ -138,13 +142,17 @@ def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
 
 def completion_curves(network: Network, cue: np.ndarray, starts: np.ndarray,
                       conditions: Sequence[str] = (RECURRENT, LESIONED), levels: Sequence[float] = LEVELS,
-                      seed: int = SEED) -> Curves:
+                      fill: str = FILLS[0], seed: int = SEED) -> Curves:
     """The similarity curves of ``network`` shown ``cue`` ``[T, n]`` (episodes begin where ``starts``), degraded to
-    each of ``levels`` (the first must be 0, the whole cue), in each of ``conditions``."""
+    each of ``levels`` (the first must be 0, the whole cue) with the missing units reading ``fill``, in each of
+    ``conditions``."""
     if not len(levels) or levels[0] != 0:
         raise ValueError(f"levels must start with 0 (the whole cue), got {list(levels)}")
+    if fill not in FILLS:
+        raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     mean = cue.mean(0)
-    degraded = np.where(kept_units(len(cue), cue.shape[1], levels, seed), cue[:, None, :], mean)
+    degraded = np.where(kept_units(len(cue), cue.shape[1], levels, seed), cue[:, None, :],
+                        mean if fill == "mean" else np.zeros_like(mean))
     states = run_network(network, degraded, starts, [c == RECURRENT for c in conditions])
     output = {}
     for index, condition in enumerate(conditions):
@@ -156,9 +164,10 @@ def completion_curves(network: Network, cue: np.ndarray, starts: np.ndarray,
 
 @dataclass(frozen=True)
 class Completion:
-    """The trained brain's curves beside the untrained brains' (one each), for one CA3 region."""
+    """The trained brain's curves beside the untrained brains' (one each), for one CA3 region and one fill."""
 
     region: str
+    fill: str
     trained: Curves
     untrained: tuple[Curves, ...]
 

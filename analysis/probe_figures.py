@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 
-from analysis.completion import RECURRENT, Completion, Curves
+from analysis.completion import FILL_WORDS, RECURRENT, Completion, Curves
 from analysis.darkness import PathIntegration
 from analysis.probes import Probes
 from analysis.report import table_figure
@@ -22,7 +24,7 @@ def probe_figures(probes: Probes | str) -> list[go.Figure]:
         return []
     figures = []
     if not isinstance(probes.completion, str):
-        figures += [completion_figure(probes.completion), completion_table(probes.completion)]
+        figures += [completion_figure(probes.completion[0]), completion_table(probes.completion)]
     if not isinstance(probes.path, str):
         figures += [path_figure(probes.path), path_table(probes.path)]
     return figures
@@ -38,7 +40,7 @@ def completion_figure(completion: Completion) -> go.Figure:
     (above it: completion)."""
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="black", width=1, dash="dash"),
                                   name="output as similar as the cue"))
-    levels = [f"{level:.0%} of the cue held at its mean" for level in completion.trained.levels]
+    levels = [f"{level:.0%} of the cue's units {FILL_WORDS[completion.fill]}" for level in completion.trained.levels]
     for name, curves in _brains(completion):
         for condition in completion.conditions:
             figure.add_trace(go.Scatter(
@@ -49,28 +51,32 @@ def completion_figure(completion: Completion) -> go.Figure:
     figure.update_xaxes(title_text="cue similarity to the whole cue (r)", range=[-0.05, 1.05])
     figure.update_yaxes(title_text=f"{completion.region} output similarity (r)", range=[-0.05, 1.05])
     figure.update_layout(title=f"Pattern completion in {completion.region}: output against cue similarity (above the "
-                               f"diagonal: completion)<br><sup>solid: collaterals intact; dotted: cut (previous = 0); "
-                               f"blue: trained, grey: untrained brains</sup>", height=HEIGHT)
+                               f"diagonal: completion)<br><sup>missing units {FILL_WORDS[completion.fill]}; solid: "
+                               f"collaterals intact, dotted: cut (previous = 0); blue: trained, grey: untrained "
+                               f"brains</sup>", height=HEIGHT)
     return figure
 
 
-def completion_table(completion: Completion) -> go.Figure:
-    """Per brain and condition: cue and output similarity at each level, the area and the episodes' effect size."""
-    levels = completion.trained.levels[1:]
+def completion_table(completions: Sequence[Completion]) -> go.Figure:
+    """Per fill of the missing units, brain and condition: cue and output similarity at each level, the area and the
+    episodes' effect size."""
+    levels = completions[0].trained.levels[1:]
     rows = []
-    for name, curves in _brains(completion):
-        for condition in completion.conditions:
-            cue, output = curves.curve()[1:], curves.curve(condition)[1:]
-            effect = f"{completion.effect(condition):.2f}" if name == "trained" and completion.untrained else ""
-            rows.append([name, condition, *(f"{a:.3f} / {b:.3f}" for a, b in zip(cue, output)),
-                         f"{curves.area(condition):+.3f}", effect])
-    header = ["brain", "collaterals", *(f"{level:.0%} held: cue / output r" for level in levels),
+    for completion in completions:
+        for name, curves in _brains(completion):
+            for condition in completion.conditions:
+                cue, output = curves.curve()[1:], curves.curve(condition)[1:]
+                effect = f"{completion.effect(condition):.2f}" if name == "trained" else ""
+                rows.append([FILL_WORDS[completion.fill], name, condition,
+                             *(f"{a:.3f} / {b:.3f}" for a, b in zip(cue, output)), f"{curves.area(condition):+.3f}",
+                             effect])
+    header = ["missing units", "brain", "collaterals", *(f"{level:.0%} missing: cue / output r" for level in levels),
               "area (> 0: completion)", "P(trained episode > untrained)"]
-    steps = completion.trained.steps
-    return table_figure(header, rows, f"Pattern completion, per brain<br><sup>{steps:,} steps of "
-                                      f"{len(np.unique(completion.trained.episode))} episodes per level and brain; "
-                                      f"P: the episodes' areas, trained against untrained</sup>",
-                        [1.2, 0.9, *([1.1] * len(levels)), 1.0, 1.0])
+    trained = completions[0].trained
+    return table_figure(header, rows, f"Pattern completion, per brain<br><sup>{trained.steps:,} steps of "
+                                      f"{len(np.unique(trained.episode))} episodes per level and brain; P: the "
+                                      f"episodes' areas, trained against untrained</sup>",
+                        [1.0, 1.1, 0.8, *([1.0] * len(levels)), 0.9, 0.9])
 
 
 def _path_lines(path: PathIntegration) -> list[tuple[str, np.ndarray, str, str]]:

@@ -20,7 +20,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from analysis.checklist import spread
-from analysis.completion import CA3Wiring, Completion, LESIONED, RECURRENT, ca3_wiring, completion_curves
+from analysis.completion import (FILL_WORDS, FILLS, LESIONED, RECURRENT, CA3Wiring, Completion, Curves, ca3_wiring,
+                                 completion_curves)
 from analysis.darkness import REGION_TYPE, PORT, Darkness, PathIntegration, path_integration
 from analysis.replay import Replay, replayed_activity
 from brain.connectome import Connectome
@@ -38,7 +39,7 @@ class Probes:
     """What the probes found, or why each was not measured; ``weights`` says which trained brain they ran."""
 
     weights: str
-    completion: Completion | str
+    completion: tuple[Completion, ...] | str  # one per fill of the missing units (completion.FILLS)
     path: PathIntegration | str
 
     def rows(self) -> dict[str, str]:
@@ -96,13 +97,19 @@ def run_probes(recording: Recording, replayed: Replay, positions: np.ndarray, br
     starts = np.concatenate([np.arange(trial.length) == 0 for trial in replayed.trials])
     wiring = ca3_wiring(brains[0])
     if isinstance(wiring, str):
-        completion: Completion | str = f"not measured: {wiring}"
+        completion: tuple[Completion, ...] | str = f"not measured: {wiring}"
     else:
-        curves = []
-        for brain, activity in zip(brains, lit):
-            curves.append(completion_curves(wiring.network(brain), wiring.cue(activity), starts, wiring.conditions))
-        completion = Completion(wiring.region, curves[0], tuple(curves[1:]))
+        networks, cues = [wiring.network(brain) for brain in brains], [wiring.cue(activity) for activity in lit]
+        completion = tuple(Completion(wiring.region, fill, *_split([completion_curves(network, cue, starts,
+                                                                                      wiring.conditions, fill=fill)
+                                                                   for network, cue in zip(networks, cues)]))
+                           for fill in FILLS)
     return Probes(weights, completion, _path(recording, replayed, positions, brains, lit, darkness))
+
+
+def _split(curves: list[Curves]) -> tuple[Curves, tuple[Curves, ...]]:
+    """The trained brain's (the first) and the untrained brains'."""
+    return curves[0], tuple(curves[1:])
 
 
 def _path(recording: Recording, replayed: Replay, positions: np.ndarray, brains: Sequence[Brain],
@@ -118,29 +125,32 @@ def _path(recording: Recording, replayed: Replay, positions: np.ndarray, brains:
     return path_integration(replayed.trials, darkness, grid, positions, lit, dark)
 
 
-def completion_text(completion: Completion | str) -> str:
-    """The checklist's "pattern completion" row."""
+def completion_text(completion: Sequence[Completion] | str) -> str:
+    """The checklist's "pattern completion" row: the first fill in full, the others' areas after it."""
     if isinstance(completion, str):
         return completion
-    trained, levels, region = completion.trained, completion.trained.levels, completion.region
+    main, *others = completion
+    trained, levels, region = main.trained, main.trained.levels, main.region
     parts = []
-    for condition in completion.conditions:
+    for condition in main.conditions:
         collaterals = "with the collaterals" if condition == RECURRENT else "collaterals cut (previous = 0)"
         parts.append(f"{collaterals}: trained {trained.area(condition):+.3f}, untrained "
-                     f"{spread(completion.untrained_areas(condition), '{:+.3f}')}, P(trained episode > untrained) "
-                     f"{completion.effect(condition):.2f}")
-    if completion.conditions == (RECURRENT, LESIONED):
-        added = completion.untrained_areas(RECURRENT) - completion.untrained_areas(LESIONED)
+                     f"{spread(main.untrained_areas(condition), '{:+.3f}')}, P(trained episode > untrained) "
+                     f"{main.effect(condition):.2f}")
+    if main.conditions == (RECURRENT, LESIONED):
+        added = main.untrained_areas(RECURRENT) - main.untrained_areas(LESIONED)
         parts.append(f"the collaterals add {trained.area(RECURRENT) - trained.area(LESIONED):+.3f} in the trained "
                      f"brain, {spread(added, '{:+.3f}')} in the untrained")
-    first = completion.conditions[0]
-    area, control = trained.area(first), completion.untrained_areas(first)
+    first = main.conditions[0]
+    area, control = trained.area(first), main.untrained_areas(first)
     verdict = (f"The trained {region} {'completes' if area > 0 else 'does not complete'} "
                f"({'with its collaterals' if first == RECURRENT else 'without collaterals'}), "
                f"{'above' if area > np.nanmax(control) else 'not above'} every untrained brain")
-    return (f"{region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's units held "
-            f"at their mean (> 0: completion): {'; '.join(parts)}. {verdict}; {trained.steps:,} steps of "
-            f"{len(np.unique(trained.episode))} episodes per level and brain")
+    alike = "; ".join(f"missing units {FILL_WORDS[other.fill]} instead, {first}: trained {other.trained.area(first):+.3f}, "
+                      f"untrained {spread(other.untrained_areas(first), '{:+.3f}')}" for other in others)
+    return (f"{region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's units missing "
+            f"({FILL_WORDS[main.fill]}; > 0: completion): {'; '.join(parts)}. {verdict}. {alike}; {trained.steps:,} "
+            f"steps of {len(np.unique(trained.episode))} episodes per level and brain")
 
 
 def _percent(levels: Sequence[float]) -> str:
@@ -156,16 +166,20 @@ def path_text(path: PathIntegration | str) -> str:
     def each(values: Sequence[float], text: str = "{:.2f}") -> str:
         return spread(np.array(values), text)
     dark, chance = trained.dark.mean(), path.chance.mean()
-    verdict = (f"the trained brain's error in the dark is {'below' if dark < chance else 'not below'} chance and "
-               f"{'below' if untrained and dark < min(d.dark.mean() for d in untrained) else 'not below'} every "
-               f"untrained brain's")
+    if dark < chance:
+        below = dark < min(d.dark.mean() for d in untrained)
+        verdict = (f"The trained code keeps position in the dark (its error is below chance), "
+                   f"{'below' if below else 'not below'} every untrained brain's")
+    else:
+        verdict = ("The trained code keeps no position in the dark (its error is not below chance), so its drift "
+                   "says nothing of path integration")
     text = (f"{path.port} decoded by ridge regression (folds by episode) after {darkness.after} lit steps, up to "
-            f"{darkness.steps} dark steps (images zeroed). Mean error in the dark: trained {dark:.2f} m (lights on at "
-            f"the same steps {trained.lit.mean():.2f} m), untrained {each([d.dark.mean() for d in untrained])} m, "
-            f"stays where it was {path.still.mean():.2f} m, chance (the mean position) {chance:.2f} m. Drift: trained "
-            f"{path.drift(trained.dark):.3f} m/step ({path.first(trained.dark):.2f} m at the first dark step), "
-            f"untrained {each([path.drift(d.dark) for d in untrained], '{:.3f}')}, stays where it was "
-            f"{path.drift(path.still):.3f}; P(trained drifts less than untrained) "
+            f"{darkness.steps} dark steps (images zeroed). Mean error: lights on at the same steps "
+            f"{trained.lit.mean():.2f} m; in the dark trained {dark:.2f} m ({path.first(trained.dark):.2f} m at the "
+            f"first dark step), untrained {each([d.dark.mean() for d in untrained])} m; stays where it was "
+            f"{path.still.mean():.2f} m, chance (the mean position) {chance:.2f} m. Drift in the dark: trained "
+            f"{path.drift(trained.dark):.3f} m/step, untrained {each([path.drift(d.dark) for d in untrained], '{:.3f}')}"
+            f", stays where it was {path.drift(path.still):.3f}; P(trained drifts less than untrained) "
             f"{path.less_drift(trained.dark, [d.dark for d in untrained]):.2f}, than staying "
             f"{path.less_drift(trained.dark, [path.still]):.2f}. {verdict}; {path.samples:,} dark steps of "
             f"{path.episodes} episodes, decoders fit on {path.lit_steps:,} lit steps")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from analysis import cells
-from analysis.completion import (LESIONED, LEVELS, RECURRENT, Network, ca3_wiring, completion_curves, kept_units,
+from analysis.completion import (FILLS, LESIONED, LEVELS, RECURRENT, Network, ca3_wiring, completion_curves, kept_units,
                                  run_network, similarity)
 from analysis.darkness import Darkness, decode_out_of_fold, drift, path_integration
 from analysis.replay import ReplayedTrial
@@ -51,11 +51,18 @@ def patterns() -> np.ndarray:
 def test_a_network_that_passes_its_cue_on_keeps_the_cues_similarity(patterns):
     cue, starts = episodes_of_patterns(patterns, 8, 20, 0.3, seed=1)
     identity = Network(lambda cues: {"x": cues}, lambda drive, previous: drive["x"], 64)
-    curves = completion_curves(identity, cue, starts)
-    for condition in (RECURRENT, LESIONED):
-        np.testing.assert_allclose(curves.output[condition], curves.cue, atol=1e-5)
-        assert abs(curves.area(condition)) < 1e-5
-    assert curves.curve()[0] == pytest.approx(1.0) and 0.3 < curves.curve()[-1] < 0.7  # a quarter of the cue left
+    for fill in FILLS:
+        curves = completion_curves(identity, cue + 2.0, starts, fill=fill)  # units with an offset
+        for condition in (RECURRENT, LESIONED):
+            np.testing.assert_allclose(curves.output[condition], curves.cue, atol=1e-5)
+            assert abs(curves.area(condition)) < 1e-5
+        assert curves.curve()[0] == pytest.approx(1.0)
+        if fill == "mean":
+            assert 0.3 < curves.curve()[-1] < 0.7  # a quarter of the cue left
+        else:
+            assert curves.curve()[-1] < 0.3  # zeros far from units around 2: less like the cue than their mean
+    with pytest.raises(ValueError, match="fill must be one of mean, zero"):
+        completion_curves(identity, cue, starts, fill="noise")
 
 
 def test_a_network_that_snaps_to_its_stored_patterns_completes_a_partial_cue(patterns):
@@ -213,7 +220,9 @@ def test_the_page_fills_both_rows_against_the_untrained_brains(trained_run, plot
     page = out.read_text()
     rows = _rows(page, plotted)
     completion, path = rows["pattern completion"], rows["path integration"]
-    assert completion.startswith("ca3: area between output and cue similarity over 25%, 50%, 75%")
+    assert completion.startswith("ca3: area between output and cue similarity over 25%, 50%, 75% of its cue's units "
+                                  "missing (held at their mean; > 0: completion)")
+    assert "missing units set to zero instead, recurrent: trained " in completion
     assert "untrained" in completion and "P(trained episode > untrained)" in completion
     assert "450 steps of 3 episodes per level and brain" in completion
     assert path.startswith("entorhinal.grid decoded by ridge regression (folds by episode) after 20 lit steps")
