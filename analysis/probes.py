@@ -146,7 +146,7 @@ def completion_text(completion: Sequence[Completion] | str) -> str:
     verdict = (f"The trained {region} {'completes' if area > 0 else 'does not complete'} "
                f"({'with its collaterals' if first == RECURRENT else 'without collaterals'}), "
                f"{'above' if area > np.nanmax(control) else 'not above'} every untrained brain")
-    alike = "; ".join(f"missing units {FILL_WORDS[other.fill]} instead, {first}: trained {other.trained.area(first):+.3f}, "
+    alike = "; ".join(f"Missing units {FILL_WORDS[other.fill]} instead, {first}: trained {other.trained.area(first):+.3f}, "
                       f"untrained {spread(other.untrained_areas(first), '{:+.3f}')}" for other in others)
     return (f"{region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's units missing "
             f"({FILL_WORDS[main.fill]}; > 0: completion): {'; '.join(parts)}. {verdict}. {alike}; {trained.steps:,} "

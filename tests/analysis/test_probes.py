@@ -222,7 +222,7 @@ def test_the_page_fills_both_rows_against_the_untrained_brains(trained_run, plot
     completion, path = rows["pattern completion"], rows["path integration"]
     assert completion.startswith("ca3: area between output and cue similarity over 25%, 50%, 75% of its cue's units "
                                   "missing (held at their mean; > 0: completion)")
-    assert "missing units set to zero instead, recurrent: trained " in completion
+    assert "Missing units set to zero instead, recurrent: trained " in completion
     assert "untrained" in completion and "P(trained episode > untrained)" in completion
     assert "450 steps of 3 episodes per level and brain" in completion
     assert path.startswith("entorhinal.grid decoded by ridge regression (folds by episode) after 20 lit steps")
