@@ -41,8 +41,9 @@ from analysis.checklist import MATCH_FORMATS, Findings, checklist_rows, match_te
 from analysis.controls import Control
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
-from analysis.probe_figures import probe_figures
-from analysis.probes import PROBED, Probes, probe_keys, run_probes, trained_for_probes
+from analysis.perturbation_figures import perturbation_figures
+from analysis.perturbations import (CHECKLIST_ITEMS, Perturbations, perturbation_keys, run_perturbations,
+                                    trained_for_perturbations)
 from analysis.replay import DEFAULT_CONTROLS, replay, replayed_activity, untrained_brains
 from analysis.report import (AnalysisError, add_output_arguments, default_page, equal_aspect, run_command,
                              table_figure, write_html)
@@ -335,9 +336,9 @@ def tuning_figure(ports: Sequence[PortCells], top: int, findings: Findings | Non
 
 
 def analyse(recording: Recording, path: Path, keys: Sequence[str], maze: str | None, settings: Settings,
-            controls: int, probes: bool = True) -> Findings:
+            controls: int, perturbations: bool = True) -> Findings:
     """The measures of ``keys`` over the episodes of ``maze``, against ``controls`` untrained brains, with the
-    supervised ports matched to their teachers; with ``probes``, the trained brain's probes too."""
+    supervised ports matched to their teachers; with ``perturbations``, the trained brain's perturbations too."""
     connectome = recorded_connectome(recording)
     maze, episodes = episodes_in_maze(recording, maze)
     brains = untrained_brains(connectome, range(max(controls, 1)))  # one at least: it names the supervised ports
@@ -355,18 +356,18 @@ def analyse(recording: Recording, path: Path, keys: Sequence[str], maze: str | N
     pooled = pool(recording, episodes)
     activity = {key: pooled_activity(recording, pooled, key) for key in keys}
     measured = [measure_units(key, activity[key], pooled, settings) for key in keys]
-    trained = trained_for_probes(path, connectome, probes, controls, replayed)  # or why the probes do not run
-    probed: Probes | str = trained if isinstance(trained, str) else ""
+    trained = trained_for_perturbations(path, connectome, perturbations, controls, replayed)  # or why not
+    perturbed: Perturbations | str = trained if isinstance(trained, str) else ""
     untrained = []  # per untrained brain: [(activity, measures)] per key
     if replayed is not None and replayed.episodes:
-        extra = [] if isinstance(trained, str) else [trained[0]]  # the probes' trained brain, in the same replay
-        read = list(dict.fromkeys([*keys, *(key for brain in extra for key in probe_keys(brain))]))
+        extra = [] if isinstance(trained, str) else [trained[0]]  # the perturbations' trained brain, in the same replay
+        read = list(dict.fromkeys([*keys, *(key for brain in extra for key in perturbation_keys(brain))]))
         runs = replayed_activity(recording, replayed, [*brains[:controls], *extra], read)
         for brain in runs[:controls]:
             shown = {key: shifted(brain[key]) for key in keys}
             untrained.append([(shown[key], measure_units(key, shown[key], pooled, settings)) for key in keys])
         if extra:
-            probed = run_probes(recording, replayed, pooled.positions, [*extra, *brains[:controls]],
+            perturbed = run_perturbations(recording, replayed, pooled.positions, [*extra, *brains[:controls]],
                                 [runs[-1], *runs[:controls]], trained[1])
     compared = {port.key: Control(port, tuple(brain[index][1] for brain in untrained), settings.percentile)
                 for index, port in enumerate(measured)} if untrained else {}
@@ -375,11 +376,11 @@ def analyse(recording: Recording, path: Path, keys: Sequence[str], maze: str | N
                                    [brain[index] for brain in untrained], pooled, rewards)
                   for index, key in enumerate(keys) if key in teachers}
     return Findings(measured, pooled, connectome, settings.criterion(), compared, supervised, control,
-                    replayed.summary() if replayed is not None else "", probed)
+                    replayed.summary() if replayed is not None else "", perturbed)
 
 
 def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
-                 controls: int = DEFAULT_CONTROLS, probes: bool = True) -> tuple[list[go.Figure], Findings]:
+                 controls: int = DEFAULT_CONTROLS, perturbations: bool = True) -> tuple[list[go.Figure], Findings]:
     """The page's figures and what they show; ``ports`` empty means the recorded default ports."""
     with open_recording(path) as recording:
         if ports:
@@ -389,19 +390,19 @@ def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: S
             if not keys:
                 raise AnalysisError(f"{recording.path}: none of the default ports ({', '.join(DEFAULT_PORTS)}) is "
                                     f"recorded; choose some with --ports (recorded: {', '.join(recording.ports)})")
-        findings = analyse(recording, path, keys, maze, settings, controls, probes)
+        findings = analyse(recording, path, keys, maze, settings, controls, perturbations)
         measured, pooled = findings.ports, findings.pooled
         figures = [checklist_figure(findings), summary_figure(measured, findings), supervised_figure(findings),
-                   *probe_figures(findings.probes), rate_map_figure(measured, top, findings),
+                   *perturbation_figures(findings.perturbations), rate_map_figure(measured, top, findings),
                    corridor_figure(recording, pooled, measured, top, settings.bin_size),
                    autocorrelogram_figure(measured, top, findings), tuning_figure(measured, top, findings)]
         return [figure for figure in figures if figure is not None], findings
 
 
 def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
-           plotlyjs: str = "directory", controls: int = DEFAULT_CONTROLS, probes: bool = True) -> str:
-    """Write the page; the message repeats the per-port findings and the probes for the terminal."""
-    figures, findings = cell_figures(path, ports, maze, settings, top, controls, probes)
+           plotlyjs: str = "directory", controls: int = DEFAULT_CONTROLS, perturbations: bool = True) -> str:
+    """Write the page; the message repeats the per-port findings and the perturbations for the terminal."""
+    figures, findings = cell_figures(path, ports, maze, settings, top, controls, perturbations)
     write_html(figures, out, f"cells: {path.name}", plotlyjs)
     pooled = findings.pooled
     lines = [f"wrote {out}: maze {pooled.maze}, {len(pooled.episodes)} episodes, "
@@ -413,7 +414,7 @@ def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settin
         shares = " | ".join(f"{MEASURES[m]}: {_measure_text(findings, port, m)}" for m in MEASURES)
         lines.append(f"  {port.key} ({port.units} units): {_kind(findings, port)}; {shares}")
     lines += [f"  {match_text(match)}" for match in findings.supervised.values()]
-    lines += [f"{item}: {text}" for item, _, text in checklist_rows(findings) if item in PROBED]
+    lines += [f"{item}: {text}" for item, _, text in checklist_rows(findings) if item in CHECKLIST_ITEMS]
     return "\n".join(lines)
 
 
@@ -446,9 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="untrained brains of the recorded connectome (seeds 0 .. K-1) shown the recorded "
                              "episodes again, the control a unit must beat to count as found (default "
                              f"{DEFAULT_CONTROLS}; 0: none, and the page says that nothing is a finding)")
-    parser.add_argument("--no-probes", dest="probes", action="store_false",
-                        help="leave out the probes of the trained brain (pattern completion in CA3, path integration "
-                             "in the dark), which run it and the untrained brains again: about half the page's time")
+    parser.add_argument("--no-perturbations", dest="perturbations", action="store_false",
+                        help="leave out the perturbations of the trained brain (pattern completion in CA3, path "
+                             "integration in the dark), which run it and the untrained brains again: about half the "
+                             "page's time")
     return parser
 
 
@@ -457,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed, args.threshold)
     out = args.out or default_page(args.path, "cells.html")
     return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs,
-                                      args.controls, args.probes), out, args.png)
+                                      args.controls, args.perturbations), out, args.png)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from analysis.supervised import Supervision
 from brain.connectome import Connectome
 
 if TYPE_CHECKING:
-    from analysis.probes import Probes
+    from analysis.perturbations import Perturbations
 
 TICKED_2017 = ("replay", "place cells", "grid cells", "head-direction cells", "episodic memory", "place recognition",
                "navigation", "CA1", "CA3", "entorhinal cortex", "connectome")
@@ -50,7 +50,8 @@ class Findings:
         control: the control as the page says it (which brains, how many), or why there is none.
         replay: which recorded episodes the control saw again, which not and why (``Replay.summary``; empty: no
             replay tried).
-        probes: pattern completion and path integration (:mod:`analysis.probes`), or why they were not run.
+        perturbations: pattern completion and path integration (:mod:`analysis.perturbations`), or why they were
+            not run.
     """
 
     ports: Sequence[PortCells]
@@ -61,7 +62,7 @@ class Findings:
     supervised: Mapping[str, Supervision] = field(default_factory=dict)
     control: str = "no control"
     replay: str = ""
-    probes: Probes | str = "not run"
+    perturbations: Perturbations | str = "not run"
 
     def region_type(self, port: PortCells) -> str:
         return self.connectome.regions[port.key.split(".")[0]].type
@@ -203,10 +204,10 @@ def _connectome(findings: Findings) -> str:
             f"(lesions: {lesions}); a model's wiring, not a measure")
 
 
-def _probed(item: str) -> Callable[[Findings], str]:
-    """A row that a probe of the trained brain fills (:mod:`analysis.probes`)."""
-    return lambda findings: (f"not measured: {findings.probes}" if isinstance(findings.probes, str)
-                             else findings.probes.rows()[item])
+def _perturbed(item: str) -> Callable[[Findings], str]:
+    """A row that a perturbation of the trained brain fills (:mod:`analysis.perturbations`)."""
+    return lambda findings: (f"not measured: {findings.perturbations}" if isinstance(findings.perturbations, str)
+                             else findings.perturbations.rows()[item])
 
 
 def _fixed(text: str) -> Callable[[Findings], str]:
@@ -228,8 +229,8 @@ MEASURED: dict[str, Callable[[Findings], str]] = {
     "episodic memory": _fixed("not measured here: the memory's contents are not recorded; its occupancy is a "
                               "TensorBoard signal (python -m analysis.curves)"),
     "BiCAMON visualisation": _fixed("drawn, not measured: python -m analysis.bicamon RUN_DIR"),
-    "pattern completion": _probed("pattern completion"),
-    "path integration": _probed("path integration"),
+    "pattern completion": _perturbed("pattern completion"),
+    "path integration": _perturbed("path integration"),
 }
 
 

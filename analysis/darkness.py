@@ -88,8 +88,8 @@ def decode_out_of_fold(lit: np.ndarray, positions: np.ndarray, groups: np.ndarra
         penalty = torch.diag(torch.tensor([1.0] * (design.shape[1] - 1) + [0.0], dtype=torch.float64))
         held_out, moment = grams.sum(0) - grams, moments.sum(0) - moments  # each group's fit without its own rows
         fits = {alpha: torch.linalg.solve(held_out + alpha * penalty, moment) for alpha in alphas}
-        errors = {alpha: np.mean([float((design[r] @ fit[g] - target[r]).norm(dim=1).mean()) for g, r in enumerate(rows)])
-                  for alpha, fit in fits.items()}
+        errors = {alpha: np.mean([float((design[r] @ fit[g] - target[r]).norm(dim=1).mean())
+                                  for g, r in enumerate(rows)]) for alpha, fit in fits.items()}
         best = min(alphas, key=errors.__getitem__)
         decoded = np.empty((len(test), positions.shape[1]))
         for g, name in enumerate(names):
@@ -194,7 +194,8 @@ def dark_samples(trials: Sequence[ReplayedTrial], darkness: Darkness) -> DarkSam
 
 
 def path_integration(trials: Sequence[ReplayedTrial], darkness: Darkness, port: str, positions: np.ndarray,
-                     lit: Sequence[Mapping[str, np.ndarray]], dark: Sequence[Mapping[str, np.ndarray]]) -> PathIntegration:
+                     lit: Sequence[Mapping[str, np.ndarray]],
+                     dark: Sequence[Mapping[str, np.ndarray]]) -> PathIntegration:
     """Decode ``port`` in the dark, for the trained brain (first of ``lit`` and ``dark``) and the untrained ones.
 
     ``positions`` ``[N, 2]`` are the true (x, z) of every replayed step; ``lit`` holds each brain's activity over

@@ -257,7 +257,7 @@ def _stacked(batch: list[tuple[dict[str, np.ndarray], bool]]) -> dict[str, torch
 def replayed_activity(recording: Recording, result: Replay, brains: Sequence[Brain], keys: Sequence[str],
                       view: View = _shown) -> list[dict[str, np.ndarray]]:
     """Per brain, ``{key: [T, units]}`` over the replayed episodes laid end to end (in ``result.trials`` order),
-    raw (not shifted); ``view`` changes what the brains are shown (the probes' darkness, :mod:`analysis.darkness`).
+    raw (not shifted); ``view`` changes what the brains are shown (the dark of :mod:`analysis.darkness`).
 
     The actions are the recorded ones, not the brains' choices, so what they see does not depend on
     them: each brain runs ``Brain.rollout`` (equal to step-by-step acting, the stateless

@@ -1,9 +1,9 @@
 """The cells page's untrained control: what it changes and what it costs, per run.
 
 For each run directory (or recording), the measures of ``python -m analysis.cells`` are taken three
-times in one process, without a control, with ``--controls K`` untrained brains, and with the probes of
-the trained brain too (pattern completion, path integration: :mod:`analysis.probes`). The script prints
-the wall time of each, the probes' checklist rows, and per port and measure the share of units
+times in one process, without a control, with ``--controls K`` untrained brains, and with the perturbations of
+the trained brain too (pattern completion, path integration: :mod:`analysis.perturbations`). The script prints
+the wall time of each, the perturbations' checklist rows, and per port and measure the share of units
 beating their own shuffles (recorded brain; untrained brains, mean and range over seeds), the share
 found against the control, and the untrained seeds held out against each other (the control's own
 false-positive rate)::
@@ -28,19 +28,19 @@ sys.path.insert(0, str(ROOT))
 from analysis.cells import DEFAULT_PORTS, analyse  # noqa: E402
 from analysis.cellstats import MEASURES, Settings  # noqa: E402
 from analysis.checklist import checklist_rows, spread  # noqa: E402
-from analysis.probes import PROBED  # noqa: E402
+from analysis.perturbations import CHECKLIST_ITEMS  # noqa: E402
 from analysis.recordings import open_recording, recorded_connectome, resolve_ports  # noqa: E402
 
 
 def measure(path: Path, ports: list[str], settings: Settings, controls: int,
-            probes: bool = False) -> tuple[float, object]:
-    """Seconds taken by the analysis of ``path`` with ``controls`` untrained brains (and the probes of the trained
-    brain), and its findings."""
+            perturbations: bool = False) -> tuple[float, object]:
+    """Seconds taken by the analysis of ``path`` with ``controls`` untrained brains (and the perturbations of the
+    trained brain), and its findings."""
     start = time.perf_counter()
     with open_recording(path) as recording:
         keys = resolve_ports(recording, recorded_connectome(recording), ports) if ports else \
             [key for key in DEFAULT_PORTS if key in recording.ports]
-        findings = analyse(recording, path, keys, None, settings, controls, probes)
+        findings = analyse(recording, path, keys, None, settings, controls, perturbations)
     return time.perf_counter() - start, findings
 
 
@@ -56,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.paths:
         plain, _ = measure(path, ports, settings, 0)
         controlled, findings = measure(path, ports, settings, args.controls)
-        probed, with_probes = measure(path, ports, settings, args.controls, probes=True)
+        perturbed, with_perturbations = measure(path, ports, settings, args.controls, perturbations=True)
         print(f"{path}: maze {findings.pooled.maze}, {findings.pooled.steps} steps, {len(findings.ports)} ports "
               f"({sum(port.units for port in findings.ports)} units), {args.shuffles} shuffles")
-        print(f"  wall time: {plain:.1f} s without a control, {controlled:.1f} s with {args.controls} untrained brains, "
-              f"{probed:.1f} s with the probes of the trained brain too")
-        for item, _, text in checklist_rows(with_probes):
-            if item in PROBED:
+        print(f"  wall time: {plain:.1f} s without a control, {controlled:.1f} s with {args.controls} untrained "
+              f"brains, {perturbed:.1f} s with the perturbations of the trained brain too")
+        for item, _, text in checklist_rows(with_perturbations):
+            if item in CHECKLIST_ITEMS:
                 print(f"  {item}: {text}")
         print(f"  control: {findings.replay}")
         print("  port / measure: beat the shuffles (recorded brain | untrained brains) -> found against the control "

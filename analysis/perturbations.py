@@ -1,14 +1,15 @@
-"""Two probes of the trained brain on the cells page: pattern completion in CA3, path integration in the dark.
+"""Two perturbations of the trained brain on the cells page: part of CA3's input missing (pattern completion), the
+lights out (path integration).
 
 A recording holds what the brain did, not what it would have done with part of CA3's input missing
-or with the lights out, so the probes run brains again on the replayed episodes
+or in the dark, so the perturbations run brains again on the replayed episodes
 (:mod:`analysis.replay`): the run's trained brain, from its checkpoint (the weights at the end of
 training, not those each recorded episode was played with), beside the untrained brains of the cells
 page's control (the recorded connectome, seeds ``0 .. K-1``). Every brain sees the recorded
 observations in the mode the recorded brain acted in. The lit run is the cells page's own replay
-(the probes add the trained brain and the ports they read to it); the dark run shows each episode up
-to its last dark step only. :mod:`analysis.completion` and :mod:`analysis.darkness` say what each
-probe measures; here they are run and put into words for the checklist.
+(with the trained brain and the ports read here added to it); the dark run shows each episode up to
+its last dark step only. :mod:`analysis.completion` and :mod:`analysis.darkness` say what each
+perturbation measures; here they are run and put into words for the checklist.
 """
 
 from __future__ import annotations
@@ -30,20 +31,20 @@ from brain.recording import Recording
 from brain.training.rundir import CHECKPOINT, RunDirError, has_checkpoint, load_checkpoint
 
 
-#: The checklist items the probes fill.
-PROBED = ("pattern completion", "path integration")
+#: The checklist items the perturbations fill.
+CHECKLIST_ITEMS = ("pattern completion", "path integration")
 
 
 @dataclass(frozen=True)
-class Probes:
-    """What the probes found, or why each was not measured; ``weights`` says which trained brain they ran."""
+class Perturbations:
+    """What the perturbations found, or why each was not measured; ``weights`` says which trained brain they ran."""
 
     weights: str
     completion: tuple[Completion, ...] | str  # one per fill of the missing units (completion.FILLS)
     path: PathIntegration | str
 
     def rows(self) -> dict[str, str]:
-        """The checklist's rows these probes fill: item -> what was measured."""
+        """The checklist's rows these perturbations fill: item -> what was measured."""
         trained = f" (trained brain: {self.weights})"
         return {"pattern completion": completion_text(self.completion) + trained,
                 "path integration": path_text(self.path) + trained}
@@ -53,7 +54,7 @@ def trained_brain(path: Path, connectome: Connectome) -> tuple[Brain, str] | str
     """The recorded connectome with the run's checkpointed weights and what they are, or why there are none."""
     run_dir = path if path.is_dir() else path.parent
     if not has_checkpoint(run_dir):
-        return f"no trained weights: {run_dir} holds no {CHECKPOINT} (the probes run the trained brain)"
+        return f"no trained weights: {run_dir} holds no {CHECKPOINT} (the perturbations run the trained brain)"
     brain = Brain(connectome)
     try:
         payload = load_checkpoint(run_dir, brain)
@@ -63,13 +64,13 @@ def trained_brain(path: Path, connectome: Connectome) -> tuple[Brain, str] | str
     return brain, f"the checkpoint in {run_dir} ({int(payload['steps']):,} steps trained)"
 
 
-def trained_for_probes(path: Path, connectome: Connectome, wanted: bool, controls: int,
+def trained_for_perturbations(path: Path, connectome: Connectome, wanted: bool, controls: int,
                        replayed: Replay | None) -> tuple[Brain, str] | str:
-    """The trained brain the probes run, with what it is (:func:`trained_brain`), or why they do not run."""
+    """The trained brain the perturbations run, with what it is (:func:`trained_brain`), or why they do not run."""
     if not wanted:
-        return "--no-probes"
+        return "--no-perturbations"
     if not controls:
-        return "--controls 0 (the probes compare the trained brain with the untrained control)"
+        return "--controls 0 (the perturbations compare the trained brain with the untrained control)"
     if replayed is None or not replayed.episodes:
         return "no recorded episode could be replayed"
     return trained_brain(path, connectome)
@@ -82,18 +83,18 @@ def grid_port(brain: Brain) -> str | None:
     return key if key in brain.output_shapes() else None
 
 
-def probe_keys(brain: Brain) -> list[str]:
-    """The ports the probes read from the lit run: CA3's cue sources and the grid port."""
+def perturbation_keys(brain: Brain) -> list[str]:
+    """The ports the perturbations read from the lit run: CA3's cue sources and the grid port."""
     wiring = ca3_wiring(brain)
     keys = wiring.keys if isinstance(wiring, CA3Wiring) else []
     grid = grid_port(brain)
     return list(dict.fromkeys(keys + ([grid] if grid else [])))
 
 
-def run_probes(recording: Recording, replayed: Replay, positions: np.ndarray, brains: Sequence[Brain],
-               lit: Sequence[Mapping[str, np.ndarray]], weights: str, darkness: Darkness = Darkness()) -> Probes:
-    """Both probes for ``brains`` (the trained one first, then the untrained), whose ``lit`` activity over the
-    replayed episodes (``positions`` ``[N, 2]``, the true x and z of each step) holds :func:`probe_keys`."""
+def run_perturbations(recording: Recording, replayed: Replay, positions: np.ndarray, brains: Sequence[Brain],
+               lit: Sequence[Mapping[str, np.ndarray]], weights: str, darkness: Darkness = Darkness()) -> Perturbations:
+    """Both perturbations for ``brains`` (the trained one first, then the untrained), whose ``lit`` activity over the
+    replayed episodes (``positions`` ``[N, 2]``, the true x and z of each step) holds :func:`perturbation_keys`."""
     starts = np.concatenate([np.arange(trial.length) == 0 for trial in replayed.trials])
     wiring = ca3_wiring(brains[0])
     if isinstance(wiring, str):
@@ -104,7 +105,7 @@ def run_probes(recording: Recording, replayed: Replay, positions: np.ndarray, br
                                                                                       wiring.conditions, fill=fill)
                                                                    for network, cue in zip(networks, cues)]))
                            for fill in FILLS)
-    return Probes(weights, completion, _path(recording, replayed, positions, brains, lit, darkness))
+    return Perturbations(weights, completion, _path(recording, replayed, positions, brains, lit, darkness))
 
 
 def _split(curves: list[Curves]) -> tuple[Curves, tuple[Curves, ...]]:
@@ -146,8 +147,9 @@ def completion_text(completion: Sequence[Completion] | str) -> str:
     verdict = (f"The trained {region} {'completes' if area > 0 else 'does not complete'} "
                f"({'with its collaterals' if first == RECURRENT else 'without collaterals'}), "
                f"{'above' if area > np.nanmax(control) else 'not above'} every untrained brain")
-    alike = "; ".join(f"Missing units {FILL_WORDS[other.fill]} instead, {first}: trained {other.trained.area(first):+.3f}, "
-                      f"untrained {spread(other.untrained_areas(first), '{:+.3f}')}" for other in others)
+    alike = "; ".join(f"Missing units {FILL_WORDS[other.fill]} instead, {first}: trained "
+                      f"{other.trained.area(first):+.3f}, untrained {spread(other.untrained_areas(first), '{:+.3f}')}"
+                      for other in others)
     return (f"{region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's units missing "
             f"({FILL_WORDS[main.fill]}; > 0: completion): {'; '.join(parts)}. {verdict}. {alike}; {trained.steps:,} "
             f"steps of {len(np.unique(trained.episode))} episodes per level and brain")
@@ -178,8 +180,9 @@ def path_text(path: PathIntegration | str) -> str:
             f"{trained.lit.mean():.2f} m; in the dark trained {dark:.2f} m ({path.first(trained.dark):.2f} m at the "
             f"first dark step), untrained {each([d.dark.mean() for d in untrained])} m; stays where it was "
             f"{path.still.mean():.2f} m, chance (the mean position) {chance:.2f} m. Drift in the dark: trained "
-            f"{path.drift(trained.dark):.3f} m/step, untrained {each([path.drift(d.dark) for d in untrained], '{:.3f}')}"
-            f", stays where it was {path.drift(path.still):.3f}; P(trained drifts less than untrained) "
+            f"{path.drift(trained.dark):.3f} m/step, untrained "
+            f"{each([path.drift(d.dark) for d in untrained], '{:.3f}')}, stays where it was "
+            f"{path.drift(path.still):.3f}; P(trained drifts less than untrained) "
             f"{path.less_drift(trained.dark, [d.dark for d in untrained]):.2f}, than staying "
             f"{path.less_drift(trained.dark, [path.still]):.2f}. {verdict}; {path.samples:,} dark steps of "
             f"{path.episodes} episodes, decoders fit on {path.lit_steps:,} lit steps")

@@ -1,4 +1,4 @@
-"""The probes' section of the cells page: each probe's curve and its table (:mod:`analysis.probes`)."""
+"""The perturbations' section of the cells page: each one's curve and table (:mod:`analysis.perturbations`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from analysis.completion import FILL_WORDS, RECURRENT, Completion, Curves
 from analysis.darkness import PathIntegration
-from analysis.probes import Probes
+from analysis.perturbations import Perturbations
 from analysis.report import table_figure
 
 TRAINED, UNTRAINED = "rgb(31, 119, 180)", "rgb(150, 150, 150)"
@@ -18,15 +18,15 @@ DASH = {RECURRENT: "solid", "lesioned": "dot"}
 HEIGHT = 420
 
 
-def probe_figures(probes: Probes | str) -> list[go.Figure]:
-    """The curves and tables of the probes that were measured (none when they were not run)."""
-    if isinstance(probes, str):
+def perturbation_figures(perturbations: Perturbations | str) -> list[go.Figure]:
+    """The curves and tables of the perturbations that were measured (none when they were not run)."""
+    if isinstance(perturbations, str):
         return []
     figures = []
-    if not isinstance(probes.completion, str):
-        figures += [completion_figure(probes.completion[0]), completion_table(probes.completion)]
-    if not isinstance(probes.path, str):
-        figures += [path_figure(probes.path), path_table(probes.path)]
+    if not isinstance(perturbations.completion, str):
+        figures += [completion_figure(perturbations.completion[0]), completion_table(perturbations.completion)]
+    if not isinstance(perturbations.path, str):
+        figures += [path_figure(perturbations.path), path_table(perturbations.path)]
     return figures
 
 
@@ -47,7 +47,8 @@ def completion_figure(completion: Completion) -> go.Figure:
                 x=curves.curve(), y=curves.curve(condition), mode="lines+markers", text=levels,
                 name=f"{name}, {condition}", legendgroup=name, showlegend=name == "trained" or name.endswith(" 0"),
                 line=dict(color=TRAINED if name == "trained" else UNTRAINED, dash=DASH[condition]),
-                hovertemplate=f"{name}, {condition}<br>%{{text}}<br>cue r %{{x:.3f}}, output r %{{y:.3f}}<extra></extra>"))
+                hovertemplate=f"{name}, {condition}<br>%{{text}}<br>cue r %{{x:.3f}}, output r %{{y:.3f}}"
+                              "<extra></extra>"))
     figure.update_xaxes(title_text="cue similarity to the whole cue (r)", range=[-0.05, 1.05])
     figure.update_yaxes(title_text=f"{completion.region} output similarity (r)", range=[-0.05, 1.05])
     figure.update_layout(title=f"Pattern completion in {completion.region}: output against cue similarity (above the "

@@ -1,4 +1,4 @@
-"""The probes of the trained brain: pattern completion and path integration on networks and codes whose answer is
+"""The perturbations of the trained brain: pattern completion and path integration on networks and codes whose answer is
 known, CA3's wiring in real brains, and the cells page of a small recorded run with a checkpoint."""
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def test_a_corridor_has_one_axis_to_decode():
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """Three 150-step episodes of the tiny brain (seed 8) on task 1-3, with a checkpoint of that brain's weights."""
-    run = record_run(tmp_path_factory.mktemp("probes") / "tiny-1-3", task="1-3", episodes=3, steps=150, seed=8)
+    run = record_run(tmp_path_factory.mktemp("perturbations") / "tiny-1-3", task="1-3", episodes=3, steps=150, seed=8)
     torch.manual_seed(8)
     weights = Brain.from_connectome(TINY).state_dict()
     save_checkpoint(run, {"brain": weights, "optimizer": {}, "memory": None, "steps": 450, "episodes": 3,
@@ -235,11 +235,11 @@ def test_the_page_fills_both_rows_against_the_untrained_brains(trained_run, plot
     assert any(t.startswith("Path integration in the dark") for t in titles)
 
 
-def test_without_a_checkpoint_or_with_no_probes_the_rows_say_why(trained_run, recorded_run, plotted, tmp_path):
+def test_without_a_checkpoint_or_with_no_perturbations_the_rows_say_why(trained_run, recorded_run, plotted, tmp_path):
     out = tmp_path / "cells.html"
     argv = ["--out", str(out), "--shuffles", "2", "--ports", "ca3.state", "--controls", "1"]
-    assert cells.main([str(trained_run), *argv, "--no-probes"]) == 0
-    assert _rows(out.read_text(), plotted)["pattern completion"] == "not measured: --no-probes"
+    assert cells.main([str(trained_run), *argv, "--no-perturbations"]) == 0
+    assert _rows(out.read_text(), plotted)["pattern completion"] == "not measured: --no-perturbations"
     assert cells.main([str(recorded_run), *argv]) == 0
     assert _rows(out.read_text(), plotted)["path integration"].startswith("not measured: no trained weights")
     assert cells.main([str(trained_run), *argv[:-1], "0"]) == 0
@@ -247,7 +247,7 @@ def test_without_a_checkpoint_or_with_no_probes_the_rows_say_why(trained_run, re
 
 
 @pytest.mark.skipif(chromium() is None, reason="needs Chromium (Debian: apt-get install chromium)")
-def test_no_text_of_the_probes_figures_covers_another_in_a_browser(trained_run, tmp_path):
+def test_no_text_of_the_perturbation_figures_covers_another_in_a_browser(trained_run, tmp_path):
     from browser import DRAWN, Browser
 
     out = tmp_path / "cells.html"
