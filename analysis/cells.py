@@ -19,6 +19,8 @@ never as cells found. It shows:
   control, the shares beating the shuffles of the recorded and of the untrained brains with their
   median z-scores, and the effect size against the control; its sparseness;
 * per supervised port: how well the recorded and the untrained brains match its teacher;
+* the run's trained brain perturbed beside the untrained ones (``--no-perturbations`` leaves it out):
+  CA3 given part of its input, and the grid code in the dark (:mod:`analysis.perturbations`);
 * rate maps of the top units by spatial information, gridness and head-direction vector length;
 * spatial autocorrelograms of the top grid units and polar tuning curves of the top
   head-direction units.

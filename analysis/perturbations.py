@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from analysis.checklist import spread
-from analysis.completion import (FILL_WORDS, FILLS, LESIONED, RECURRENT, CA3Wiring, Completion, Curves, ca3_wiring,
+from analysis.completion import (FILL_WORDS, FILLS, LESIONED, RECURRENT, CA3Wiring, Completion, Network, ca3_wiring,
                                  completion_curves)
 from analysis.darkness import REGION_TYPE, PORT, Darkness, PathIntegration, path_integration
 from analysis.replay import Replay, replayed_activity
@@ -65,7 +65,7 @@ def trained_brain(path: Path, connectome: Connectome) -> tuple[Brain, str] | str
 
 
 def trained_for_perturbations(path: Path, connectome: Connectome, wanted: bool, controls: int,
-                       replayed: Replay | None) -> tuple[Brain, str] | str:
+                              replayed: Replay | None) -> tuple[Brain, str] | str:
     """The trained brain the perturbations run, with what it is (:func:`trained_brain`), or why they do not run."""
     if not wanted:
         return "--no-perturbations"
@@ -92,7 +92,8 @@ def perturbation_keys(brain: Brain) -> list[str]:
 
 
 def run_perturbations(recording: Recording, replayed: Replay, positions: np.ndarray, brains: Sequence[Brain],
-               lit: Sequence[Mapping[str, np.ndarray]], weights: str, darkness: Darkness = Darkness()) -> Perturbations:
+                      lit: Sequence[Mapping[str, np.ndarray]], weights: str,
+                      darkness: Darkness = Darkness()) -> Perturbations:
     """Both perturbations for ``brains`` (the trained one first, then the untrained), whose ``lit`` activity over the
     replayed episodes (``positions`` ``[N, 2]``, the true x and z of each step) holds :func:`perturbation_keys`."""
     starts = np.concatenate([np.arange(trial.length) == 0 for trial in replayed.trials])
@@ -100,17 +101,16 @@ def run_perturbations(recording: Recording, replayed: Replay, positions: np.ndar
     if isinstance(wiring, str):
         completion: tuple[Completion, ...] | str = f"not measured: {wiring}"
     else:
-        networks, cues = [wiring.network(brain) for brain in brains], [wiring.cue(activity) for activity in lit]
-        completion = tuple(Completion(wiring.region, fill, *_split([completion_curves(network, cue, starts,
-                                                                                      wiring.conditions, fill=fill)
-                                                                   for network, cue in zip(networks, cues)]))
-                           for fill in FILLS)
+        shown = [(wiring.network(brain), wiring.cue(activity)) for brain, activity in zip(brains, lit)]
+        completion = tuple(_completion(wiring, fill, shown, starts) for fill in FILLS)
     return Perturbations(weights, completion, _path(recording, replayed, positions, brains, lit, darkness))
 
 
-def _split(curves: list[Curves]) -> tuple[Curves, tuple[Curves, ...]]:
-    """The trained brain's (the first) and the untrained brains'."""
-    return curves[0], tuple(curves[1:])
+def _completion(wiring: CA3Wiring, fill: str, shown: Sequence[tuple[Network, np.ndarray]],
+                starts: np.ndarray) -> Completion:
+    """Each brain's curves (its CA3 and its cue; the trained brain's first) with the missing units reading ``fill``."""
+    curves = [completion_curves(network, cue, starts, wiring.conditions, fill=fill) for network, cue in shown]
+    return Completion(wiring.region, fill, curves[0], tuple(curves[1:]))
 
 
 def _path(recording: Recording, replayed: Replay, positions: np.ndarray, brains: Sequence[Brain],
@@ -147,12 +147,11 @@ def completion_text(completion: Sequence[Completion] | str) -> str:
     verdict = (f"The trained {region} {'completes' if area > 0 else 'does not complete'} "
                f"({'with its collaterals' if first == RECURRENT else 'without collaterals'}), "
                f"{'above' if area > np.nanmax(control) else 'not above'} every untrained brain")
-    alike = "; ".join(f"Missing units {FILL_WORDS[other.fill]} instead, {first}: trained "
-                      f"{other.trained.area(first):+.3f}, untrained {spread(other.untrained_areas(first), '{:+.3f}')}"
-                      for other in others)
+    alike = [f"Missing units {FILL_WORDS[other.fill]} instead, {first}: trained {other.trained.area(first):+.3f}, "
+             f"untrained {spread(other.untrained_areas(first), '{:+.3f}')}" for other in others]
     return (f"{region}: area between output and cue similarity over {_percent(levels[1:])} of its cue's units missing "
-            f"({FILL_WORDS[main.fill]}; > 0: completion): {'; '.join(parts)}. {verdict}. {alike}; {trained.steps:,} "
-            f"steps of {len(np.unique(trained.episode))} episodes per level and brain")
+            f"({FILL_WORDS[main.fill]}; > 0: completion): {'; '.join(parts)}. {'. '.join([verdict, *alike])}; "
+            f"{trained.steps:,} steps of {len(np.unique(trained.episode))} episodes per level and brain")
 
 
 def _percent(levels: Sequence[float]) -> str:
@@ -167,6 +166,7 @@ def path_text(path: PathIntegration | str) -> str:
 
     def each(values: Sequence[float], text: str = "{:.2f}") -> str:
         return spread(np.array(values), text)
+
     dark, chance = trained.dark.mean(), path.chance.mean()
     if dark < chance:
         below = dark < min(d.dark.mean() for d in untrained)
