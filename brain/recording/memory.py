@@ -39,8 +39,11 @@ def datasets(k: int) -> dict[str, tuple[tuple[int, ...], str]]:
 def places_of(infos: Sequence[Sequence[dict]]) -> torch.Tensor:
     """``[T * N, 4]`` places ``(x, z, heading, maze index)`` of the observations of ``infos[t][i]`` (time-major, as
     the trainer writes its rollout), for :meth:`DND.write`; a maze outside ``MAZE_NAMES`` is NaN."""
-    return torch.tensor([[*info["pose"], _maze_index(info.get("maze"))] for step in infos for info in step],
-                        dtype=torch.float32)
+    rows = [info for step in infos for info in step]
+    places = np.empty((len(rows), 4), dtype=np.float32)
+    places[:, :3] = [info["pose"] for info in rows]
+    places[:, 3] = [_maze_index(info.get("maze")) for info in rows]
+    return torch.from_numpy(places)
 
 
 def _maze_index(name: str | None) -> float:
