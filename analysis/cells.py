@@ -15,6 +15,8 @@ to a teacher are reported as supervised, with how well they match it (:mod:`anal
 never as cells found. It shows:
 
 * the 2017 team's neuroscience checklist with the values measured here (:mod:`analysis.checklist`);
+* the episodic memory's recall and value accuracy against their controls (:mod:`analysis.episodic`;
+  its radius is the rate-map bin, ``--bin-size``);
 * per port: whether a teacher fits it, and for each measure the share of units found against the
   control, the shares beating the shuffles of the recorded and of the untrained brains with their
   median z-scores, and the effect size against the control; its sparseness;
@@ -41,6 +43,7 @@ from analysis.cellstats import (MEASURES, THRESHOLDS, Pooled, PortCells, Setting
                                 pooled_activity, pooled_rewards, shifted, top_units)
 from analysis.checklist import MATCH_FORMATS, Findings, checklist_rows, match_text, spread
 from analysis.controls import Control
+from analysis.episodic import episodic_figure, measure_memory, memory_row
 from analysis.metrics import autocorrelogram, direction_centres
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
 from analysis.perturbation_figures import perturbation_figures
@@ -343,6 +346,7 @@ def analyse(recording: Recording, path: Path, keys: Sequence[str], maze: str | N
     supervised ports matched to their teachers; with ``perturbations``, the trained brain's perturbations too."""
     connectome = recorded_connectome(recording)
     maze, episodes = episodes_in_maze(recording, maze)
+    episodic = measure_memory(recording, episodes, settings.bin_size, settings.seed)
     brains = untrained_brains(connectome, range(max(controls, 1)))  # one at least: it names the supervised ports
     teachers = supervised_ports(brains[0])
     control, replayed = "no control (--controls 0)", None
@@ -378,7 +382,7 @@ def analyse(recording: Recording, path: Path, keys: Sequence[str], maze: str | N
                                    [brain[index] for brain in untrained], pooled, rewards)
                   for index, key in enumerate(keys) if key in teachers}
     return Findings(measured, pooled, connectome, settings.criterion(), compared, supervised, control,
-                    replayed.summary() if replayed is not None else "", perturbed)
+                    replayed.summary() if replayed is not None else "", perturbed, episodic)
 
 
 def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: Settings, top: int,
@@ -395,7 +399,7 @@ def cell_figures(path: Path, ports: Sequence[str], maze: str | None, settings: S
         findings = analyse(recording, path, keys, maze, settings, controls, perturbations)
         measured, pooled = findings.ports, findings.pooled
         figures = [checklist_figure(findings), summary_figure(measured, findings), supervised_figure(findings),
-                   *perturbation_figures(findings.perturbations), rate_map_figure(measured, top, findings),
+                   *perturbation_figures(findings.perturbations), episodic_figure(findings.episodic), rate_map_figure(measured, top, findings),
                    corridor_figure(recording, pooled, measured, top, settings.bin_size),
                    autocorrelogram_figure(measured, top, findings), tuning_figure(measured, top, findings)]
         return [figure for figure in figures if figure is not None], findings
@@ -416,6 +420,7 @@ def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settin
         shares = " | ".join(f"{MEASURES[m]}: {_measure_text(findings, port, m)}" for m in MEASURES)
         lines.append(f"  {port.key} ({port.units} units): {_kind(findings, port)}; {shares}")
     lines += [f"  {match_text(match)}" for match in findings.supervised.values()]
+    lines.append(f"episodic memory: {memory_row(findings.episodic)}")
     lines += [f"{item}: {text}" for item, _, text in checklist_rows(findings) if item in CHECKLIST_ITEMS]
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from analysis.cellstats import MEASURES, PortCells, Pooled
 from analysis.controls import Control
+from analysis.episodic import Episodic, memory_row, replay_row
 from analysis.supervised import Supervision
 from brain.connectome import Connectome
 
@@ -52,6 +53,7 @@ class Findings:
             replay tried).
         perturbations: pattern completion and path integration (:mod:`analysis.perturbations`), or why they were
             not run.
+        episodic: the episodic memory's recall and value accuracy (:mod:`analysis.episodic`), or why not measured.
     """
 
     ports: Sequence[PortCells]
@@ -63,6 +65,7 @@ class Findings:
     control: str = "no control"
     replay: str = ""
     perturbations: Perturbations | str = "not run"
+    episodic: Episodic | str = "the memory was not analysed"
 
     def region_type(self, port: PortCells) -> str:
         return self.connectome.regions[port.key.split(".")[0]].type
@@ -225,9 +228,8 @@ MEASURED: dict[str, Callable[[Findings], str]] = {
     "navigation": _navigation,
     "sparse representation": _sparseness,
     "connectome": _connectome,
-    "replay": _fixed("not measured: the recording holds region activity, not the memory writes of reverse replay"),
-    "episodic memory": _fixed("not measured here: the memory's contents are not recorded; its occupancy is a "
-                              "TensorBoard signal (python -m analysis.curves)"),
+    "replay": lambda findings: replay_row(findings.episodic),
+    "episodic memory": lambda findings: memory_row(findings.episodic),
     "BiCAMON visualisation": _fixed("drawn, not measured: python -m analysis.bicamon RUN_DIR"),
     "pattern completion": _perturbed("pattern completion"),
     "path integration": _perturbed("path integration"),

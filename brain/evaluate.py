@@ -71,8 +71,7 @@ def play_episodes(brain, envs: EnvironmentBatch, episodes: int, greedy: bool,
     state = brain.initial_state(n)
     started = min(n, episodes)
     active = np.arange(n) < started
-    buffers = [EpisodeBuffer(recording.spec.buffered_keys) if recording is not None and active[i] else None
-               for i in range(n)]
+    buffers = [_buffer(recording, i) if active[i] else None for i in range(n)]
     steps, returns, finished = np.zeros(n, dtype=np.int64), np.zeros(n), 0
     choose = greedy_actions if greedy else sample_actions
     while finished < episodes:
@@ -93,7 +92,12 @@ def play_episodes(brain, envs: EnvironmentBatch, episodes: int, greedy: bool,
             if active[index]:
                 started += 1
                 envs.reset(index)
-                buffers[index] = None if recording is None else EpisodeBuffer(recording.spec.buffered_keys)
+                buffers[index] = _buffer(recording, started - 1)
+
+
+def _buffer(recording: RecordingFile | None, number: int) -> EpisodeBuffer | None:
+    """A buffer for the ``number``-th episode started (its number seeds the memory's control), when recording."""
+    return None if recording is None else EpisodeBuffer(recording.spec.buffered_keys, recording.spec.memory, number)
 
 
 Lesions = Mapping[str, str | float]
@@ -176,7 +180,7 @@ def evaluate(run_dir: Path, task: str, episodes: int, greedy: bool, seed: int,
     recording = None
     if record is not None:
         session = {"kind": "evaluate", "run": str(run_dir), "task": task, "greedy": greedy, "seed": seed,
-                   "global_step": trained_steps, "envs": envs_at_once, "probe": probe,
+                   "global_step": trained_steps, "envs": envs_at_once, "probe": probe, "gamma": cfg.gamma,
                    "lesions": {target: brain.connectome.lesions[target] for target in lesions or {}}}
         recording = _open_recording(record, brain, cfg, session)
     try:

@@ -13,6 +13,11 @@ Two clocks, for two jobs:
 * ``key_writes[a]`` counts keys written to action ``a`` and is changed only under the lock;
   ``written_seq`` records it per slot. Per-process indexes (faiss IVF) use it to find exactly
   the slots whose key changed since they last looked.
+
+Where an entry came from, for the recall measurements (:mod:`analysis.episodic`): ``places``
+holds the place at which its key was formed, as the writer gave it (the trainer gives ``(x, z,
+heading, maze)``, NaN when unknown), and ``ids`` a number no other entry of the memory has:
+``entries`` counts the entries ever appended, under the lock, so an id names one write for good.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from typing import Any
 
 import torch
 
+#: Numbers per entry's place: x, z (metres), heading (radians), maze (an index into tasks.geometry.MAZE_NAMES).
+PLACE = 4
+
 
 @dataclass
 class DNDStore:
@@ -35,8 +43,11 @@ class DNDStore:
     values: torch.Tensor  # float32 [A, C]
     last_used: torch.Tensor  # int64 [A, C]: clock stamp of the last write or lookup that touched the slot
     written_seq: torch.Tensor  # int64 [A, C]: key_writes[a] just after this slot's key was written
+    places: torch.Tensor  # float32 [A, C, PLACE]: where the entry's key was formed (NaN: unknown)
+    ids: torch.Tensor  # int64 [A, C]: the entry's identity, unique over the memory's life
     sizes: torch.Tensor  # int64 [A]: filled slots per action; only grows (except load_state_dict)
     key_writes: torch.Tensor  # int64 [A]: keys written so far per action (changed under the lock only)
+    entries: torch.Tensor  # int64 [1]: entries appended so far, all actions (the next id; under the lock only)
     clock: torch.Tensor  # int64 [1]: use clock for last_used
     generation: torch.Tensor  # int64 [1]: bumped when the whole content is replaced (load_state_dict)
     lock: Any  # serialises writers: a threading RLock, a spawn-context one once shared across processes
@@ -58,8 +69,11 @@ class DNDStore:
             values=torch.zeros(n_actions, capacity),
             last_used=ints(n_actions, capacity),
             written_seq=ints(n_actions, capacity),
+            places=torch.full((n_actions, capacity, PLACE), float("nan")),
+            ids=ints(n_actions, capacity),
             sizes=ints(n_actions),
             key_writes=ints(n_actions),
+            entries=ints(1),
             clock=ints(1),
             generation=ints(1),
             lock=threading.RLock(),

@@ -15,24 +15,28 @@ Example:
     >>> import torch
     >>> from regions.dnd import DND
     >>> dnd = DND(n_actions=3, key_size=4, capacity=100, k=2)
-    >>> dnd.write(torch.eye(4)[:3], torch.tensor([0, 0, 2]), torch.tensor([1.0, 3.0, 5.0]))
+    >>> dnd.write(torch.eye(4)[:3], torch.tensor([0, 0, 2]), torch.tensor([1.0, 3.0, 5.0]))  # the entries' ids
+    tensor([0, 1, 2])
     >>> dnd.occupancy()
     [2, 0, 1]
     >>> dnd.lookup(torch.eye(4)[:1])  # action 0: mostly the entry at the query; action 1: empty
     tensor([[1.0010, 0.0000, 5.0000]])
+    >>> sorted(dnd.recalled(row=0, action=0).ids.tolist())  # the entries that lookup averaged over for action 0
+    [0, 1]
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator, NamedTuple
 
 import torch
 
 from regions._dnd_search import BACKENDS, RECENT_SEARCHES, RecentSearches, Searcher, faiss_available, make_searcher
-from regions._dnd_store import DNDStore
+from regions._dnd_store import PLACE, DNDStore
 
-__all__ = ["DND", "inverse_distance_readout"]
+__all__ = ["DND", "PLACE", "Recalled", "inverse_distance_readout"]
 
 _CONFIG = ("n_actions", "key_size", "capacity", "k", "delta", "alpha", "match_radius")
 
@@ -57,6 +61,29 @@ def inverse_distance_readout(
     weights = weights * mask
     total = weights.sum(-1)
     return (weights * neighbour_values).sum(-1) / torch.where(total > 0, total, torch.ones_like(total))
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """What one lookup read for one query and one action: the read-out and the entries it averaged over.
+
+    ``ids [k]`` (-1 past the entries found when the action held fewer than ``k``) and ``places [k, PLACE]``
+    (NaN there, and where the writer gave no place) name the neighbours, so that a recall can be traced to
+    where each neighbour's key was formed (:mod:`analysis.episodic`).
+    """
+
+    value: float
+    ids: torch.Tensor
+    places: torch.Tensor
+
+
+class _Lookup(NamedTuple):
+    """The last lookup of this process: flat slots ``[A, B, k]``, which are real (``[A, 1, k]``; None: all) and the
+    read-out ``[B, A]``."""
+
+    flat: torch.Tensor
+    found: torch.Tensor | None
+    values: torch.Tensor
 
 
 class DND:
@@ -131,6 +158,7 @@ class DND:
         self._slot_offsets = torch.arange(n_actions).view(-1, 1, 1) * capacity  # [A, 1, 1]: slot -> flat index
         self._searcher: Searcher = make_searcher(backend, self._store, nprobe, ivf_min_size)
         self._recent: RecentSearches | None = None  # set within reusing_searches()
+        self._last: _Lookup | None = None  # for recalled(): the last lookup's neighbours and read-out
 
     # ------------------------------------------------------------------ read
     def lookup(self, keys: torch.Tensor) -> torch.Tensor:
@@ -139,12 +167,14 @@ class DND:
         The ``min(k, entries)`` nearest stored keys of each action are found without grad, then
         the inverse-distance kernel is computed with grad from the query to those stored keys,
         so the result is differentiable with respect to ``keys``. An empty action reads 0.
-        Every returned neighbour counts as used (protects it from LRU eviction).
+        Every returned neighbour counts as used (protects it from LRU eviction). The neighbours and the
+        read-out are kept until the next lookup, for :meth:`recalled`.
         """
         _check_keys(keys, self.key_size, "lookup", "keys")
         store = self._store
         sizes = store.sizes.tolist()  # read once: slots found below stay < these sizes <= capacity
         k = min(self.k, max(sizes))
+        self._last = None
         if k == 0 or keys.shape[0] == 0:
             return keys.new_zeros(keys.shape[0], self.n_actions)
         queries = keys.detach().to("cpu", torch.float32).contiguous()
@@ -164,7 +194,33 @@ class DND:
         store.last_used.view(-1).index_fill_(0, used.reshape(-1), store.tick())
         neighbour_keys = store.keys.view(-1, self.key_size)[flat].to(keys)
         neighbour_values = store.values.view(-1)[flat].to(keys)
-        return inverse_distance_readout(keys, neighbour_keys, neighbour_values, self.delta, mask).T
+        values = inverse_distance_readout(keys, neighbour_keys, neighbour_values, self.delta, mask).T
+        self._last = _Lookup(flat, found, values.detach())
+        return values
+
+    def recalled(self, row: int, action: int) -> Recalled:
+        """What this process's last :meth:`lookup` read for its query ``row`` from the memory of ``action``.
+
+        The neighbours' ids and places are read now: an entry that another process evicted since the
+        lookup (it was just used, so it is the last to go) names its successor. An empty memory read 0.
+        """
+        ids = torch.full((self.k,), -1, dtype=torch.int64)
+        places = torch.full((self.k, PLACE), float("nan"))
+        if self._last is None:
+            return Recalled(0.0, ids, places)
+        flat, found, values = self._last
+        slots = flat[action, row] if found is None else flat[action, row][found[action, 0]]
+        ids[: len(slots)] = self._store.ids.view(-1)[slots]
+        places[: len(slots)] = self._store.places.view(-1, PLACE)[slots]
+        return Recalled(float(values[row, action]), ids, places)
+
+    def random_places(self, action: int, count: int, generator: torch.Generator) -> torch.Tensor:
+        """Places ``[count, PLACE]`` of entries of ``action`` drawn uniformly with replacement (NaN: the memory is
+        empty): what a recall that ignored the query would return, the control of the recall measurements."""
+        n = int(self._store.sizes[action])
+        if n == 0:
+            return torch.full((count, PLACE), float("nan"))
+        return self._store.places[action, torch.randint(n, (count,), generator=generator)]
 
     def _search_every_action(self, queries: torch.Tensor, sizes: list[int], k: int) -> torch.Tensor:
         """Slots ``[A, B, k]`` of each action's ``k`` nearest entries (remembered ones in a reusing block)."""
@@ -210,46 +266,64 @@ class DND:
         return [int(n) for n in self._store.sizes]
 
     # ------------------------------------------------------------------ write
-    def write(self, keys: torch.Tensor, actions: torch.Tensor, values: torch.Tensor) -> None:
-        """Store ``keys [N, key_size]`` with returns ``values [N]`` in the memories of ``actions [N]``.
+    def write(self, keys: torch.Tensor, actions: torch.Tensor, values: torch.Tensor,
+              places: torch.Tensor | None = None) -> torch.Tensor:
+        """Store ``keys [N, key_size]`` with returns ``values [N]`` in the memories of ``actions [N]``;
+        returns the id of the entry each row went to ``[N]`` (-1: dropped).
+
+        ``places [N, PLACE]`` (optional, NaN allowed): where each key was formed, kept beside the entry
+        (the trainer gives ``(x, z, heading, maze)``); the entry keeps the place of the write that appended it.
 
         A bulk write (reverse replay writes a whole rollout at once) behaves as writing its rows in
         order, with one simplification: ``match_radius`` compares rows with the memory as it was
         before the call, not with each other. A row within ``match_radius`` of a stored key of the
         same action updates that entry's value, ``v <- v + alpha (R - v)`` (its key is kept);
         other rows are appended, or, when the memory is full, replace the least recently used
-        entries. Writing more rows than ``capacity`` therefore keeps the last ones.
+        entries. Writing more rows than ``capacity`` therefore keeps the last ones. An updated entry keeps its id.
         """
-        keys, actions, values = self._check_write(keys, actions, values)
+        keys, actions, values, places = self._check_write(keys, actions, values, places)
         store = self._store
+        ids = torch.full((keys.shape[0],), -1, dtype=torch.int64)
         with store.lock:
             stamps = store.tick(keys.shape[0]) + torch.arange(keys.shape[0])
             for action in torch.unique(actions).tolist():
                 rows = torch.nonzero(actions == action).squeeze(1)
-                self._write_action(action, keys[rows], values[rows], stamps[rows])
+                ids[rows] = self._write_action(action, keys[rows], values[rows], stamps[rows], places[rows])
+        return ids
 
-    def _write_action(self, action: int, keys: torch.Tensor, values: torch.Tensor, stamps: torch.Tensor) -> None:
-        """Write rows of one action (lock held): tabular updates first, then appends/evictions."""
+    def _write_action(self, action: int, keys: torch.Tensor, values: torch.Tensor, stamps: torch.Tensor,
+                      places: torch.Tensor) -> torch.Tensor:
+        """Write rows of one action (lock held): tabular updates first, then appends/evictions; the rows' ids."""
         store = self._store
         n = int(store.sizes[action])
+        ids = torch.full((keys.shape[0],), -1, dtype=torch.int64)
+        pending = torch.arange(keys.shape[0])  # the rows not matched to an entry
         if self.match_radius > 0 and n > 0:
             nearest = self._searcher.search(action, keys, n, 1).squeeze(1)
             matched = (store.keys[action, nearest] - keys).pow(2).sum(-1) <= self.match_radius
             self._update_matched(action, nearest[matched], values[matched], stamps[matched])
-            keys, values, stamps = keys[~matched], values[~matched], stamps[~matched]
+            ids[matched] = store.ids[action, nearest[matched]]
+            pending = pending[~matched]
+            keys, values, stamps, places = keys[~matched], values[~matched], stamps[~matched], places[~matched]
         if keys.shape[0] == 0:
-            return
+            return ids
         slots, kept = self._allocate(action, n, stamps)
         if slots.numel() == 0:  # every row older than the entries it would evict (lookups ran meanwhile)
-            return
+            return ids
         keys, stamps = keys[kept], stamps[kept]
+        new_ids = int(store.entries) + torch.arange(slots.shape[0])
         store.keys[action, slots] = keys
         store.sq_norms[action, slots] = keys.pow(2).sum(-1)
         store.values[action, slots] = values[kept]
         store.last_used[action, slots] = stamps
+        store.places[action, slots] = places[kept]
+        store.ids[action, slots] = new_ids
+        store.entries += slots.shape[0]
+        ids[pending[kept]] = new_ids
         store.written_seq[action, slots] = int(store.key_writes[action]) + 1 + torch.arange(slots.shape[0])
         store.key_writes[action] += slots.shape[0]
         store.sizes[action] = max(n, int(slots.max()) + 1)  # last: publishes the appended rows
+        return ids
 
     def _update_matched(self, action: int, slots: torch.Tensor, targets: torch.Tensor, stamps: torch.Tensor) -> None:
         """``v <- v + alpha (R - v)`` per matched row, in row order even when rows hit the same entry."""
@@ -304,21 +378,29 @@ class DND:
                 "keys": store.keys[:, :filled].clone(),
                 "values": store.values[:, :filled].clone(),
                 "last_used": store.last_used[:, :filled].clone(),
+                "places": store.places[:, :filled].clone(),
+                "ids": store.ids[:, :filled].clone(),
+                "entries": int(store.entries),
                 "clock": int(store.clock),
             }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Replace the memory's contents by ``state`` (from :meth:`state_dict`), in place, so a
-        shared DND stays shared. ``k``, ``delta``, ``alpha`` and ``match_radius`` stay this object's."""
+        shared DND stays shared. ``k``, ``delta``, ``alpha`` and ``match_radius`` stay this object's.
+        A state saved before entries had places and ids gives them unknown places and new ids."""
         keys, sizes = _check_state(state, self.n_actions, self.key_size, self.capacity)
         store = self._store
         filled = keys.shape[1]
+        ids = state.get("ids", torch.arange(self.n_actions * filled).view(self.n_actions, filled))
+        places = state.get("places", torch.full((self.n_actions, filled, PLACE), float("nan")))
         with store.lock:
             store.sizes.zero_()  # readers see empty memories while the rows change
-            for name, source in (("keys", keys), ("values", state["values"]), ("last_used", state["last_used"])):
+            for name, source in (("keys", keys), ("values", state["values"]), ("last_used", state["last_used"]),
+                                 ("places", places), ("ids", ids)):
                 target = getattr(store, name)
                 target.zero_()
                 target[:, :filled] = source
+            store.entries.fill_(max(int(state.get("entries", 0)), int(ids.max()) + 1 if ids.numel() else 0))
             store.sq_norms.copy_(store.keys.pow(2).sum(-1))
             store.written_seq.zero_()
             store.written_seq[:, :filled] = 1
@@ -334,6 +416,7 @@ class DND:
                             "before passing it (state_dict() / load_state_dict() copy one instead)")
         state = dict(self.__dict__)
         del state["_searcher"]
+        state["_last"] = None  # this process's last lookup
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -348,9 +431,10 @@ class DND:
 
     # ------------------------------------------------------------------ validation
     def _check_write(
-        self, keys: torch.Tensor, actions: torch.Tensor, values: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Validated CPU copies: float32 keys ``[N, D]``, int64 actions ``[N]``, float32 values ``[N]``."""
+        self, keys: torch.Tensor, actions: torch.Tensor, values: torch.Tensor, places: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Validated CPU copies: float32 keys ``[N, D]``, int64 actions ``[N]``, float32 values ``[N]``, float32
+        places ``[N, PLACE]`` (NaN when not given)."""
         _check_keys(keys, self.key_size, "write", "keys")
         n = keys.shape[0]
         if not isinstance(actions, torch.Tensor) or actions.shape != (n,) or actions.is_floating_point() or actions.dtype == torch.bool:
@@ -368,7 +452,12 @@ class DND:
         values = values.detach().to("cpu", torch.float32)
         if not (torch.isfinite(keys).all() and torch.isfinite(values).all()):
             raise ValueError("DND.write: keys and values must be finite (got NaN or inf); a NaN key would poison every lookup")
-        return keys, actions, values
+        if places is None:
+            return keys, actions, values, torch.full((n, PLACE), float("nan"))
+        if not isinstance(places, torch.Tensor) or places.shape != (n, PLACE):
+            raise ValueError(f"DND.write: places must be a tensor of shape [{n}, {PLACE}] (x, z, heading, maze per "
+                             f"key; NaN where unknown) or None, got {_describe(places)}")
+        return keys, actions, values, places.detach().to("cpu", torch.float32)
 
 
 def _describe(x: object) -> str:

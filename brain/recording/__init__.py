@@ -4,6 +4,7 @@ Modules, one job each:
 
 * :mod:`~brain.recording.spec`: what is recorded (ports, sizes, storage) and the error type;
 * :mod:`~brain.recording.episode`: one episode collected where it is played, sent whole;
+* :mod:`~brain.recording.memory`: the episodic memory's traffic of a recorded step (lookup, write);
 * :mod:`~brain.recording.store`: the HDF5 layout; create, reopen, salvage, append (the writer's side);
 * :mod:`~brain.recording.writer`: the training run's one writer process and its queue;
 * :mod:`~brain.recording.reader`: :func:`open_run` and lazy per-episode arrays.

@@ -22,8 +22,10 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
+from brain.recording.memory import GROUP, datasets
 from brain.recording.spec import FORMAT, FORMAT_VERSION, RecordingError, RecordingSpec
-from brain.recording.store import INDEX_DTYPE, activity_path, behaviour_names, read_superblock, truncated
+from brain.recording.store import (INDEX_DTYPE, activity_path, behaviour_names, memory_datasets, read_superblock,
+                                   truncated)
 
 #: The recording a training run writes into its run directory.
 RECORDING_FILE = "recording.h5"
@@ -116,7 +118,7 @@ class Recording:
         try:
             spec = RecordingSpec.from_attrs(attrs)
             expected = ["episodes", *(activity_path(key) for key, _ in spec.ports),
-                        *(f"steps/{name}" for name in behaviour_names(spec))]
+                        *(f"steps/{name}" for name in behaviour_names(spec)), *memory_datasets(spec)]
             missing = [name for name in expected if name not in self._file]
             connectome, sessions = str(attrs["connectome"]), json.loads(attrs["sessions"])
         except (KeyError, ValueError) as error:
@@ -263,6 +265,16 @@ class Episode:
         if self._recording.spec.td_error_port is None:
             raise RecordingError(f"{self._recording.path}: no TD error recorded (the brain has no td_error port)")
         return self._steps("steps/td_error")
+
+    def memory(self, name: str) -> np.ndarray:
+        """``[length, ...]`` dataset ``name`` of the episodic memory's traffic (:mod:`brain.recording.memory`: e.g.
+        ``"neighbour_position"``)."""
+        path = f"{GROUP}/{name}"
+        if path not in memory_datasets(self._recording.spec):
+            reason = (f"it holds {', '.join(datasets(self._recording.spec.memory))}" if self._recording.spec.memory
+                      else "this recording holds none (a brain without one, or recorded before format version 3)")
+            raise RecordingError(f"{self._recording.path}: no memory traffic {name!r} recorded; {reason}")
+        return self._steps(path)
 
     def __repr__(self) -> str:
         return (f"<Episode {self.episode} worker {self.worker} task {self.task}: {self.length} steps, "

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 #: Name and version written into every recording, so that a reader recognises foreign files.
 FORMAT = "brain-inspired-a3c/recording"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: HDF5 compression filters a recording may use ("none" = uncompressed).
 COMPRESSIONS = ("gzip", "lzf", "none")
 
@@ -34,6 +34,9 @@ class RecordingSpec:
             ``/steps/td_error``; None when the brain has none.
         float16: store region activity as float16 (half the size; about 3 significant digits).
         compression: one of :data:`COMPRESSIONS`.
+        memory: neighbours per lookup of the brain's episodic memory (its ``k``), whose traffic is stored under
+            ``/steps/memory`` (:mod:`brain.recording.memory`); 0 when the brain has no memory (and in
+            recordings older than format version 3).
     """
 
     ports: tuple[tuple[str, int], ...]
@@ -41,6 +44,7 @@ class RecordingSpec:
     td_error_port: str | None
     float16: bool = False
     compression: str = "gzip"
+    memory: int = 0
 
     @classmethod
     def for_brain(cls, brain, regions: Sequence[str] = (), float16: bool = False,
@@ -59,7 +63,8 @@ class RecordingSpec:
         ports = tuple((key, math.prod(shape)) for key, shape in shapes.items() if key.split(".")[0] in chosen)
         td_error = next((key for key, shape in shapes.items() if key.endswith(".td_error") and math.prod(shape) == 1),
                         None)
-        return cls(ports, str(brain.connectome.value), td_error, float16, compression)
+        memory = next((region.memory_params["k"] for region in brain.regions.values() if region.holds_memory), 0)
+        return cls(ports, str(brain.connectome.value), td_error, float16, compression, memory)
 
     @property
     def buffered(self) -> tuple[tuple[str, int], ...]:
@@ -91,13 +96,14 @@ class RecordingSpec:
         """The spec as HDF5 attributes (plain strings and booleans)."""
         return {"ports": json.dumps([list(port) for port in self.ports]), "value_port": self.value_port,
                 "td_error_port": self.td_error_port or "", "activity_dtype": self.activity_dtype,
-                "compression": self.compression}
+                "compression": self.compression, "memory_neighbours": self.memory}
 
     @classmethod
     def from_attrs(cls, attrs: Mapping[str, Any]) -> RecordingSpec:
         ports = tuple((str(key), int(units)) for key, units in json.loads(attrs["ports"]))
         return cls(ports, str(attrs["value_port"]), str(attrs["td_error_port"]) or None,
-                   str(attrs["activity_dtype"]) == "float16", str(attrs["compression"]))
+                   str(attrs["activity_dtype"]) == "float16", str(attrs["compression"]),
+                   int(attrs.get("memory_neighbours", 0)))
 
 
 def check_regions(selection: Iterable[str], connectome) -> list[str]:

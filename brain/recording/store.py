@@ -1,10 +1,11 @@
 """The HDF5 layout of a recording and the writer's side of it: create, reopen, salvage, append.
 
-Layout (``FORMAT`` version 2; ``N`` = recorded steps, ``E`` = recorded episodes)::
+Layout (``FORMAT`` version 3; ``N`` = recorded steps, ``E`` = recorded episodes, ``k`` = neighbours)::
 
     /                                 attributes: format, format_version, connectome (resolved YAML),
                                       connectome_name, ports (JSON [["region.port", units], ...]),
                                       value_port, td_error_port, activity_dtype, compression,
+                                      memory_neighbours (k; 0: no memory, new in version 3),
                                       sessions (JSON list: one entry per writing session)
     /steps/regions/<region>/<port>    [N, units]  float32 (or float16)   region activity
     /steps/pose                       [N, 3]      float32   true (x, z, heading) of the step's observation
@@ -12,6 +13,8 @@ Layout (``FORMAT`` version 2; ``N`` = recorded steps, ``E`` = recorded episodes)
     /steps/reward                     [N]         float32   reward received after the action
     /steps/value                      [N]         float32   the connectome's value port
     /steps/td_error                   [N]         float32   the TD-error port (when the brain has one)
+    /steps/memory/<name>              [N, ...]              the episodic memory's traffic (when the brain has
+                                                            one; brain.recording.memory; new in version 3)
     /episodes                         [E]         compound  episode, worker, task, start, length,
                                                             success, return, global_step, session, time,
                                                             env (the worker's environment; new in version 2)
@@ -27,6 +30,7 @@ but never written) is not an episode.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -35,6 +39,7 @@ from typing import Any, Mapping, NamedTuple
 import h5py
 import numpy as np
 
+from brain.recording import memory
 from brain.recording.episode import EpisodeRecord
 from brain.recording.spec import FORMAT, FORMAT_VERSION, RecordingError, RecordingSpec
 
@@ -64,6 +69,12 @@ def activity_path(key: str) -> str:
 def behaviour_names(spec: RecordingSpec) -> list[str]:
     """The per-step behaviour datasets a spec has (``td_error`` only with a TD-error port)."""
     return [name for name in BEHAVIOUR if name != "td_error" or spec.td_error_port is not None]
+
+
+def memory_datasets(spec: RecordingSpec) -> dict[str, tuple[tuple[int, ...], str]]:
+    """The episodic memory's datasets a spec has, by path: (shape after the step axis, dtype); none without one."""
+    return {f"{memory.GROUP}/{name}": layout for name, layout in memory.datasets(spec.memory).items()} \
+        if spec.memory else {}
 
 
 def prepare(path: Path, spec: RecordingSpec, connectome_yaml: str, connectome_name: str,
@@ -107,6 +118,7 @@ class RecordingFile:
         self._columns = self.spec.columns()
         self._activity = {key: self._file[activity_path(key)] for key, _ in self.spec.ports}
         self._behaviour = {name: self._file[f"steps/{name}"] for name in behaviour_names(self.spec)}
+        self._memory = {path: self._file[path] for path in memory_datasets(self.spec)}
         self._index = self._file["episodes"]
         self._pending: list[EpisodeRecord] = []
         self._pending_since = 0.0
@@ -114,6 +126,10 @@ class RecordingFile:
 
     def append(self, record: EpisodeRecord) -> None:
         """Queue one finished episode for writing; write the batch if it is due."""
+        if (record.memory is None) != (self.spec.memory == 0):
+            raise RecordingError(f"{self.path}: records {_describe(self.spec)}, but an episode came "
+                                 f"{'without' if record.memory is None else 'with'} the memory's traffic; record "
+                                 f"with an EpisodeBuffer made for this spec (memory={self.spec.memory})")
         if not self._pending:
             self._pending_since = time.monotonic()
         self._pending.append(record)
@@ -149,6 +165,9 @@ class RecordingFile:
             _extend(dataset, start, columns[name])
         for key, dataset in self._activity.items():
             _extend(dataset, start, activity[:, self._columns[key]])
+        for path, dataset in self._memory.items():
+            name = path.rsplit("/", 1)[1]
+            _extend(dataset, start, np.concatenate([record.memory[name] for record in records]))
         self._file.flush()
         starts = start + np.cumsum([0] + [record.length for record in records[:-1]])
         rows = np.array([(record.episode, record.worker, record.task.encode(), first, record.length, record.success,
@@ -184,19 +203,20 @@ def _create(path: Path, spec: RecordingSpec, connectome_yaml: str, connectome_na
         file.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "connectome": connectome_yaml,
                            "connectome_name": connectome_name, "sessions": "[]", **spec.to_attrs()})
         for key, units in spec.ports:
-            _dataset(file, activity_path(key), units, spec.activity_dtype, spec.compression)
+            _dataset(file, activity_path(key), (units,), spec.activity_dtype, spec.compression)
         for name in behaviour_names(spec):
             units, dtype = BEHAVIOUR[name]
-            _dataset(file, f"steps/{name}", units, dtype, spec.compression)
-        _dataset(file, "episodes", None, INDEX_DTYPE, spec.compression)
+            _dataset(file, f"steps/{name}", () if units is None else (units,), dtype, spec.compression)
+        for name, (tail, dtype) in memory_datasets(spec).items():
+            _dataset(file, name, tail, dtype, spec.compression)
+        _dataset(file, "episodes", (), INDEX_DTYPE, spec.compression)
     os.replace(tmp, path)  # a half-created file never takes the recording's name
 
 
-def _dataset(file: h5py.File, name: str, units: int | None, dtype, compression: str) -> None:
-    """An empty dataset resizable along axis 0, chunked to about CHUNK_BYTES."""
+def _dataset(file: h5py.File, name: str, tail: tuple[int, ...], dtype, compression: str) -> None:
+    """An empty dataset of rows shaped ``tail``, resizable along axis 0, chunked to about CHUNK_BYTES."""
     dtype = np.dtype(dtype)
-    rows = int(np.clip(CHUNK_BYTES // (dtype.itemsize * (units or 1)), *CHUNK_ROWS))
-    tail = () if units is None else (units,)
+    rows = int(np.clip(CHUNK_BYTES // (dtype.itemsize * math.prod(tail)), *CHUNK_ROWS))
     filters: dict[str, Any] = {}
     if compression != "none":
         filters = {"compression": compression, "shuffle": True}
@@ -294,5 +314,6 @@ def _stored_spec(path: Path, file: h5py.File) -> RecordingSpec:
 
 
 def _describe(spec: RecordingSpec) -> str:
+    memory = f", the memory's traffic ({spec.memory} neighbours a lookup)" if spec.memory else ""
     return (f"{len(spec.ports)} ports ({', '.join(key for key, _ in spec.ports)}) as {spec.activity_dtype}, "
-            f"{spec.compression}")
+            f"{spec.compression}{memory}")

@@ -42,12 +42,13 @@ class RecordingSink:
     accepting: Any  # multiprocessing Event, cleared when the writer is gone
     every: int
     keys: tuple[str, ...]
+    memory: int = 0  # neighbours per lookup of the episodic memory (RecordingSpec.memory)
 
     def start_episode(self, number: int) -> EpisodeBuffer | None:
         """A buffer if this worker's ``number``-th episode (0-based) is recorded, else None."""
         if number % self.every or not self.accepting.is_set():
             return None
-        return EpisodeBuffer(self.keys)
+        return EpisodeBuffer(self.keys, self.memory, seed=number)
 
     def send(self, record: EpisodeRecord) -> bool:
         """Hand a finished episode to the writer without waiting; False if the queue is full (dropped)."""
@@ -67,7 +68,7 @@ class Recorder:
         self.queue = context.Queue(maxsize=QUEUE_EPISODES)
         accepting = context.Event()
         accepting.set()
-        self.sink = RecordingSink(self.queue, accepting, every, spec.buffered_keys)
+        self.sink = RecordingSink(self.queue, accepting, every, spec.buffered_keys, spec.memory)
         self.events = events  # held here too: a spawned child opens its semaphores by name after start()
         self.process = context.Process(target=writer_main, args=(str(path), self.queue, events, flush_seconds),
                                        name="recording-writer", daemon=True)

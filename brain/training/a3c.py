@@ -13,7 +13,9 @@ A worker owns one environment and a local copy of the brain. Each rollout it:
    own returns out of the memory read-out it is trained on (the 2017 label leak).
 
 With recording on, the worker also copies each step's region activity of every k-th episode
-into an :class:`~brain.recording.EpisodeBuffer` and sends the episode whole when it ends.
+into an :class:`~brain.recording.EpisodeBuffer`, with what the step read from the memory and, once
+its rollout is learnt, what reverse replay wrote for it; it sends the episode whole at the end of
+the rollout in which it ended.
 
 Loss (means over the rollout's valid steps, never sums over T, never broadcast):
     policy  = -mean(log pi(a_t | s_t) * A_t)          A_t detached
@@ -37,6 +39,7 @@ from torch.distributions import Categorical
 
 from brain.events import EpisodeEnded, NonFiniteLoss, RecordingDropped, Updated, WorkerFailed
 from brain.recording import EpisodeBuffer, RecordingSink
+from brain.recording.memory import places_of
 from brain.training.acting import ActingStep, act, sample_actions
 from brain.training.config import TrainConfig
 from brain.training.curriculum import ORDER, follows_run_curriculum
@@ -105,10 +108,11 @@ class Rollout:
     rewards: list[np.ndarray]  # [N] reward received after the step's action
     dones: list[np.ndarray]  # [N] bool: the step ended its episode
     infos: list[list[dict]]  # [N] the environments' info of the step's observation (the teachers read it)
+    recorded: list[list[tuple[EpisodeBuffer, int] | None]]  # [N] the buffer that recorded the step and its index
 
     @classmethod
     def empty(cls) -> "Rollout":
-        return cls([], [], [], [], [], [])
+        return cls([], [], [], [], [], [], [])
 
     def append(self, step: ActingStep) -> None:
         self.observations.append(step.ports)
@@ -117,6 +121,7 @@ class Rollout:
         self.rewards.append(step.rewards)
         self.dones.append(step.dones)
         self.infos.append(step.infos)
+        self.recorded.append(step.recorded)
 
 
 def stack_observations(observations: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -199,6 +204,7 @@ class Worker:
         self.episodes_begun = 0
         self.rehearsal_rng = np.random.default_rng(seed)
         self.episode_buffers = [self._begin_episode() for _ in range(n)]
+        self.ended: list[tuple[EpisodeBuffer, dict]] = []  # recorded episodes to send once their rollout is learnt
 
     # --- the loop ------------------------------------------------------------------------------
     def _train(self) -> None:
@@ -217,6 +223,7 @@ class Worker:
         # the training pass reads the memory with the acting keys: remember every search of the rollout
         with reusing_searches(self.memory, (self.cfg.t_max + 1) * len(self.envs)):
             self._learn(self._act(), start_state)
+        self._send_recorded()
 
     @torch.inference_mode()  # cheaper than no_grad; what acting produces is only read (copied) by the training pass
     def _act(self) -> Rollout:
@@ -232,7 +239,7 @@ class Worker:
         return rollout
 
     def _end_episode(self, index: int) -> None:
-        """Report environment ``index``'s finished episode, send its recording, and start its next one."""
+        """Report environment ``index``'s finished episode, keep its recording to send, and start its next one."""
         number = self.counters.next_episode()
         info = self.envs.infos[index]
         success = bool(info.get("success", False))
@@ -240,10 +247,8 @@ class Worker:
                                      float(self.episode_returns[index]), success, int(info.get("ticks", 0))))
         buffer = self.episode_buffers[index]
         if buffer is not None:
-            record = buffer.finish(episode=number, worker=self.rank, env=index, task=info["task"],
-                                   success=success, global_step=self.counters.steps())
-            if not self.recording.send(record):
-                self.events.put(RecordingDropped(self.rank))
+            self.ended.append((buffer, dict(episode=number, worker=self.rank, env=index, task=info["task"],
+                                            success=success, global_step=self.counters.steps())))
         task = self._next_task()
         if task is not None and task != info["task"]:  # the run moved on, or rehearses: another task here
             self.envs.replace(index, self._environment(task), hash((self.seed, index, task)) % (2**31))
@@ -260,6 +265,13 @@ class Worker:
         if completed and self.rehearsal_rng.random() < self.cfg.rehearsal:
             return completed[self.rehearsal_rng.integers(len(completed))]
         return task
+
+    def _send_recorded(self) -> None:
+        """Send the recorded episodes that ended in the rollout just learnt (its memory writes are in them)."""
+        for buffer, row in self.ended:
+            if not self.recording.send(buffer.finish(**row)):
+                self.events.put(RecordingDropped(self.rank))
+        self.ended = []
 
     def _curriculum_task(self) -> str | None:
         """The task of the run's curriculum position (:mod:`brain.training.curriculum`); None without one."""
@@ -302,7 +314,7 @@ class Worker:
         loss.backward()
         terms["grad/norm"] = float(torch.nn.utils.clip_grad_norm_(self.brain.parameters(), cfg.max_grad_norm))
         self.parameters.push(self.brain)
-        self._reverse_replay(activity, actions, returns)
+        self._reverse_replay(activity, actions, returns, rollout)
         terms["memory/occupancy"] = float(sum(self.memory.occupancy())) if self.memory is not None else 0.0
         self.events.put(Updated(self.rank, self.counters.steps(), terms))
 
@@ -310,13 +322,20 @@ class Worker:
         targets = self.brain.teacher_targets(TeacherInput(rollout.infos, np.stack(rollout.rewards)))
         return {key: value.to(self.device) for key, value in targets.items()}
 
-    def _reverse_replay(self, activity: dict[str, torch.Tensor], actions: torch.Tensor, returns: torch.Tensor) -> None:
-        """Write each step's (memory key, action taken, return) into the hippocampal DND, after the update."""
+    def _reverse_replay(self, activity: dict[str, torch.Tensor], actions: torch.Tensor, returns: torch.Tensor,
+                        rollout: Rollout) -> None:
+        """Write each step's (memory key, action taken, return) into the hippocampal DND, after the update, with
+        the place of the step's observation; tell the recorded steps what was written."""
         keys = activity.get(f"{self.memory_region}.key") if self.memory is not None else None
         if keys is None:
             return
-        self.memory.write(keys.detach().reshape(-1, keys.shape[-1]).cpu(), actions.reshape(-1).cpu(),
-                          returns.reshape(-1).cpu())
+        returns = returns.detach().reshape(-1).cpu()
+        ids = self.memory.write(keys.detach().reshape(-1, keys.shape[-1]).cpu(), actions.reshape(-1).cpu(), returns,
+                                places_of(rollout.infos))
+        recorded = [row for step in rollout.recorded for row in step]  # time-major, as the rows written
+        for row, value, entry in zip(recorded, returns.tolist(), ids.tolist()):
+            if row is not None and row[0].memory is not None:
+                row[0].memory.written(row[1], value, entry)
 
     @property
     def memory_region(self) -> str | None:

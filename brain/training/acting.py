@@ -110,6 +110,7 @@ class ActingStep:
     actions: list[int]
     rewards: np.ndarray  # [N] float32: reward received after the action (0 in a row not stepped)
     dones: np.ndarray  # [N] bool: the step ended the row's episode
+    recorded: list[tuple[EpisodeBuffer, int] | None]  # [N] the buffer that recorded the row's step and its index
 
 
 def act(brain: Brain, envs: EnvironmentBatch, state: dict[str, torch.Tensor], choose: Choose,
@@ -118,21 +119,24 @@ def act(brain: Brain, envs: EnvironmentBatch, state: dict[str, torch.Tensor], ch
     """One ``brain.step`` on every environment of ``envs``, and the chosen actions applied: the next state too.
 
     ``rows``: the environments to step (default: all; an evaluation lets those that are done idle).
-    ``buffers[i]``, where given and not None, records row ``i``'s step. Ended episodes are not reset:
-    the caller reads their final ``info`` (``envs.infos``) and calls ``envs.reset``.
+    ``buffers[i]``, where given and not None, records row ``i``'s step, with what the step read from the
+    brain's episodic memory. Ended episodes are not reset: the caller reads their final ``info``
+    (``envs.infos``) and calls ``envs.reset``.
     """
     ports, infos = envs.ports(), list(envs.infos)
     resets = envs.starts.copy()
     output, state = brain.step(ports, state, envs.resets())
     actions = choose(output.logits)
     rewards, dones = np.zeros(len(envs), dtype=np.float32), np.zeros(len(envs), dtype=bool)
+    recorded: list[tuple[EpisodeBuffer, int] | None] = [None] * len(envs)
     for index in range(len(envs)) if rows is None else rows:
         rewards[index], dones[index], _ = envs.step(index, actions[index])
         buffer = buffers[index] if buffers else None
         if buffer is not None:
-            buffer.add(output.activity, np.asarray(infos[index]["pose"], dtype=np.float32), actions[index],
-                       float(rewards[index]), row=index)
-    return ActingStep(ports, resets, infos, output, actions, rewards, dones), state
+            memory = next((region.memory for region in brain.regions.values() if region.holds_memory), None)
+            recorded[index] = (buffer, buffer.add(output.activity, np.asarray(infos[index]["pose"], dtype=np.float32),
+                                                  actions[index], float(rewards[index]), row=index, memory=memory))
+    return ActingStep(ports, resets, infos, output, actions, rewards, dones, recorded), state
 
 
 def sample_actions(logits: torch.Tensor) -> list[int]:

@@ -133,7 +133,7 @@ def _memory_parts(name: str, region) -> Iterator[Part]:
     """The episodic memory a region makes (``make_memory``): keys, values and bookkeeping per entry."""
     params = getattr(region, "memory_params", None)
     if params and hasattr(region, "make_memory"):
-        entry = FLOAT * params["key_size"] * 2 + 24  # key (and its copy in the search index), norm, value, stamps
+        entry = FLOAT * params["key_size"] * 2 + 48  # key (and its copy in the search index), norm, value, stamps, place, id
         yield Part(f"{name} episodic memory", params["n_actions"] * params["capacity"] * entry,
                    ("regions", name, "params", "capacity"))
 

@@ -111,23 +111,31 @@ def _connectome_file(directory: str, text: str) -> str:
     return str(path)
 
 
+#: One memory write as it travels between a worker's copy and the learner: keys, actions, values, places.
+Write = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
 class SyncedDND(DND):
     """A worker's copy of the global memory: looked up locally; its own writes also wait for the learner."""
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self.outbox: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.outbox: list[Write] = []
 
-    def write(self, keys: torch.Tensor, actions: torch.Tensor, values: torch.Tensor) -> None:
-        super().write(keys, actions, values)
-        self.outbox.append((keys.detach().cpu(), actions.detach().cpu(), values.detach().cpu()))
+    def write(self, keys: torch.Tensor, actions: torch.Tensor, values: torch.Tensor,
+              places: torch.Tensor | None = None) -> torch.Tensor:
+        """Write locally (the ids are this copy's) and queue the write for the learner."""
+        ids = super().write(keys, actions, values, places)
+        self.outbox.append((keys.detach().cpu(), actions.detach().cpu(), values.detach().cpu(),
+                            None if places is None else places.detach().cpu()))
+        return ids
 
-    def merge(self, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> None:
+    def merge(self, batches: list[Write]) -> None:
         """Apply other workers' writes (not queued again)."""
-        for keys, actions, values in batches:
-            super().write(keys, actions, values)
+        for write in batches:
+            super().write(*write)
 
-    def take_outbox(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    def take_outbox(self) -> list[Write]:
         batches, self.outbox = self.outbox, []
         return batches
 
@@ -152,7 +160,7 @@ class Learner:
             self.memory.load_state_dict(state["memory"])
         self.steps, self.episodes = steps, episodes
         self.events: list[Event] = []
-        self.writes: deque = deque(maxlen=LOG_BATCHES)  # (sequence number, rank, keys, actions, values)
+        self.writes: deque = deque(maxlen=LOG_BATCHES)  # (sequence number, rank, Write)
         self.sequence = 0
         self.stop, self.recording = False, True
         self.curriculum_position = 0
@@ -171,10 +179,10 @@ class Learner:
             for parameter, grad in zip(self.brain.parameters(), _tensors(grads)):
                 parameter.grad = grad
             self.optimizer.step()
-        for keys, actions, values in writes:
-            self.memory.write(keys, actions, values)
+        for write in writes:
+            self.memory.write(*write)
             self.sequence += 1
-            self.writes.append((self.sequence, rank, keys, actions, values))
+            self.writes.append((self.sequence, rank, write))
         return self._reply(rank, seen)
 
     def _reply(self, rank: int, seen: int) -> dict:
@@ -187,8 +195,8 @@ class Learner:
         if seen < oldest - 1:  # fell behind the log: the whole memory instead
             reply["reload"] = self.memory.state_dict()
             return reply
-        reply["writes"] = [entry[2:] for entry in itertools.islice(self.writes, seen - oldest + 1, None)
-                           if entry[1] != rank]
+        reply["writes"] = [write for _, writer, write in itertools.islice(self.writes, seen - oldest + 1, None)
+                           if writer != rank]
         return reply
 
     def next_episode(self) -> int:
@@ -300,10 +308,10 @@ class WorkerActor:
     """One A3C worker: the :class:`~brain.training.a3c.Worker` loop with its own environment and local brain."""
 
     def run(self, rank: int, generation: int, cfg: TrainConfig, connectome: str, learner,
-            recording: tuple[RayQueue, int, tuple[str, ...]] | None) -> None:
+            recording: tuple[RayQueue, int, tuple[str, ...], int] | None) -> None:
         accepting = threading.Event()
         link = LearnerLink(learner, rank, accepting)
-        sink = None if recording is None else RecordingSink(recording[0], accepting, recording[1], recording[2])
+        sink = None if recording is None else RecordingSink(recording[0], accepting, *recording[1:])
         with tempfile.TemporaryDirectory() as tmp:
             worker = a3c.Worker(rank, generation, cfg, _connectome_file(tmp, connectome), link, link.memory, link,
                                 link, link, sink)
@@ -354,7 +362,7 @@ class RayBackend:
         self._steps = steps
         self._stopping = False
         self.local_events = multiprocessing.get_context("spawn").Queue()  # the recording writer's reports
-        self.recording: tuple[RayQueue, int, tuple[str, ...]] | None = None
+        self.recording: tuple[RayQueue, int, tuple[str, ...], int] | None = None
         self.relay: RecordingRelay | None = None
 
     def start_worker(self, rank: int, generation: int) -> None:
@@ -407,7 +415,7 @@ class RayBackend:
         recorder = Recorder(multiprocessing.get_context("spawn"), path, spec, cfg.record_every, self.local_events,
                             cfg.record_flush_seconds)
         records = RayQueue(maxsize=QUEUE_EPISODES, actor_options={"num_cpus": 0, "scheduling_strategy": _driver_node()})
-        self.recording = (records, cfg.record_every, spec.buffered_keys)
+        self.recording = (records, cfg.record_every, spec.buffered_keys, spec.memory)
         self.relay = RecordingRelay(records, recorder, self.local_events, self.learner)
         self.relay.start()
         return recorder

@@ -121,7 +121,8 @@ class Trainer:
         spec = RecordingSpec.for_brain(self.brain, cfg.record_regions, cfg.record_float16, cfg.record_compression)
         path = self.run_dir / RECORDING_FILE
         prepare(path, spec, self.brain.connectome.to_yaml(), self.brain.connectome.name,
-                {"kind": "train", "global_step": self.steps(), "record_every": cfg.record_every})
+                {"kind": "train", "global_step": self.steps(), "record_every": cfg.record_every,
+                 "gamma": cfg.gamma})
         recorder = self.backend.open_recorder(path, spec)
         recorder.start()
         return recorder

@@ -102,7 +102,8 @@ def test_page_fills_the_checklist_and_shows_rate_maps_and_tuning(recorded_run, p
     row = dict(zip(items, measured))
     assert "ca1.place_cells: " in row["place cells"] and "/32 (" in row["place cells"]
     assert row["navigation"] == "0 of 3 recorded episodes in maze cross ended in success"
-    assert row["replay"].startswith("not measured") and row["neurogenesis"] == "not measured"
+    assert row["replay"].startswith("NEC-style reverse replay") and "only training writes the memory" in row["replay"]
+    assert "the memory was empty at all 450 lookups" in row["episodic memory"]  # untrained, never written
     assert row["path integration"].startswith("not measured: no trained weights")  # a recording without checkpoint
     assert row["sparse representation"].startswith("mean population sparseness")
     assert claimed[items.index("replay")] == "ticked" and claimed[items.index("subiculum")] == "not done"

@@ -110,7 +110,8 @@ def test_each_worker_memory_receives_the_other_workers_writes_once():
     state = {"brain": local.state_dict(), "optimizer": optimizer.state_dict(), "memory": memory.state_dict()}
     learner = ray_backend.Learner.remote(cfg, TINY.read_text(), state, 0, 0)
     first, second = (ray_backend.LearnerLink(learner, rank, threading.Event()) for rank in (0, 1))
-    first.memory.write(torch.randn(5, 8), torch.tensor([0, 1, 2, 0, 1]), torch.randn(5))
+    places = torch.arange(20.0).view(5, 4)  # each write's place travels with it
+    first.memory.write(torch.randn(5, 8), torch.tensor([0, 1, 2, 0, 1]), torch.randn(5), places)
     first.add_steps(5)
     first.push(local)  # the writes travel with the next push
     first.pull(local)
@@ -120,6 +121,9 @@ def test_each_worker_memory_receives_the_other_workers_writes_once():
     second.push(local)
     second.pull(local)
     assert second.memory.occupancy() == [2, 2, 1]
+    for copy in (second.memory.state_dict(), ray.get(learner.state.remote())["memory"]):
+        held = [x for action, n in enumerate(copy["sizes"]) for x in copy["places"][action, :n, 0].tolist()]
+        assert sorted(held) == [0.0, 4.0, 8.0, 12.0, 16.0]
     assert second.steps() == 5
     assert ray.get(learner.state.remote())["memory"]["sizes"].tolist() == [2, 2, 1]
 

@@ -154,11 +154,11 @@ def test_region_selection_and_float16_store_only_what_was_asked(tmp_path: Path):
     assert [key for key, _ in spec.ports] == ["ca1.place_cells", "ca1.code"]
     assert spec.buffered_keys[-2:] == ("basal_ganglia.value", "basal_ganglia.td_error")  # stored all the same
     gen = torch.Generator().manual_seed(0)
-    buffer = EpisodeBuffer(spec.buffered_keys)
+    buffer, memory = EpisodeBuffer(spec.buffered_keys, spec.memory), brain.regions["hippocampus"].make_memory()
     steps = [{key: torch.rand(1, *shape, generator=gen) for key, shape in brain.output_shapes().items()}
              for _ in range(6)]
     for t, activity in enumerate(steps):
-        buffer.add(activity, np.zeros(3, np.float32), t % 3, 0.0)
+        buffer.add(activity, np.zeros(3, np.float32), t % 3, 0.0, memory=memory)
     path = tmp_path / "rec.h5"
     prepare(path, spec, brain.connectome.to_yaml(), "tiny", {"kind": "test"})
     with RecordingFile(path) as file:
@@ -277,7 +277,7 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
     a3c.attach_memory(shared, memory)
     optimizer = SharedRMSprop(shared.parameters(), lr=cfg.lr)
     spec = RecordingSpec.for_brain(shared)
-    sink = RecordingSink(queue.Queue(), threading.Event(), every=1, keys=spec.buffered_keys)
+    sink = RecordingSink(queue.Queue(), threading.Event(), every=1, keys=spec.buffered_keys, memory=spec.memory)
     sink.accepting.set()
     worker = a3c.Worker(0, 0, cfg, TINY, a3c.SharedParameters(shared, optimizer), memory,
                         Counters(mp.get_context("spawn")), queue.Queue(), threading.Event(), sink)
@@ -291,9 +291,10 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
         return out, state
 
     monkeypatch.setattr(worker.brain, "step", watched_step)
-    rollouts = []
+    rollouts, act = [], worker._act
+    monkeypatch.setattr(worker, "_act", lambda: rollouts.append(act()) or rollouts[-1])
     while sink.queue.empty():
-        rollouts.append(worker._act())
+        worker.rollout()
     record = sink.queue.get_nowait()
     outputs = [out for out, _ in seen[: record.length]]
     path = tmp_path / "rec.h5"
@@ -313,6 +314,28 @@ def test_a_worker_rollout_is_recorded_exactly_as_the_brain_computed_it(tmp_path:
     event = next(e for e in iter(worker.events.get_nowait, None) if isinstance(e, EpisodeEnded))
     assert (episode.task, episode.success, episode.length, episode.ret) == \
         (event.task, event.success, event.steps, event.ret)
+    read_out = torch.stack([out.activity["hippocampus.values"][0, a] for out, a in zip(outputs, actions)]).numpy()
+    np.testing.assert_allclose(episode.memory("value"), read_out, rtol=1e-6)
+    assert_memory_traced(episode, memory.state_dict())
+
+
+def assert_memory_traced(episode, state: dict) -> None:
+    """Every step of ``episode`` was written to the memory of ``state`` (nothing evicted since): the entry its id
+    names holds its pose and its return; every recorded neighbour is an entry of the memory at the place recorded."""
+    ids, places, values = state["ids"].numpy(), state["places"].numpy(), state["values"].numpy()
+    where = {int(i): (a, slot) for a in range(len(ids)) for slot, i in enumerate(ids[a, :state["sizes"][a]])}
+    written = episode.memory("written_id")
+    assert (written >= 0).all() and len(set(written)) == episode.length, "each step written once, to its own entry"
+    for step, entry in enumerate(written):
+        action, slot = where[int(entry)]
+        assert action == episode.action[step] and values[action, slot] == episode.memory("written_value")[step]
+        np.testing.assert_array_equal(places[action, slot, :3], episode.pose[step])
+    neighbours, positions = episode.memory("neighbour_id"), episode.memory("neighbour_position")
+    assert (neighbours >= 0).any(), "later steps recall entries that earlier rollouts wrote"
+    for step, entry in zip(*np.nonzero(neighbours >= 0)):
+        action, slot = where[int(neighbours[step, entry])]
+        assert action == episode.action[step]
+        np.testing.assert_array_equal(positions[step, entry], places[action, slot, :2].astype(np.float16))
 
 
 def test_evaluate_records_every_step_of_every_episode_and_appends_a_second_evaluation(tmp_path: Path, capsys):

@@ -122,8 +122,8 @@ def test_a_row_older_than_every_entry_of_a_full_memory_is_dropped_not_a_crash():
     dnd = DND(n_actions=1, key_size=2, capacity=2, k=2)
     dnd.write(torch.tensor([[0.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 0]), torch.tensor([1.0, 2.0]))
     dnd.lookup(torch.zeros(1, 2))  # both entries used after the stamp below
-    dnd._write_action(0, torch.tensor([[5.0, 5.0]]), torch.tensor([9.0]), torch.tensor([0]))
-    assert dnd.occupancy() == [2] and stored_values(dnd, 0) == {1.0, 2.0}
+    ids = dnd._write_action(0, torch.tensor([[5.0, 5.0]]), torch.tensor([9.0]), torch.tensor([0]), torch.zeros(1, 4))
+    assert dnd.occupancy() == [2] and stored_values(dnd, 0) == {1.0, 2.0} and ids.tolist() == [-1]
 
 
 def test_bulk_write_larger_than_capacity_keeps_the_last_rows():
@@ -149,6 +149,67 @@ def test_match_radius_updates_the_nearest_entry_like_q_learning():
     dnd.write(key, one, torch.tensor([7.0]))  # another action's memory: appended there
     dnd.write(key + 1.0, zero, torch.tensor([9.0]))  # squared distance 8 > 0.01: appended
     assert dnd.occupancy() == [2, 1]
+
+
+def places_at(x: list[float], maze: float = 2.0) -> torch.Tensor:
+    """Places ``(x, 0, 0, maze)``, one per value of ``x``."""
+    return torch.tensor([[value, 0.0, 0.0, maze] for value in x])
+
+
+def test_an_entry_keeps_its_id_and_place_an_update_keeps_both_and_eviction_gives_new_ones():
+    dnd = DND(n_actions=2, key_size=D, capacity=3, k=1, match_radius=0.01)
+    keys = torch.randn(4, D) * 3
+    ids = dnd.write(keys[:3], torch.tensor([0, 1, 0]), torch.ones(3), places_at([0.0, 1.0, 2.0]))
+    assert ids.tolist() == [0, 2, 1]  # per action, in row order
+    assert dnd.write(keys[:1] + 0.01, torch.tensor([0]), torch.ones(1), places_at([9.0])).tolist() == [0]
+    dnd.lookup(keys[:1])  # entry 0 used: entry 1 (action 0's other one) is the least recently used
+    assert dnd.write(keys[3:], torch.tensor([0]), torch.ones(1)).tolist() == [3]  # appended: a new id
+    dnd.write(torch.randn(1, D) * 3 + 100, torch.tensor([0]), torch.ones(1), places_at([7.0]))  # evicts id 1
+    state = dnd.state_dict()
+    held = {int(i): float(x) for i, x in zip(state["ids"][0], state["places"][0, :, 0])}
+    assert set(held) == {0, 3, 4} and held[0] == 0.0 and held[4] == 7.0, "an update keeps the first write's place"
+    assert np.isnan(held[3]), "written without a place: unknown"
+
+
+def test_recalled_names_the_neighbours_the_last_lookup_averaged_and_its_read_out():
+    dnd = DND(n_actions=2, key_size=D, capacity=50, k=4, backend="torch")
+    generator = torch.Generator().manual_seed(0)
+    keys = torch.randn(10, D, generator=generator)
+    dnd.write(keys, torch.zeros(10, dtype=torch.long), torch.arange(10.0), places_at(list(range(10))))
+    dnd.write(keys[:2], torch.ones(2, dtype=torch.long), torch.ones(2))  # action 1 holds fewer than k
+    queries = keys[[3, 7]] + 0.01
+    read_out = dnd.lookup(queries)
+    nearest = torch.cdist(queries, keys).argsort(1)[:, :4]
+    for row in range(2):
+        recalled = dnd.recalled(row, 0)
+        assert set(recalled.ids.tolist()) == set(nearest[row].tolist())
+        assert recalled.places[:, 0].tolist() == [float(i) for i in recalled.ids], "each id's own place"
+        assert recalled.value == pytest.approx(float(read_out[row, 0]))
+    fewer = dnd.recalled(1, 1)
+    assert sorted(fewer.ids.tolist()) == [-1, -1, 10, 11] and torch.isnan(fewer.places[fewer.ids < 0]).all()
+    assert dnd.recalled(0, 1).value == pytest.approx(1.0)
+
+
+def test_random_places_are_drawn_from_the_memory_and_an_empty_memory_has_none():
+    dnd = DND(n_actions=2, key_size=D, capacity=50, k=4)
+    dnd.write(torch.randn(5, D), torch.zeros(5, dtype=torch.long), torch.zeros(5), places_at([0, 1, 2, 3, 4]))
+    drawn = dnd.random_places(0, 200, torch.Generator().manual_seed(0))
+    assert drawn.shape == (200, 4) and set(drawn[:, 0].tolist()) == {0.0, 1.0, 2.0, 3.0, 4.0}
+    assert torch.isnan(dnd.random_places(1, 3, torch.Generator())).all()
+
+
+def test_places_and_ids_survive_a_checkpoint_and_an_old_checkpoint_gets_new_ids():
+    dnd = DND(n_actions=2, key_size=D, capacity=20, k=2)
+    dnd.write(torch.randn(6, D), torch.tensor([0, 1] * 3), torch.zeros(6), places_at([0, 1, 2, 3, 4, 5]))
+    copy = DND(n_actions=2, key_size=D, capacity=20, k=2)
+    copy.load_state_dict(dnd.state_dict())
+    for name in ("places", "ids"):
+        torch.testing.assert_close(copy.state_dict()[name], dnd.state_dict()[name], equal_nan=True)
+    assert copy.write(torch.randn(1, D), torch.tensor([0]), torch.zeros(1)).tolist() == [6], "ids go on"
+    old = {name: value for name, value in dnd.state_dict().items() if name not in ("places", "ids", "entries")}
+    copy.load_state_dict(old)
+    state = copy.state_dict()
+    assert torch.isnan(state["places"]).all() and len(set(state["ids"].flatten().tolist())) == 6
 
 
 def test_match_radius_zero_always_appends():
@@ -204,6 +265,8 @@ def test_load_state_dict_refuses_a_bigger_memory():
         (lambda d: d.write(torch.randn(2, D), torch.tensor([0.0, 1.0]), torch.zeros(2)), "integer tensor"),
         (lambda d: d.write(torch.randn(2, D), torch.tensor([0, 1]), torch.zeros(3)), r"values must be a tensor of shape \[2\]"),
         (lambda d: d.write(torch.full((1, D), float("nan")), torch.tensor([0]), torch.zeros(1)), "finite"),
+        (lambda d: d.write(torch.randn(2, D), torch.tensor([0, 1]), torch.zeros(2), torch.zeros(2, 3)),
+         r"places must be a tensor of shape \[2, 4\] \(x, z, heading, maze"),
     ],
 )
 def test_bad_inputs_raise_clear_value_errors(call, message):
