@@ -288,7 +288,8 @@ def maps_figure(run: Pretraining, network: Network, top: int) -> go.Figure:
     for col, unit in enumerate(units, start=1):
         figure.add_trace(go.Heatmap(z=network.rate_maps[unit], x=centres, y=centres, colorscale="Jet",
                                     colorbar=colourbar_beside(figure, 1, col),
-                                    hovertemplate="x %{x:.2f} m, z %{y:.2f} m: %{z:.3f}<extra></extra>"), row=1, col=col)
+                                    hovertemplate="x %{x:.2f} m, z %{y:.2f} m: %{z:.3f}<extra></extra>"),
+                         row=1, col=col)
         figure.add_trace(go.Heatmap(z=network.autocorrelograms[unit], x=lags, y=lags, zmin=-1, zmax=1,
                                     colorscale="RdBu_r", showscale=col == len(units),
                                     colorbar=colourbar_beside(figure, 2, col),

@@ -94,7 +94,8 @@ def _fields(cls, values, where: str) -> dict:
         raise AnalysisError(f"{where}: expected a mapping, found {type(values).__name__}")
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - names)
-    missing = sorted(f.name for f in fields(cls) if f.name not in values and f.default is MISSING and f.default_factory is MISSING)
+    required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+    missing = sorted(name for name in required if name not in values)
     if unknown or missing:
         what = f"lacks {', '.join(missing)}" if missing else f"has unknown fields {', '.join(unknown)}"
         raise AnalysisError(f"{where} {what}: not written by this version of python -m brain.pretrain_paths; "
@@ -125,7 +126,8 @@ def _arrays(path: Path, name: str, report: GridReport, bins: int) -> tuple[np.nd
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise AnalysisError(f"{path / ARRAYS_FILE} is damaged ({error}); rerun python -m brain.pretrain_paths") \
             from None
-    for array, shape in ((maps, (report.units, bins, bins)), (correlograms, (report.units, 2 * bins - 1, 2 * bins - 1))):
+    lags = 2 * bins - 1
+    for array, shape in ((maps, (report.units, bins, bins)), (correlograms, (report.units, lags, lags))):
         if array.shape != shape:
             raise AnalysisError(f"{path / ARRAYS_FILE}: {name} arrays of shape {array.shape}, expected {shape} "
                                 f"({report.units} units, --bins {bins} in {MEASURES_FILE})")
@@ -142,7 +144,8 @@ def _losses(path: Path) -> dict[str, np.ndarray]:
         raise AnalysisError(f"{file} is damaged ({error}); rerun python -m brain.pretrain_paths") from None
     missing = [key for key in (*PROGRESS_COLUMNS, "loss") if key not in columns]
     if missing:
-        raise AnalysisError(f"{file}: no column {missing[0]!r} (or no update at all); rerun python -m brain.pretrain_paths")
+        raise AnalysisError(f"{file}: no column {missing[0]!r} (or no update at all); rerun python -m "
+                            f"brain.pretrain_paths")
     return columns
 
 
@@ -166,4 +169,7 @@ def read_pretraining(path: Path) -> Pretraining:
     for name in NETWORKS:
         report = _report(data, name, path)
         networks[name] = Network(name, report, *_arrays(path, name, report, settings.bins))
+    if networks["trained"].report.units != networks["untrained"].report.units:
+        raise AnalysisError(f"{path / MEASURES_FILE}: the trained and the untrained region have different unit "
+                            f"counts; rerun python -m brain.pretrain_paths")
     return Pretraining(path, settings, int(data["updates"]), float(data["training_seconds"]), _losses(path), networks)

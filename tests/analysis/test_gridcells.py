@@ -86,29 +86,35 @@ def test_orientation_is_averaged_on_its_sixty_degree_circle():
     assert mean == pytest.approx(1.0) and length == pytest.approx(np.cos(np.radians(18)))
 
 
-def test_a_file_written_before_per_unit_thresholds_still_draws_and_says_so(paths, tmp_path, plotted):
-    old = tmp_path / "old"
-    shutil.copytree(paths, old)
-    data = json.loads((old / "cells.json").read_text())
-    for name in ("trained", "untrained"):
-        del data[name]["thresholds"]
-    (old / "cells.json").write_text(json.dumps(data))
-    assert cells.main([str(old), "--out", str(tmp_path / "old.html")]) == 0
-    _, layout = _figure(plotted((tmp_path / "old.html").read_text()), "Gridness of the trained")
-    assert any("holds no per-unit thresholds" in note["text"] for note in layout["annotations"])
+def _altered(paths, tmp_path, name, how):
+    """A copy of the pre-training output ``paths`` changed by ``how``."""
+    copy = tmp_path / name
+    shutil.copytree(paths, copy)
+    how(copy)
+    return copy
 
 
-def _damage(paths, tmp_path, name, how):
-    damaged = tmp_path / name
-    shutil.copytree(paths, damaged)
-    how(damaged)
-    return damaged
+def _edit_reports(edit):
+    """A change to both networks' reports in ``cells.json``."""
+    def how(run):
+        data = json.loads((run / "cells.json").read_text())
+        for name in ("trained", "untrained"):
+            edit(data[name])
+        (run / "cells.json").write_text(json.dumps(data))
+    return how
 
 
-def _without_field(run):
-    data = json.loads((run / "cells.json").read_text())
-    del data["trained"]["gridness"]
-    (run / "cells.json").write_text(json.dumps(data))
+@pytest.mark.parametrize("edit, figure, note", [
+    (lambda report: report.pop("thresholds"), "Gridness of the trained", "holds no per-unit thresholds"),
+    (lambda report: report.update(spacing_m=[], orientation_deg=[]), "Spacing and orientation",
+     "no unit of either network passed the pooled 95th percentile"),
+], ids=["no per-unit thresholds", "no grid unit"])
+def test_what_a_file_does_not_hold_is_said_on_the_page(edit, figure, note, paths, tmp_path, plotted):
+    """A cells.json written before the per-unit thresholds were stored; a run in which no unit passed."""
+    out = tmp_path / "page.html"
+    assert cells.main([str(_altered(paths, tmp_path, "altered", _edit_reports(edit))), "--out", str(out)]) == 0
+    _, layout = _figure(plotted(out.read_text()), figure)
+    assert any(note in annotation["text"] for annotation in layout["annotations"])
 
 
 def _other_bins(run):
@@ -122,7 +128,7 @@ DAMAGES = {
     "not-json": (lambda run: (run / "cells.json").write_text("{"), "is not JSON"),
     "foreign": (lambda run: (run / "cells.json").write_text('{"place cells": 3}'),
                 "is not the output of python -m brain.pretrain_paths"),
-    "no-field": (_without_field, "'trained' lacks gridness"),
+    "no-field": (_edit_reports(lambda report: report.pop("gridness")), "'trained' lacks gridness"),
     "bad-arrays": (lambda run: (run / "cells.npz").write_bytes(b"not a zip"), "cells.npz is damaged"),
     "other-bins": (_other_bins, "untrained arrays of shape (256, 5, 5), expected (256, 8, 8)"),
     "no-losses": (lambda run: (run / "losses.csv").write_text(""), "no column 'update'"),
@@ -131,7 +137,7 @@ DAMAGES = {
 
 def test_a_damaged_or_foreign_output_is_one_line_and_exit_2(paths, tmp_path, capsys):
     out = tmp_path / "page.html"
-    cases = [([str(_damage(paths, tmp_path, name, how))], message) for name, (how, message) in DAMAGES.items()]
+    cases = [([str(_altered(paths, tmp_path, name, how))], message) for name, (how, message) in DAMAGES.items()]
     cases.append(([str(paths), "--shuffles", "5", "--maze", "cross"], "--maze, --shuffles: not for a path-integration"))
     for argv, message in cases:
         assert cells.main([*argv, "--out", str(out)]) == 2, message
