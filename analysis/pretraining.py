@@ -35,10 +35,12 @@ def is_pretraining(path: Path) -> bool:
 
 
 def redirect(path: Path) -> None:
-    """Refuse a pre-training output where a training run is expected, naming the command that draws it."""
-    if is_pretraining(path):
-        raise AnalysisError(f"{path} is the output of python -m brain.pretrain_paths, not a training run; its page: "
-                            f"python -m analysis.cells {path}")
+    """Refuse a pre-training output, or a file of one, where a run or a recording is expected, naming the command
+    that draws it."""
+    folder = path if path.is_dir() else path.parent
+    if is_pretraining(folder):
+        raise AnalysisError(f"{path}: the output of python -m brain.pretrain_paths, not a training run or a "
+                            f"recording; its page: python -m analysis.cells {folder}")
 
 
 @dataclass(frozen=True)

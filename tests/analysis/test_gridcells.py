@@ -146,9 +146,9 @@ def test_a_damaged_or_foreign_output_is_one_line_and_exit_2(paths, tmp_path, cap
     assert not out.exists()
 
 
-@pytest.mark.parametrize("command", [bicamon.main, curves.main])
-def test_the_other_pages_say_where_a_pre_training_is_drawn(command, paths, tmp_path, capsys):
-    assert command([str(paths), "--out", str(tmp_path / "page.html")]) == 2
+@pytest.mark.parametrize("command, given", [(bicamon.main, ""), (curves.main, ""), (cells.main, "cells.npz")])
+def test_the_other_pages_say_where_a_pre_training_is_drawn(command, given, paths, tmp_path, capsys):
+    assert command([str(paths / given), "--out", str(tmp_path / "page.html")]) == 2
     assert f"its page: python -m analysis.cells {paths}" in capsys.readouterr().err
 
 
