@@ -249,8 +249,7 @@ def _own_thresholds(figure: go.Figure, networks: Sequence[Network]) -> None:
 def _mark(network: Network, unit: int) -> str:
     """Which thresholds a unit's gridness beats, for its title."""
     above = [MARKS[key] for key, passing in network.passing().items() if passing[unit]]
-    return f"grid unit: above {' and '.join(above)} threshold{'s' * (len(above) > 1)}" if above else \
-        "below the thresholds"
+    return f"above {' and '.join(above)} threshold{'s' * (len(above) > 1)}" if above else "below both thresholds"
 
 
 def top_by_gridness(network: Network, top: int) -> list[int]:
