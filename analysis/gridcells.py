@@ -248,8 +248,10 @@ def _own_thresholds(figure: go.Figure, networks: Sequence[Network]) -> None:
 
 def _mark(network: Network, unit: int) -> str:
     """Which thresholds a unit's gridness beats, for its title."""
-    above = [MARKS[key] for key, passing in network.passing().items() if passing[unit]]
-    return f"above {' and '.join(above)} threshold{'s' * (len(above) > 1)}" if above else "below both thresholds"
+    passing = network.passing()
+    above = [MARKS[key] for key, units in passing.items() if units[unit]]
+    named = above or [MARKS[key] for key in passing]  # where it lies above none: those it was compared with
+    return f"{'above' if above else 'below'} {' and '.join(named)} threshold{'s' * (len(named) > 1)}"
 
 
 def top_by_gridness(network: Network, top: int) -> list[int]:
@@ -281,7 +283,7 @@ def maps_figure(run: Pretraining, network: Network, top: int) -> go.Figure:
         return figure
     titles = [f"#{unit}: gridness {network.gridness[unit]:.3f}<br>{_mark(network, unit)}" for unit in units]
     figure = make_subplots(rows=2, cols=len(units), subplot_titles=titles + [""] * len(units),
-                           horizontal_spacing=0.06, vertical_spacing=0.12)
+                           horizontal_spacing=0.08, vertical_spacing=0.12)  # room for a colour bar's 0.0005
     centres = run.centres()
     lags = (np.arange(2 * len(centres) - 1) - (len(centres) - 1)) * run.bin_size
     for col, unit in enumerate(units, start=1):
@@ -313,7 +315,7 @@ def geometry_figure(run: Pretraining) -> go.Figure:
         spacing = np.asarray(network.report.spacing_m, float)
         figure.add_trace(go.Scatter(x=spacing, y=network.report.orientation_deg, mode="markers",
                                     marker=dict(color=COLOURS[name], size=8, opacity=0.7),
-                                    name=f"{name}: {geometry_text(network)}",
+                                    name=name,
                                     hovertemplate="spacing %{x:.2f} m, orientation %{y:.0f} deg<extra></extra>"))
     counted = sum(len(network.report.spacing_m) for network in run.networks.values())
     if not counted:
@@ -323,8 +325,10 @@ def geometry_figure(run: Pretraining) -> go.Figure:
                         rangemode="tozero")
     figure.update_yaxes(title_text="orientation (deg from east, mod 60)", range=[0, 60],
                         tickvals=[15, 30, 45, 60])  # none at 0, where the spacing axis's 0 is
-    figure.update_layout(title="Spacing and orientation of the grid units (above the pooled 95th percentile)",
-                         height=480, showlegend=True, legend=dict(orientation="h", y=-0.25))
+    each = "<br>".join(f"{name}: {geometry_text(network)}" for name, network in run.networks.items())
+    figure.update_layout(title=f"Spacing and orientation of the grid units (above the pooled 95th percentile)"
+                               f"<br><sup>{each}</sup>", margin=dict(t=130),
+                         height=500, showlegend=True, legend=dict(orientation="h", y=-0.25))
     return figure
 
 

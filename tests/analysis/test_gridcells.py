@@ -70,7 +70,10 @@ def test_the_page_shows_the_measures_the_pre_training_wrote(paths, plotted, caps
     assert len(maps) == 6 and all("colorbar" in trace for trace in maps)
     assert "each rate map pools 600 samples" in layout["title"]["text"]
     _figure(figures, "Untrained: rate maps")
-    _figure(figures, "Spacing and orientation of the grid units")
+    spacing, layout = _figure(figures, "Spacing and orientation of the grid units")
+    for trace, name in zip(spacing, ("trained", "untrained")):  # each network's count said, even when it is 0
+        grid_units = len(data[name]["spacing_m"])
+        assert len(decoded(trace["x"])) == grid_units and f"{name}: {grid_units} grid unit" in layout["title"]["text"]
     assert f"wrote {page}: path-integration pre-training, 4 updates, 600 samples per rate map" in printed
 
 
