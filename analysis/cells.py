@@ -26,6 +26,9 @@ never as cells found. It shows:
 * rate maps of the top units by spatial information, gridness and head-direction vector length;
 * spatial autocorrelograms of the top grid units and polar tuning curves of the top
   head-direction units.
+
+Given the output directory of ``python -m brain.pretrain_paths`` instead, it draws that run's grid
+units against the untrained region's (:mod:`analysis.gridcells`).
 """
 
 from __future__ import annotations
@@ -39,19 +42,21 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis import gridcells
 from analysis.cellstats import (MEASURES, THRESHOLDS, Pooled, PortCells, Settings, measure_units, pool,
                                 pooled_activity, pooled_rewards, shifted, top_units)
 from analysis.checklist import MATCH_FORMATS, Findings, checklist_rows, match_text, spread
 from analysis.controls import Control
 from analysis.episodic import episodic_figure, measure_memory, memory_row
 from analysis.metrics import autocorrelogram, direction_centres
+from analysis.pretraining import is_pretraining
 from analysis.recordings import episodes_in_maze, open_recording, recorded_connectome, resolve_ports
 from analysis.perturbation_figures import perturbation_figures
 from analysis.perturbations import (CHECKLIST_ITEMS, Perturbations, perturbation_keys, run_perturbations,
                                     trained_for_perturbations)
 from analysis.replay import DEFAULT_CONTROLS, replay, replayed_activity, untrained_brains
-from analysis.report import (AnalysisError, add_output_arguments, default_page, equal_aspect, run_command,
-                             table_figure, write_html)
+from analysis.report import (AnalysisError, add_output_arguments, colourbar_beside, default_page, equal_aspect,
+                             run_command, table_figure, write_html)
 from analysis.supervised import supervised_ports, supervision
 from brain.argtypes import name_list, number
 from brain.recording import Recording
@@ -198,7 +203,7 @@ def rate_map_figure(ports: Sequence[PortCells], top: int, findings: Findings | N
         for col, (port, unit) in enumerate(units, start=1):
             maps = port.maps
             figure.add_trace(go.Heatmap(z=maps.rates[unit], x=maps.x_centres, y=maps.z_centres,
-                                        colorbar=_colourbar(figure, row, col),
+                                        colorbar=colourbar_beside(figure, row, col),
                                         colorscale="Jet", hovertemplate="x %{x:.1f} m, z %{y:.1f} m: %{z:.3f}"
                                                                         "<extra></extra>"), row=row, col=col)
             equal_aspect(figure, row, col)
@@ -210,14 +215,6 @@ def rate_map_figure(ports: Sequence[PortCells], top: int, findings: Findings | N
                                f"x east, z north, metres)<br><sup>{_star(findings)}</sup>",
                          height=PANEL_PX * len(rows) + 120)
     return figure
-
-
-def _colourbar(figure: go.Figure, row: int, col: int) -> dict:
-    """A slim colour bar just right of subplot ``(row, col)``, as tall as it: every map gets its own scale."""
-    subplot = figure.get_subplot(row, col)
-    (_, right), (bottom, top) = subplot.xaxis.domain, subplot.yaxis.domain
-    return dict(x=right + 0.004, xanchor="left", y=(bottom + top) / 2, len=top - bottom, thickness=8,
-                tickfont=dict(size=8), outlinewidth=0)
 
 
 #: Mazes that are one corridor, where position and heading go together; their long axis (0: x east, 1: z north).
@@ -428,7 +425,9 @@ def report(path: Path, out: Path, ports: Sequence[str], maze: str | None, settin
 def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     parser = argparse.ArgumentParser(prog="python -m analysis.cells", description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5", help="a run directory or a recording .h5 file")
+    parser.add_argument("path", type=Path, metavar="RUN_DIR_or_H5",
+                        help="a run directory or a recording .h5 file; or the output directory of python -m "
+                             "brain.pretrain_paths (its grid units against the untrained region's)")
     add_output_arguments(parser, "cells.html")
     parser.add_argument("--ports", type=name_list, default=[], metavar="A.P,B",
                         help="comma-separated region.port (or region: all its ports) to analyse "
@@ -448,7 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="whose shuffles set a unit's threshold: unit, its own (default), or pooled, the port's "
                              "pooled over its units (the grid-cell literature's; lets units that vary widely by "
                              "chance pass)")
-    parser.add_argument("--top", type=number(int, 1), default=6, help="units shown per measure (default 6)")
+    parser.add_argument("--top", type=number(int, 1), default=6,
+                        help="units shown per measure; per network for a pre-training output (default 6)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the shuffles (default 0)")
     parser.add_argument("--controls", type=number(int, 0), default=DEFAULT_CONTROLS, metavar="K",
                         help="untrained brains of the recorded connectome (seeds 0 .. K-1) shown the recorded "
@@ -462,9 +462,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed, args.threshold)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     out = args.out or default_page(args.path, "cells.html")
+    if is_pretraining(args.path):
+        given = [f"--{name.replace('_', '-')}" for name in gridcells.RECORDING_FLAGS
+                 if getattr(args, name) != parser.get_default(name)]
+        return run_command(lambda: gridcells.report(args.path, out, args.top, args.plotlyjs, given), out, args.png)
+    settings = Settings(args.bin_size, args.smoothing, args.shuffles, args.percentile, args.seed, args.threshold)
     return run_command(lambda: report(args.path, out, args.ports, args.maze, settings, args.top, args.plotlyjs,
                                       args.controls, args.perturbations), out, args.png)
 

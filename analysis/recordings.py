@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from analysis.pretraining import redirect
 from analysis.report import AnalysisError
 from brain.connectome import Connectome
 from brain.connectome.yamlmarks import parse_yaml
@@ -23,6 +24,7 @@ from tasks.rules import task_spec
 
 def open_recording(path: Path) -> Recording:
     """The recording of a run directory or ``.h5`` file, refused when it holds no finished episode."""
+    redirect(path)
     recording = open_run(path)
     if not len(recording):
         recording.close()

@@ -110,6 +110,14 @@ def equal_aspect(figure: go.Figure, row: int, col: int) -> None:
     figure.update_yaxes(scaleanchor=anchor, scaleratio=1, constrain="domain", row=row, col=col)
 
 
+def colourbar_beside(figure: go.Figure, row: int, col: int) -> dict:
+    """A slim colour bar just right of subplot ``(row, col)``, as tall as it: every map gets its own scale."""
+    subplot = figure.get_subplot(row, col)
+    (_, right), (bottom, top) = subplot.xaxis.domain, subplot.yaxis.domain
+    return dict(x=right + 0.004, xanchor="left", y=(bottom + top) / 2, len=top - bottom, thickness=8,
+                tickfont=dict(size=8), outlinewidth=0)
+
+
 #: Characters of table text per line across the page width; pixels of a table row, of each extra line of a
 #: wrapped row, of the title band above a table and of the margin below it.
 LINE_CHARS, ROW_PX, LINE_PX, TITLE_PX, BOTTOM_PX = 190, 24, 16, 60, 10

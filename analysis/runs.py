@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import yaml
 
+from analysis.pretraining import redirect
 from analysis.report import AnalysisError
 from brain.training.config import TrainConfig
 from brain.training.rundir import EPISODE_FIELDS, RunDirError, read_episodes
@@ -116,6 +117,7 @@ def load_run(path: Path, label: str) -> Run:
     """Read a run directory; an error names what is missing and how to get it."""
     if not path.is_dir():
         raise RunDirError(f"{path}: no such run directory")
+    redirect(path)
     if not (path / "episodes.csv").is_file():
         raise RunDirError(f"{path}: no episodes.csv here; give a directory that python -m brain.run wrote")
     try:

@@ -260,6 +260,14 @@ class GridReport:
     spacing_m: list[float]  # of the grid units (pooled threshold), NaN where no grid peaks were found
     orientation_deg: list[float]
     gridness: list[float] = field(repr=False)
+    #: Each unit's 95th percentile of its own shuffles (None: read from a cells.json written before it was stored).
+    thresholds: list[float] | None = field(default=None, repr=False)
+
+
+def covered_square() -> tuple[float, float, float, float]:
+    """``(x_min, x_max, z_min, z_max)`` of the square the agent's centre covers in the arena: the rate maps' box."""
+    half = ARENA_SIZE / 2 - ARENA_COLLISION_RADIUS
+    return -half, half, -half, half
 
 
 def measure(integrator: PathIntegrator, teachers: Mapping[str, Teacher], settings: PathSettings):
@@ -276,9 +284,9 @@ def measure(integrator: PathIntegrator, teachers: Mapping[str, Teacher], setting
     # Trajectory after trajectory: the shuffles shift along the pooled steps, as along one long recording.
     grid = outputs[GRID_PORT].transpose(0, 1).reshape(-1, outputs[GRID_PORT].shape[-1]).double().numpy()
     poses = poses.transpose(1, 0, 2).reshape(-1, 3)
-    half = ARENA_SIZE / 2 - ARENA_COLLISION_RADIUS  # the square the agent's centre covers
-    pooled = Pooled(ARENA, [], 0, poses[:, :2], poses[:, 2], (-half, half, -half, half))
-    cell_settings = Settings(bin_size=2 * half / settings.bins, smoothing=settings.smoothing,
+    extent = covered_square()
+    pooled = Pooled(ARENA, [], 0, poses[:, :2], poses[:, 2], extent)
+    cell_settings = Settings(bin_size=(extent[1] - extent[0]) / settings.bins, smoothing=settings.smoothing,
                              shuffles=settings.shuffles, seed=settings.seed)
     cells = measure_units(f"{settings.region}.{GRID_PORT}", grid - grid.min(axis=0), pooled, cell_settings,
                           ["gridness"])
@@ -297,7 +305,7 @@ def measure(integrator: PathIntegrator, teachers: Mapping[str, Teacher], setting
         pooled_threshold=pooled_threshold, median_gridness=float(np.nanmedian(scores.observed)),
         max_gridness=float(np.nanmax(scores.observed)) if np.isfinite(scores.observed).any() else float("nan"),
         spacing_m=[float(v) for v in spacing[grid_units]], orientation_deg=[float(v) for v in orientation[grid_units]],
-        gridness=[float(v) for v in scores.observed])
+        gridness=[float(v) for v in scores.observed], thresholds=[float(v) for v in cells.thresholds["gridness"]])
     return report, cells.maps.rates, correlograms
 
 

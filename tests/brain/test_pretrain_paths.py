@@ -42,6 +42,9 @@ def test_grid_units_are_measured_against_shuffles_for_the_trained_and_the_untrai
         assert 0 <= cells["share_pooled"] <= 1 and 0 <= cells["share_unit"] <= 1
         assert len(cells["gridness"]) == 256 and np.isfinite(cells["pooled_threshold"])
         assert len(cells["spacing_m"]) == round(cells["share_pooled"] * 256) == len(cells["orientation_deg"])
+        gridness, own = np.array(cells["gridness"]), np.array(cells["thresholds"])  # each unit's own threshold
+        with np.errstate(invalid="ignore"):
+            assert own.shape == (256,) and cells["share_unit"] == (gridness > own).mean()
     arrays = np.load(run / "cells.npz")
     assert arrays["trained_rate_maps"].shape == (256, 10, 10)
     assert arrays["untrained_autocorrelograms"].shape == (256, 19, 19)
