@@ -1,4 +1,5 @@
-"""Fixtures every test folder may use."""
+"""Fixtures every test folder may use (at the root: pytest --doctest-modules would import a tests/conftest.py as a
+module named like the folders' own conftest files)."""
 
 from __future__ import annotations
 
