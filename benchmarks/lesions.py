@@ -35,6 +35,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import networkx as nx
+
 from analysis.lesions import (INTACT, RESULTS_FILE, Outcome, ProbeOutcome, Study, StudyRun, compare,
                               compare_probes, probe_table, success_table, write_study)
 from analysis.report import text_table
@@ -60,14 +62,19 @@ class Plan:
     connectome: str
     regions: list[str]
     lesioned_in_training: dict[str, str | float]
+    #: Regions with no connection path to the policy port: silencing them cannot change an action (a critic).
+    off_policy: list[str]
 
 
 def plan(run_dir: Path) -> Plan:
     """The run's regions to silence; loading its trained brain checks the directory before anything is played."""
     brain, _, _ = load_trained_brain(run_dir)
-    lesioned = dict(brain.connectome.lesions)
-    return Plan(run_dir, brain.connectome.name, [name for name in brain.connectome.regions if name not in lesioned],
-                {key: mode for key, mode in lesioned.items() if key in brain.connectome.regions})
+    connectome = brain.connectome
+    lesioned = dict(connectome.lesions)
+    actor, graph = connectome.policy.region, connectome.graph()
+    return Plan(run_dir, connectome.name, [name for name in connectome.regions if name not in lesioned],
+                {key: mode for key, mode in lesioned.items() if key in connectome.regions},
+                [name for name in connectome.regions if name != actor and not nx.has_path(graph, name, actor)])
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,12 @@ def _evaluate(plan: Plan, task: str, condition: str, settings: Settings, probe: 
                     envs_at_once=settings.envs, lesions=lesions, probe=probe)
 
 
-def report(study: Study) -> str:
-    """The command, what was left out, and a table per task (and per probed task)."""
-    notes = [f"{run.run}: lesioned in training, not lesioned again: "
+def report(study: Study, plans: list[Plan]) -> str:
+    """The command, what was left out or cannot act, and a table per task (and per probed task)."""
+    off_policy = sorted({name for p in plans for name in p.off_policy})
+    notes = [f"no connection path to the policy: {', '.join(off_policy)}; silencing them cannot change an action, "
+             f"their rows check that they stay at the intact brain's"] if off_policy else []
+    notes += [f"{run.run}: lesioned in training, not lesioned again: "
              + ", ".join(f"{key}={mode}" for key, mode in run.lesioned_in_training.items())
              for run in study.runs if run.lesioned_in_training]
     runs = len(study.runs)
@@ -167,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                   tuple(StudyRun(str(p.run_dir), p.connectome, p.lesioned_in_training) for p in plans),
                   tuple(outcomes), tuple(probes))
     out = args.out or args.run_dirs[0] / "lesions.txt"
-    text = report(study)
+    text = report(study, plans)
     out.write_text(text)
     data = write_study(study, out.with_suffix(".json"))
     print("\n" + text + f"\nwritten to {out} and {data}")

@@ -10,7 +10,8 @@ them). As in Banino et al. (2018),
 the region's input is self-motion only (the odometry, turn and move, of each step; its ``visual``
 input, when the connectome connects one, is zero: path integration in the dark), and its recurrent
 state at the start of each trajectory is a learned linear map of the teachers' ensembles at the start
-pose, so that it knows where it starts. That map is part of this pre-training, not of the region.
+pose (each standardised: centre-surround targets differ from uniform by about a hundredth, too little
+for the map to read where it starts), so that it knows where it starts. That map is part of this pre-training, not of the region.
 
 Then it measures the region's ``grid`` units on held-out trajectories: rate maps over the 2.0 m square
 the agent's centre covers in the 2.2 m box (``--bins`` x ``--bins``), gridness (``analysis.metrics.gridness``: min(r60, r120) - max(r30, r90,
@@ -142,12 +143,17 @@ def trajectory_teachers(region: Region, name: str) -> dict[str, Teacher]:
     return teachers
 
 
+def standardised(ensemble: torch.Tensor) -> torch.Tensor:
+    """Each row at zero mean and unit variance: centre-surround targets differ from uniform by a hundredth."""
+    return (ensemble - ensemble.mean(dim=-1, keepdim=True)) / ensemble.std(dim=-1, keepdim=True).clamp_min(1e-8)
+
+
 # --- the region with its start map -------------------------------------------------------------------
 class PathIntegrator(nn.Module):
     """A region driven by self-motion alone, its state at the start set from the teachers' ensembles there.
 
-    ``start`` maps the concatenated teacher targets at the start pose to each state tensor (Banino et
-    al.'s initialisation of the LSTM from the place and head-direction ensembles at t = 0).
+    ``start`` maps the concatenated teacher targets at the start pose, each standardised, to each state
+    tensor (Banino et al.'s initialisation of the LSTM from the place and head-direction ensembles at t = 0).
     """
 
     def __init__(self, region: Region, teachers: Mapping[str, Teacher]):
@@ -165,7 +171,7 @@ class PathIntegrator(nn.Module):
 
     def forward(self, odometry: torch.Tensor, start_targets: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Outputs ``[T, B, ...]`` of every port over odometry ``[T, B, 2]``, from the state the start targets set."""
-        at_start = torch.cat([start_targets[name].flatten(1) for name in self.teacher_names], dim=-1)
+        at_start = torch.cat([standardised(start_targets[name].flatten(1)) for name in self.teacher_names], dim=-1)
         state = {key: layer(at_start) for key, layer in self.start.items()}
         batch = odometry.shape[1]
         blank = {key: odometry.new_zeros(batch, *shape) for key, shape in self.blank.items()}

@@ -101,6 +101,7 @@ def test_lesion_benchmark_evaluates_a_tiny_run_under_every_single_region_silence
     written = (run_dir / "lesions.txt").read_text()
     assert written.startswith(f"python benchmarks/lesions.py {run_dir} --episodes 1 --probe")
     assert "lesioned in training, not lesioned again: amygdala=silence" in written
+    assert "no connection path to the policy: basal_ganglia; silencing them cannot change an action" in written
     regions = ["visual_cortex", "entorhinal", "ca3", "ca1", "hippocampus", "prefrontal", "basal_ganglia"]
     trials, probes = written.split("task watermaze: 1 run(s)")[1].split("task watermaze probe trials")
     assert [line.split()[0] for line in trials.strip().splitlines()[1:]] == ["intact", *regions]
