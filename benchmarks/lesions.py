@@ -71,10 +71,10 @@ def plan(run_dir: Path) -> Plan:
     brain, _, _ = load_trained_brain(run_dir)
     connectome = brain.connectome
     lesioned = dict(connectome.lesions)
-    actor, graph = connectome.policy.region, connectome.graph()
+    acting = nx.ancestors(connectome.graph(), connectome.policy.region) | {connectome.policy.region}
     return Plan(run_dir, connectome.name, [name for name in connectome.regions if name not in lesioned],
                 {key: mode for key, mode in lesioned.items() if key in connectome.regions},
-                [name for name in connectome.regions if name != actor and not nx.has_path(graph, name, actor)])
+                [name for name in connectome.regions if name not in acting])
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ them). As in Banino et al. (2018),
 the region's input is self-motion only (the odometry, turn and move, of each step; its ``visual``
 input, when the connectome connects one, is zero: path integration in the dark), and its recurrent
 state at the start of each trajectory is a learned linear map of the teachers' ensembles at the start
-pose (each standardised: centre-surround targets differ from uniform by about a hundredth, too little
-for the map to read where it starts), so that it knows where it starts. That map is part of this pre-training, not of the region.
+pose, so that it knows where it starts. Each ensemble is standardised first: centre-surround targets
+differ from uniform by about a hundredth, too little for the raw map to read. That map is part of
+this pre-training, not of the region.
 
 Then it measures the region's ``grid`` units on held-out trajectories: rate maps over the 2.0 m square
 the agent's centre covers in the 2.2 m box (``--bins`` x ``--bins``), gridness (``analysis.metrics.gridness``: min(r60, r120) - max(r30, r90,
