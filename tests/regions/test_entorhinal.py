@@ -1,4 +1,5 @@
-"""Entorhinal cortex: self-motion encoding, dropout placement, ensemble losses, learning head direction."""
+"""Entorhinal cortex: self-motion encoding, dropout placement, ensemble losses, learning head direction; the
+velocity integrator's exact heading and rectified state."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import math
 import pytest
 import torch
 
-from regions.entorhinal import Entorhinal, encode_self_motion
+from regions.entorhinal import Entorhinal, encode_self_motion, turned
 from regions.teachers import HeadDirectionCells, PlaceCells
+from tasks.foraging import forage
 
 TURN_RIGHT, TURN_LEFT, FORWARD = (10.0, 0.0), (-10.0, 0.0), (0.0, 2.0)
 
@@ -160,3 +162,53 @@ def test_relu_grid_units_are_non_negative_and_a_bad_activation_is_named():
     assert region.teachers()["place_cells"].signal.surround == 2.0
     with pytest.raises(ValueError, match="grid_activation must be one of linear, relu"):
         small(grid_activation="tanh")
+
+
+def by_velocity(**params) -> Entorhinal:
+    return small(**{"integrator": "velocity", "grid_activation": "relu", **params})
+
+
+def test_the_velocity_integrators_heading_and_moves_retrace_a_foraging_path():
+    """Its heading is the exact integral of the turns, in the odometry's convention (0 north, right turns positive)."""
+    path = forage(steps=50, batch=3, seed=4)
+    poses = torch.from_numpy(path.poses)
+    heading = torch.stack([poses[:, 0, 2].sin(), poses[:, 0, 2].cos()], dim=-1)
+    position = poses[:, 0, :2].clone()
+    for step in torch.from_numpy(path.odometry).unbind(1):
+        turn, move = step.unbind(-1)
+        heading = turned(heading, torch.deg2rad(turn))
+        position += move.unsqueeze(-1) * heading
+        torch.testing.assert_close(heading.norm(dim=-1), torch.ones(3, dtype=heading.dtype))
+    torch.testing.assert_close(position, poses[:, -1, :2])
+
+
+def test_the_velocity_integrators_grid_units_are_its_rectified_state_and_silent_without_motion(unroll):
+    region = by_velocity().eval()
+    state = region.initial_state(4)
+    torch.testing.assert_close(state["heading"], torch.tensor([[0.0, 1.0]] * 4))
+    still, _ = unroll(region, {"self_motion": torch.zeros(5, 4, 2)})
+    assert (still["grid"] == 0).all()  # no bias: no motion, no activity (Sorscher et al.)
+    odometry, _ = random_walk(6, 4, seed=8)
+    out, state = unroll(region, {"self_motion": odometry})
+    assert out["grid"].min() >= 0 and (out["grid"] > 0).any()
+    torch.testing.assert_close(out["grid"][-1], state["grid"])
+    torch.testing.assert_close(out["place"].sum(-1), torch.ones(6, 4))
+
+
+def test_the_place_loss_reaches_the_velocity_integrators_weights(unroll):
+    region = by_velocity(dropout=0.0)
+    odometry, poses = random_walk(6, 4, seed=9)
+    out, _ = unroll(region, {"self_motion": odometry})
+    region.auxiliary_losses(out, walk_targets(poses))["place_cells"].backward()
+    for parameter in (region.motion_in.weight, region.recurrent.weight, region.place_readout.weight):
+        assert parameter.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"integrator": "gru"}, "integrator must be one of lstm, velocity"),
+    ({"integrator": "velocity", "grid_activation": "relu", "grid_units": 32}, "set grid_units equal to hidden"),
+    ({"integrator": "velocity"}, "grid_activation: relu"),
+])
+def test_a_bad_integrator_setting_is_named_with_its_fix(params, message):
+    with pytest.raises(ValueError, match=message):
+        small(**params)
