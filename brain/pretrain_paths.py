@@ -70,7 +70,7 @@ class PathSettings:
     updates: int = field(default=0, metadata={"help": "stop after this many updates (0: only the time limit)"})
     batch: int = field(default=200, metadata={"help": "trajectories per update"})
     steps: int = field(default=20, metadata={"help": "steps per trajectory (0.2 s each)"})
-    lr: float = field(default=3e-3, metadata={"help": "Adam learning rate"})
+    lr: float = field(default=3e-3, metadata={"help": "Adam learning rate (wba_arena_grid: 1e-3)"})
     weight_decay: float = field(default=1e-5, metadata={"help": "L2 penalty on the region's weights (Banino et al.)"})
     loss_weights: str = field(default="", metadata={
         "help": "weights of the region's losses, e.g. place_cells=4,head_direction=1 (default: 1 each)"})
