@@ -30,13 +30,13 @@ def encode_self_motion(odometry: torch.Tensor, turn_scale: float, move_scale: fl
     return torch.stack([turn / turn_scale, move / move_scale, radians.sin(), radians.cos()], dim=-1)
 
 
-def turned(heading: torch.Tensor, turn_radians: torch.Tensor) -> torch.Tensor:
-    """The unit heading vector ``(x, z)`` after a turn (positive: clockwise seen from above, as the odometry's).
+def turned(heading: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """The unit heading vector ``(x, z)`` after a turn given by its cosine and sine (positive: clockwise seen
+    from above, as the odometry's).
 
     An ideal head-direction integrator: the rotation is exact, and the result is renormalised, so that a
     start heading set by a learned map (``brain.pretrain_paths``) becomes a direction after the first step.
     """
-    cos, sin = turn_radians.cos(), turn_radians.sin()
     x, z = heading[..., 0], heading[..., 1]
     rotated = torch.stack([x * cos + z * sin, z * cos - x * sin], dim=-1)
     return rotated / rotated.norm(dim=-1, keepdim=True).clamp_min(1e-6)
@@ -165,8 +165,8 @@ class Entorhinal(Region):
     def drive(self, inputs: Mapping[str, torch.Tensor]) -> Tensors:
         odometry = inputs["self_motion"]
         if self.by_velocity:
-            drive = {"motion": torch.stack([odometry[..., 0] * (math.pi / 180.0), odometry[..., 1] / self.move_scale],
-                                           dim=-1)}
+            turn = odometry[..., 0] * (math.pi / 180.0)  # the rotation is state-free: computed for a whole rollout
+            drive = {"motion": torch.stack([turn.cos(), turn.sin(), odometry[..., 1] / self.move_scale], dim=-1)}
             if self.visual is not None:
                 drive["visual"] = F.linear(self.visual(inputs["visual"].flatten(1)), self.motion_in.weight[:, 2:])
             return drive
@@ -178,8 +178,8 @@ class Entorhinal(Region):
     def driven(self, drive: Mapping[str, torch.Tensor], inputs: Mapping[str, torch.Tensor],
                state: Mapping[str, torch.Tensor]) -> tuple[Tensors, Tensors]:
         if self.by_velocity:
-            turn, move = drive["motion"].unbind(-1)
-            heading = turned(state["heading"], turn)
+            cos, sin, move = drive["motion"].unbind(-1)
+            heading = turned(state["heading"], cos, sin)
             velocity = move.unsqueeze(-1) * heading
             total = looped_linear(state["grid"], self.recurrent.weight) + F.linear(velocity, self.motion_in.weight[:, :2])
             grid = (total + drive["visual"] if "visual" in drive else total).relu()

@@ -176,7 +176,8 @@ def test_the_velocity_integrators_heading_and_moves_retrace_a_foraging_path():
     position = poses[:, 0, :2].clone()
     for step in torch.from_numpy(path.odometry).unbind(1):
         turn, move = step.unbind(-1)
-        heading = turned(heading, torch.deg2rad(turn))
+        angle = torch.deg2rad(turn)
+        heading = turned(heading, angle.cos(), angle.sin())
         position += move.unsqueeze(-1) * heading
         torch.testing.assert_close(heading.norm(dim=-1), torch.ones(3, dtype=heading.dtype))
     torch.testing.assert_close(position, poses[:, -1, :2])
