@@ -10,6 +10,7 @@ took the measures itself; the page shows them, computing only the intervals and 
   Wilson 95 % interval, and the trained-minus-untrained difference with Newcombe's interval; the
   probability that a trained unit's gridness exceeds an untrained one's; the held-out losses;
 * the training losses against minutes and against updates;
+* the shares of grid units and the held-out losses over training (``--measure-minutes``);
 * the gridness distributions with the pooled thresholds, and each unit against its own threshold;
 * rate maps and autocorrelograms of the top units by gridness, trained and untrained;
 * spacing and orientation of the grid units (above the pooled threshold).
@@ -186,6 +187,37 @@ def loss_figure(run: Pretraining) -> go.Figure:
     return figure
 
 
+def over_training_figure(run: Pretraining) -> go.Figure:
+    """The shares of grid units and the held-out losses at each measure, from the untrained region (0 minutes) on."""
+    measures = run.over_training
+    if measures is None:
+        figure = go.Figure()
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+        figure.add_annotation(text="measured before and after training only (this output has no grid_over_training"
+                                   ".csv):<br>rerun python -m brain.pretrain_paths with --measure-minutes",
+                              x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+        figure.update_layout(title="Grid units over training: not measured", height=300)
+        return figure
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                           subplot_titles=["share of grid units", "held-out loss"])
+    minutes = measures["seconds"] / 60
+    for index, (key, label) in enumerate((("share_pooled", "pooled"), ("share_unit", "unit"))):
+        figure.add_trace(go.Scatter(x=minutes, y=100 * measures[key], mode="lines+markers",
+                                    line=dict(color=run_colour(index)), name=CRITERIA[label]), row=1, col=1)
+    held_out = [key for key in measures if key.startswith("held_out_")]
+    for index, key in enumerate(held_out):
+        figure.add_trace(go.Scatter(x=minutes, y=measures[key], mode="lines+markers", name=key.replace("_", " "),
+                                    line=dict(color=run_colour(index + 2))), row=1, col=2)
+    figure.update_xaxes(title_text="minutes of training (0: the untrained region)")
+    figure.update_yaxes(title_text="% of units", rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(title_text="cross-entropy (nats)", row=1, col=2)
+    figure.update_layout(title=f"Grid units over training: {len(minutes)} measures on the same "
+                               f"{run.networks['trained'].report.samples:,} held-out steps",
+                         height=420, legend=dict(orientation="h", y=-0.25))
+    return figure
+
+
 def gridness_figure(run: Pretraining) -> go.Figure:
     """The gridness of the trained and the untrained units with their pooled thresholds; each unit against its own."""
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
@@ -333,7 +365,8 @@ def geometry_figure(run: Pretraining) -> go.Figure:
 
 
 def figures(run: Pretraining, top: int) -> list[go.Figure]:
-    return [settings_figure(run), findings_figure(run), loss_figure(run), gridness_figure(run),
+    return [settings_figure(run), findings_figure(run), loss_figure(run), over_training_figure(run),
+            gridness_figure(run),
             *(maps_figure(run, run.networks[name], top) for name in NETWORKS), geometry_figure(run)]
 
 

@@ -3,7 +3,9 @@
 The pre-training measured its grid units itself, so its directory holds measures, not a recording:
 ``cells.json`` (per network, trained and untrained: gridness of every unit, the shuffle thresholds,
 shares, spacing and orientation, held-out losses; the settings), ``cells.npz`` (rate maps and
-autocorrelograms of both networks) and ``losses.csv`` (one row per update). Everything is checked
+autocorrelograms of both networks), ``losses.csv`` (one row per update) and, from runs that wrote it,
+``grid_over_training.csv`` (the shares of grid units measured before, during and after training). Everything
+is checked
 here, so that a missing or damaged file is one :class:`~analysis.report.AnalysisError` naming the
 file and the field, never a traceback on the page.
 """
@@ -23,6 +25,8 @@ from brain.pretrain_paths import GridReport, PathSettings, covered_square
 
 #: The file that marks a pre-training output, and the two more its page reads.
 MEASURES_FILE, ARRAYS_FILE, LOSSES_FILE = "cells.json", "cells.npz", "losses.csv"
+#: The measures over training (absent from outputs written before it was).
+OVER_TRAINING_FILE = "grid_over_training.csv"
 #: The networks measured, the control last.
 NETWORKS = ("trained", "untrained")
 #: Columns of ``losses.csv`` that are not losses.
@@ -78,6 +82,7 @@ class Pretraining:
     training_seconds: float
     losses: dict[str, np.ndarray]  # column of losses.csv -> one value per update
     networks: dict[str, Network]
+    over_training: dict[str, np.ndarray] | None  # column of grid_over_training.csv -> one value per measure
 
     @property
     def bin_size(self) -> float:
@@ -136,17 +141,17 @@ def _arrays(path: Path, name: str, report: GridReport, bins: int) -> tuple[np.nd
     return maps, correlograms
 
 
-def _losses(path: Path) -> dict[str, np.ndarray]:
-    file = path / LOSSES_FILE
+def _columns(file: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The columns of a CSV file that ``brain.pretrain_paths`` wrote, ``required`` ones checked."""
     try:
         with open(file, newline="") as f:
             rows = list(csv.DictReader(f))
         columns = {key: np.array([float(row[key]) for row in rows]) for key in (rows[0] if rows else ())}
     except (TypeError, ValueError) as error:
         raise AnalysisError(f"{file} is damaged ({error}); rerun python -m brain.pretrain_paths") from None
-    missing = [key for key in (*PROGRESS_COLUMNS, "loss") if key not in columns]
+    missing = [key for key in required if key not in columns]
     if missing:
-        raise AnalysisError(f"{file}: no column {missing[0]!r} (or no update at all); rerun python -m "
+        raise AnalysisError(f"{file}: no column {missing[0]!r} (or no row at all); rerun python -m "
                             f"brain.pretrain_paths")
     return columns
 
@@ -174,4 +179,7 @@ def read_pretraining(path: Path) -> Pretraining:
     if networks["trained"].report.units != networks["untrained"].report.units:
         raise AnalysisError(f"{path / MEASURES_FILE}: the trained and the untrained region have different unit "
                             f"counts; rerun python -m brain.pretrain_paths")
-    return Pretraining(path, settings, int(data["updates"]), float(data["training_seconds"]), _losses(path), networks)
+    over_training = _columns(path / OVER_TRAINING_FILE, (*PROGRESS_COLUMNS, "share_pooled", "share_unit")) \
+        if (path / OVER_TRAINING_FILE).is_file() else None
+    return Pretraining(path, settings, int(data["updates"]), float(data["training_seconds"]),
+                       _columns(path / LOSSES_FILE, (*PROGRESS_COLUMNS, "loss")), networks, over_training)

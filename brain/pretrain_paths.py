@@ -33,7 +33,6 @@ untrained) and ``cells.npz`` (rate maps and autocorrelograms of both, for pages)
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import json
 import math
@@ -41,7 +40,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import torch
@@ -81,6 +80,9 @@ class PathSettings:
     smoothing: float = field(default=0.0, metadata={"help": "rate-map smoothing, metres (Gaussian sigma)"})
     shuffles: int = field(default=20, metadata={"help": "time shifts per unit for the significance threshold"})
     log_seconds: float = field(default=30.0, metadata={"help": "seconds between progress lines"})
+    measure_minutes: float = field(default=0.0, metadata={
+        "help": "measure the grid units every this many minutes of training too (grid_over_training.csv; the time "
+                "spent measuring is not counted); 0: before and after training only"})
 
     def check(self) -> None:
         """A ``ValueError`` naming the flag for a setting out of range."""
@@ -90,8 +92,9 @@ class PathSettings:
         for name in ("minutes", "lr", "log_seconds"):
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {getattr(self, name)}")
-        if self.updates < 0 or not 0 <= self.weight_decay < math.inf or not 0 <= self.smoothing < math.inf:
-            raise ValueError("--updates, --weight-decay and --smoothing must not be negative")
+        if self.updates < 0 or not all(0 <= value < math.inf for value in
+                                       (self.weight_decay, self.smoothing, self.measure_minutes)):
+            raise ValueError("--updates, --weight-decay, --smoothing and --measure-minutes must not be negative")
         self.weights()
         if self.steps < 10:
             raise ValueError(f"--steps must be at least 10 (shuffles shift by a tenth of the pooled steps), "
@@ -150,11 +153,24 @@ def standardised(ensemble: torch.Tensor) -> torch.Tensor:
 
 
 # --- the region with its start map -------------------------------------------------------------------
+def heading_vector(poses: np.ndarray) -> torch.Tensor:
+    """The unit heading ``(x, z)`` of poses ``[..., 3]`` (heading 0 = north = +z, +pi/2 = east = +x)."""
+    heading = torch.from_numpy(np.ascontiguousarray(poses[..., 2])).float()
+    return torch.stack([heading.sin(), heading.cos()], dim=-1)
+
+
+#: State tensors given exactly by the start pose instead of the learned map: the velocity integrator's heading
+#: (its head-direction integration is imposed, an ideal integrator, so is the heading it starts from, as in
+#: Sorscher et al., whose network is given the allocentric velocity).
+EXACT_START_STATE = {"heading": heading_vector}
+
+
 class PathIntegrator(nn.Module):
     """A region driven by self-motion alone, its state at the start set from the teachers' ensembles there.
 
     ``start`` maps the concatenated teacher targets at the start pose, each standardised, to each state
-    tensor (Banino et al.'s initialisation of the LSTM from the place and head-direction ensembles at t = 0).
+    tensor (Banino et al.'s initialisation of the LSTM from the place and head-direction ensembles at t = 0);
+    a state in :data:`EXACT_START_STATE` is set from the start pose itself.
     """
 
     def __init__(self, region: Region, teachers: Mapping[str, Teacher]):
@@ -167,13 +183,18 @@ class PathIntegrator(nn.Module):
         state = region.initial_state(1)
         if not state:
             raise ValueError(f"{type(region).__name__} keeps no state: nothing to integrate the path in")
-        self.start = nn.ModuleDict({key: nn.Linear(width, value.shape[-1]) for key, value in state.items()})
+        self.start = nn.ModuleDict({key: nn.Linear(width, value.shape[-1]) for key, value in state.items()
+                                    if key not in EXACT_START_STATE})
         self.blank = {key: shape for key, shape in region.input_shapes.items() if key != "self_motion"}
 
-    def forward(self, odometry: torch.Tensor, start_targets: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Outputs ``[T, B, ...]`` of every port over odometry ``[T, B, 2]``, from the state the start targets set."""
+    def forward(self, odometry: torch.Tensor, start_targets: Mapping[str, torch.Tensor],
+                start_poses: np.ndarray) -> dict[str, torch.Tensor]:
+        """Outputs ``[T, B, ...]`` of every port over odometry ``[T, B, 2]``, from the state that the start
+        targets (and, for :data:`EXACT_START_STATE`, the start poses ``[B, 3]``) set."""
         at_start = torch.cat([standardised(start_targets[name].flatten(1)) for name in self.teacher_names], dim=-1)
         state = {key: layer(at_start) for key, layer in self.start.items()}
+        state.update({key: exact(start_poses) for key, exact in EXACT_START_STATE.items()
+                      if key in self.region.initial_state(1)})
         batch = odometry.shape[1]
         blank = {key: odometry.new_zeros(batch, *shape) for key, shape in self.blank.items()}
         steps = []
@@ -200,24 +221,37 @@ def build(settings: PathSettings) -> tuple[PathIntegrator, dict[str, Teacher], A
     return PathIntegrator(region, teachers), teachers, Architecture.of(brain.connectome, settings.region, region)
 
 
-def batch_of_paths(teachers: Mapping[str, Teacher], steps: int, batch: int, seed: int):
-    """Odometry ``[T, B, 2]``, the teachers' targets ``[T, B, ...]`` after each step and at the start, and poses."""
+@dataclass
+class Paths:
+    """A batch of foraging paths: odometry ``[T, B, 2]``, the teachers' targets after each step ``[T, B, ...]``
+    and at the start ``[B, ...]``, and the poses ``[T + 1, B, 3]`` (``poses[0]`` the start)."""
+
+    odometry: torch.Tensor
+    targets: dict[str, torch.Tensor]
+    start_targets: dict[str, torch.Tensor]
+    poses: np.ndarray
+
+
+def batch_of_paths(teachers: Mapping[str, Teacher], steps: int, batch: int, seed: int) -> Paths:
+    """``batch`` random-foraging paths of ``steps`` steps in the arena, seeded."""
     trajectory = forage(steps, batch=batch, seed=seed, params=ForagingParams())
     poses = trajectory.poses.transpose(1, 0, 2)  # [T + 1, B, 3]
     targets = teacher_targets(teachers, poses)
     odometry = torch.from_numpy(trajectory.odometry.transpose(1, 0, 2).copy())
-    return odometry, {k: v[1:] for k, v in targets.items()}, {k: v[0] for k, v in targets.items()}, poses[1:]
+    return Paths(odometry, {k: v[1:] for k, v in targets.items()}, {k: v[0] for k, v in targets.items()}, poses)
 
 
-def losses_of(integrator: PathIntegrator, odometry, targets, start) -> dict[str, torch.Tensor]:
-    outputs = integrator(odometry, start)
-    return integrator.region.auxiliary_losses(outputs, targets)
+def outputs_along(integrator: PathIntegrator, paths: Paths) -> dict[str, torch.Tensor]:
+    return integrator(paths.odometry, paths.start_targets, paths.poses[0])
 
 
 # --- training ------------------------------------------------------------------------------------------
 def train(integrator: PathIntegrator, teachers: Mapping[str, Teacher], settings: PathSettings,
-          log=print) -> list[dict[str, float]]:
-    """Adam on the summed losses until ``--minutes`` or ``--updates``; one row per update (losses, time, samples)."""
+          log=print, every: Callable[[dict[str, float]], None] | None = None) -> list[dict[str, float]]:
+    """Adam on the summed losses until ``--minutes`` or ``--updates``; one row per update (losses, time, samples).
+
+    ``every(row)`` is called after each ``--measure-minutes`` of training but the last; its time is not counted.
+    """
     optimiser = torch.optim.Adam(integrator.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     weights = settings.weights()
     unknown = set(weights) - set(teachers)
@@ -228,13 +262,14 @@ def train(integrator: PathIntegrator, teachers: Mapping[str, Teacher], settings:
     history: list[dict[str, float]] = []
     began = last_log = time.monotonic()
     update = 0
+    period = settings.measure_minutes * 60 if every is not None and settings.measure_minutes else math.inf
+    next_measure = period
     while True:
         elapsed = time.monotonic() - began
         if (settings.updates and update >= settings.updates) or elapsed >= settings.minutes * 60:
             break
-        odometry, targets, start, _ = batch_of_paths(teachers, settings.steps, settings.batch,
-                                                     seed=settings.seed * 1_000_003 + update)
-        losses = losses_of(integrator, odometry, targets, start)
+        paths = batch_of_paths(teachers, settings.steps, settings.batch, seed=settings.seed * 1_000_003 + update)
+        losses = integrator.region.auxiliary_losses(outputs_along(integrator, paths), paths.targets)
         loss = sum(weights.get(name, 1.0) * value for name, value in losses.items())
         optimiser.zero_grad()
         loss.backward()
@@ -248,6 +283,12 @@ def train(integrator: PathIntegrator, teachers: Mapping[str, Teacher], settings:
             last_log = time.monotonic()
             log(f"update {update}, {row['seconds']:.0f} s: loss {row['loss']:.4f} "
                 + ", ".join(f"{name} {row[name]:.4f}" for name in losses))
+        if next_measure <= row["seconds"] < settings.minutes * 60 and update != settings.updates:  # not the last
+            paused = time.monotonic()
+            every(row)
+            integrator.train()
+            began += time.monotonic() - paused
+            next_measure += period
     return history
 
 
@@ -284,13 +325,13 @@ def measure(integrator: PathIntegrator, teachers: Mapping[str, Teacher], setting
 
     integrator.eval()
     with torch.no_grad():
-        odometry, targets, start, poses = batch_of_paths(teachers, settings.steps, settings.eval_batch,
-                                                         seed=2**31 - 1 - settings.seed)
-        outputs = integrator(odometry, start)
-        loss = {name: float(value) for name, value in integrator.region.auxiliary_losses(outputs, targets).items()}
+        paths = batch_of_paths(teachers, settings.steps, settings.eval_batch, seed=2**31 - 1 - settings.seed)
+        outputs = outputs_along(integrator, paths)
+        losses = integrator.region.auxiliary_losses(outputs, paths.targets)
+        loss = {name: float(value) for name, value in losses.items()}
     # Trajectory after trajectory: the shuffles shift along the pooled steps, as along one long recording.
     grid = outputs[GRID_PORT].transpose(0, 1).reshape(-1, outputs[GRID_PORT].shape[-1]).double().numpy()
-    poses = poses.transpose(1, 0, 2).reshape(-1, 3)
+    poses = paths.poses[1:].transpose(1, 0, 2).reshape(-1, 3)
     extent = covered_square()
     pooled = Pooled(ARENA, [], 0, poses[:, :2], poses[:, 2], extent)
     cell_settings = Settings(bin_size=(extent[1] - extent[0]) / settings.bins, smoothing=settings.smoothing,
@@ -327,37 +368,52 @@ def _summary(name: str, report: GridReport) -> str:
             f"max {report.max_gridness:.3f}; {geometry}; held-out loss: {losses}")
 
 
+def write_csv(path: Path, rows: list[dict[str, float]]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def run(settings: PathSettings, log=print) -> dict[str, GridReport]:
-    """Build, measure untrained, train, measure trained, and write everything to ``settings.out``."""
+    """Build, measure untrained, train (measuring every ``--measure-minutes``), measure trained, and write
+    everything to ``settings.out``."""
     settings.check()
     torch.set_num_threads(settings.threads)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     integrator, teachers, architecture = build(settings)
-    untrained = copy.deepcopy(integrator)
     log(f"{settings.region} of {settings.connectome}: {sum(p.numel() for p in integrator.region.parameters()):,} "
         f"weights; teachers: " + "; ".join(f"{name}: {teacher.doc}" for name, teacher in teachers.items()))
-    history = train(integrator, teachers, settings, log)
+    reports, arrays, over_training = {}, {}, []
+
+    def measured(name: str, row: Mapping[str, float]) -> GridReport:
+        report, maps, correlograms = measure(integrator, teachers, settings)
+        if name in ("untrained", "trained"):
+            arrays[f"{name}_rate_maps"], arrays[f"{name}_autocorrelograms"] = maps, correlograms
+        log(f"update {row['update']}: " + _summary(name, report))
+        over_training.append({"update": row["update"], "seconds": row["seconds"], "samples": row["samples"],
+                              "share_pooled": report.share_pooled, "share_unit": report.share_unit,
+                              "median_gridness": report.median_gridness,
+                              **{f"held_out_{key}": value for key, value in report.loss.items()}})
+        return report
+
+    reports["untrained"] = measured("untrained", {"update": 0, "seconds": 0.0, "samples": 0})
+    history = train(integrator, teachers, settings, log, every=lambda row: measured("so far", row))
     last = history[-1]
     log(f"trained {last['update']} updates ({last['samples']:,} steps of foraging) in {last['seconds']:.0f} s: "
         f"loss {history[0]['loss']:.4f} -> {last['loss']:.4f}")
     torch.save({"region": integrator.region.state_dict(), "start": integrator.start.state_dict(),
                 "architecture": architecture.to_dict(), "settings": asdict(settings), "updates": last["update"]},
                out / f"{settings.region}.pt")
-    with open(out / "losses.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    reports, arrays = {}, {}
-    for name, network in (("untrained", untrained), ("trained", integrator)):
-        reports[name], arrays[f"{name}_rate_maps"], arrays[f"{name}_autocorrelograms"] = \
-            measure(network, teachers, settings)
-        log(_summary(name, reports[name]))
+    write_csv(out / "losses.csv", history)
+    reports["trained"] = measured("trained", last)
+    write_csv(out / "grid_over_training.csv", over_training)
     np.savez_compressed(out / "cells.npz", **arrays)
     (out / "cells.json").write_text(json.dumps({"settings": asdict(settings), "updates": last["update"],
                                                 "training_seconds": last["seconds"],
                                                 **{k: asdict(v) for k, v in reports.items()}}, indent=1))
-    log(f"wrote {out / (settings.region + '.pt')}, losses.csv, cells.json, cells.npz")
+    log(f"wrote {out / (settings.region + '.pt')}, losses.csv, grid_over_training.csv, cells.json, cells.npz")
     return reports
 
 

@@ -17,12 +17,12 @@ from brain import pretrain_paths
 from conftest import decoded
 
 TINY = ["--updates", "4", "--batch", "8", "--steps", "10", "--eval-batch", "60", "--bins", "8", "--shuffles", "3",
-        "--log-seconds", "1000"]
+        "--log-seconds", "1000", "--measure-minutes", "1e-6"]
 
 
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory):
-    """A pre-training of four updates, measured on 60 held-out paths of 10 steps in 8 x 8 bins."""
+    """A pre-training of four updates, measured on 60 held-out paths of 10 steps in 8 x 8 bins after each update."""
     out = tmp_path_factory.mktemp("pretraining") / "paths"
     assert pretrain_paths.main([*TINY, "--out", str(out)]) == 0
     return out
@@ -57,6 +57,11 @@ def test_the_page_shows_the_measures_the_pre_training_wrote(paths, plotted, caps
     losses, _ = _figure(figures, "Training losses, 4 updates")
     total = [trace for trace in losses if trace["name"] == "loss (sum)"]
     assert len(total) == 2 and len(decoded(total[0]["y"])) == 4  # against minutes and against updates
+    over_training, layout = _figure(figures, "Grid units over training: 5 measures on the same 600 held-out steps")
+    pooled = [trace for trace in over_training if trace["name"].endswith("all units' shuffles pooled")]
+    shares = decoded(pooled[0]["y"])  # from the untrained region to the trained, in percent
+    assert len(shares) == 5 and shares[0] == pytest.approx(100 * data["untrained"]["share_pooled"])
+    assert shares[-1] == pytest.approx(100 * data["trained"]["share_pooled"])
     histogram, _ = _figure(figures, "Gridness of the trained")
     bars = {trace["name"].split(":")[0]: decoded(trace["y"]).sum() for trace in histogram if trace["type"] == "bar"}
     assert bars == {name: np.isfinite(data[name]["gridness"]).sum() for name in ("trained", "untrained")}
@@ -120,6 +125,15 @@ def test_what_a_file_does_not_hold_is_said_on_the_page(edit, figure, note, paths
     assert any(note in annotation["text"] for annotation in layout["annotations"])
 
 
+def test_an_output_not_measured_during_training_says_so_on_the_page(paths, tmp_path, plotted):
+    """Written before grid_over_training.csv was, or by an older version: the page says how to get the curve."""
+    out = tmp_path / "page.html"
+    unmeasured = _altered(paths, tmp_path, "unmeasured", lambda run: (run / "grid_over_training.csv").unlink())
+    assert cells.main([str(unmeasured), "--out", str(out)]) == 0
+    _, layout = _figure(plotted(out.read_text()), "Grid units over training: not measured")
+    assert "rerun python -m brain.pretrain_paths with --measure-minutes" in layout["annotations"][0]["text"]
+
+
 def _other_bins(run):
     arrays = dict(np.load(run / "cells.npz"))
     arrays["untrained_rate_maps"] = arrays["untrained_rate_maps"][:, :5, :5]
@@ -135,6 +149,8 @@ DAMAGES = {
     "bad-arrays": (lambda run: (run / "cells.npz").write_bytes(b"not a zip"), "cells.npz is damaged"),
     "other-bins": (_other_bins, "untrained arrays of shape (256, 5, 5), expected (256, 8, 8)"),
     "no-losses": (lambda run: (run / "losses.csv").write_text(""), "no column 'update'"),
+    "bad-over-training": (lambda run: (run / "grid_over_training.csv").write_text("update,seconds\n1,x\n"),
+                          "grid_over_training.csv is damaged"),
 }
 
 

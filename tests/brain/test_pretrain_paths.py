@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from brain.engine import Brain
-from brain.pretrain_paths import PathSettings, batch_of_paths, build, main, train
+from brain.pretrain_paths import (PathIntegrator, PathSettings, batch_of_paths, build, heading_vector, main,
+                                  outputs_along, train, trajectory_teachers)
+from regions.entorhinal import Entorhinal
 
 QUICK = ["--batch", "32", "--steps", "20", "--lr", "1e-2", "--eval-batch", "20", "--bins", "10", "--shuffles", "5",
          "--log-seconds", "1000"]
@@ -45,6 +47,19 @@ def test_centre_surround_targets_are_learned_from_a_standardised_start(tmp_path)
     assert held_out["untrained"] > np.log(512) - 0.01 and held_out["trained"] < held_out["untrained"] - 0.005, held_out
 
 
+def test_grid_units_are_measured_over_training_from_the_untrained_to_the_trained_region(tmp_path):
+    assert main([*QUICK, "--updates", "3", "--measure-minutes", "1e-6", "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "grid_over_training.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["update"]) for row in rows] == [0, 1, 2, 3]
+    report = json.loads((tmp_path / "cells.json").read_text())
+    for row, name in ((rows[0], "untrained"), (rows[-1], "trained")):
+        assert float(row["share_pooled"]) == report[name]["share_pooled"]
+        assert float(row["held_out_place_cells"]) == report[name]["loss"]["place_cells"]
+    seconds = [float(row["seconds"]) for row in rows]
+    assert seconds == sorted(seconds)
+
+
 def test_grid_units_are_measured_against_shuffles_for_the_trained_and_the_untrained_region(run):
     report = json.loads((run / "cells.json").read_text())
     for name in ("trained", "untrained"):
@@ -76,13 +91,14 @@ def test_training_is_seeded():
         histories.append([row["loss"] for row in train(integrator, teachers, settings, log=lambda _: None)])
     assert histories[0] == histories[1]
     _, teachers, _ = build(settings)
-    odometry, targets, start, poses = batch_of_paths(teachers, 10, 4, seed=0)
-    assert odometry.shape == (10, 4, 2) and poses.shape == (10, 4, 3)
-    assert targets["place_cells"].shape == (10, 4, 256) and start["head_direction"].shape == (4, 12)
+    paths = batch_of_paths(teachers, 10, 4, seed=0)
+    assert paths.odometry.shape == (10, 4, 2) and paths.poses.shape == (11, 4, 3)
+    assert paths.targets["place_cells"].shape == (10, 4, 256) and paths.start_targets["head_direction"].shape == (4, 12)
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--steps", "5"], "--steps must be at least 10"),
+    (["--measure-minutes", "-1"], "--measure-minutes must not be negative"),
     (["--loss-weights", "place_cells"], "expected NAME=WEIGHT"),
     (["--loss-weights", "grid=1", "--updates", "1"], "no loss 'grid'"),
     (["--region", "visual_cortex"], "has no teacher"),
@@ -92,3 +108,21 @@ def test_training_is_seeded():
 def test_bad_settings_are_one_message_and_exit_code_2(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_velocity_integrator_starts_from_the_true_heading_and_is_driven_by_the_true_velocity():
+    """Its heading is an ideal integrator's: given at the start, not read by the learned map from an ensemble."""
+    region = Entorhinal({"self_motion": (2,)}, hidden=4, grid_units=4, place_cells=16, dropout=0.0,
+                        grid_activation="relu", integrator="velocity", move_scale=1.0)
+    with torch.no_grad():  # no recurrence; units x+, x-, z+, z- of the velocity
+        region.recurrent.weight.zero_()
+        region.motion_in.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]))
+    integrator = PathIntegrator(region, trajectory_teachers(region, "entorhinal"))
+    assert set(integrator.start) == {"grid"}  # the heading has no learned map
+    paths = batch_of_paths(integrator.region.teachers(), 12, 5, seed=3)
+    with torch.no_grad():
+        grid = outputs_along(integrator, paths)["grid"]
+    velocity = torch.stack([grid[..., 0] - grid[..., 1], grid[..., 2] - grid[..., 3]], dim=-1)
+    moves = paths.odometry[..., 1:]
+    assert moves.min() > 0.001  # every step moves: each tests the direction
+    torch.testing.assert_close(velocity, moves * heading_vector(paths.poses[1:]), atol=1e-6, rtol=1e-4)
