@@ -6,7 +6,6 @@ import math
 from typing import Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from regions.base import InputPort, Region, Shape, Teacher, Tensors, register
@@ -132,17 +131,18 @@ class Entorhinal(Region):
                 raise ValueError(f"entorhinal: params.{name} must be positive, got {scale!r}")
         self.turn_scale, self.move_scale = float(turn_scale), float(move_scale)
         self.visual: nn.Module | None = None
-        width = 2 if self.by_velocity else 4
-        if "visual" in input_shapes:
+        if "visual" in input_shapes:  # the velocity integrator's has no bias: in the dark (zeros) it is silent
             self.visual = nn.Sequential(
-                nn.Linear(math.prod(input_shapes["visual"]), check_units("entorhinal", "visual_units", visual_units)),
+                nn.Linear(math.prod(input_shapes["visual"]), check_units("entorhinal", "visual_units", visual_units),
+                          bias=not self.by_velocity),
                 nn.ReLU())
-            width += visual_units
         if self.by_velocity:  # no bias anywhere, as Sorscher et al.: silence stays silent without motion
-            self.motion_in = nn.Linear(width, hidden, bias=False)
+            self.velocity_in = nn.Linear(2, hidden, bias=False)
             self.recurrent = nn.Linear(hidden, hidden, bias=False)
+            if self.visual is not None:  # its own layer, so that the velocity's weights start at their own scale
+                self.visual_in = nn.Linear(visual_units, hidden, bias=False)
         else:
-            self.cell = nn.LSTMCell(width, hidden)
+            self.cell = nn.LSTMCell(4 + (visual_units if self.visual is not None else 0), hidden)
             self.bottleneck = nn.Linear(hidden, check_units("entorhinal", "grid_units", grid_units), bias=False)
         self.dropout = nn.Dropout(check_probability("entorhinal", "dropout", dropout))
         self.head_readout = nn.Linear(grid_units, check_units("entorhinal", "head_cells", head_cells))
@@ -168,7 +168,7 @@ class Entorhinal(Region):
             turn = odometry[..., 0] * (math.pi / 180.0)  # the rotation is state-free: computed for a whole rollout
             drive = {"motion": torch.stack([turn.cos(), turn.sin(), odometry[..., 1] / self.move_scale], dim=-1)}
             if self.visual is not None:
-                drive["visual"] = F.linear(self.visual(inputs["visual"].flatten(1)), self.motion_in.weight[:, 2:])
+                drive["visual"] = self.visual_in(self.visual(inputs["visual"].flatten(1)))
             return drive
         x = encode_self_motion(odometry, self.turn_scale, self.move_scale)
         if self.visual is not None:
@@ -181,7 +181,7 @@ class Entorhinal(Region):
             cos, sin, move = drive["motion"].unbind(-1)
             heading = turned(state["heading"], cos, sin)
             velocity = move.unsqueeze(-1) * heading
-            total = looped_linear(state["grid"], self.recurrent.weight) + F.linear(velocity, self.motion_in.weight[:, :2])
+            total = looped_linear(state["grid"], self.recurrent.weight) + self.velocity_in(velocity)
             grid = (total + drive["visual"] if "visual" in drive else total).relu()
             return {"grid": grid}, {"grid": grid, "heading": heading}
         h, c = lstm_step(self.cell, drive["gates"], state["h"], state["c"])

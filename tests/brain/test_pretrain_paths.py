@@ -116,7 +116,7 @@ def test_the_velocity_integrator_starts_from_the_true_heading_and_is_driven_by_t
                         grid_activation="relu", integrator="velocity", move_scale=1.0)
     with torch.no_grad():  # no recurrence; units x+, x-, z+, z- of the velocity
         region.recurrent.weight.zero_()
-        region.motion_in.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]))
+        region.velocity_in.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]))
     integrator = PathIntegrator(region, trajectory_teachers(region, "entorhinal"))
     assert set(integrator.start) == {"grid"}  # the heading has no learned map
     paths = batch_of_paths(integrator.region.teachers(), 12, 5, seed=3)

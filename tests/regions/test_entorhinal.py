@@ -196,12 +196,26 @@ def test_the_velocity_integrators_grid_units_are_its_rectified_state_and_silent_
     torch.testing.assert_close(out["place"].sum(-1), torch.ones(6, 4))
 
 
+def test_the_velocity_integrator_with_a_visual_input_is_silent_in_the_dark_and_still():
+    """Path-integration pre-training feeds zeros to the visual input: they must add no drive (no bias there either),
+    and the velocity's weights start at their own scale, not shrunk by the visual input's width."""
+    region = Entorhinal({"self_motion": (2,), "visual": (64,)}, hidden=32, grid_units=32, place_cells=16,
+                        integrator="velocity", grid_activation="relu", visual_units=64).eval()
+    state = region.initial_state(3)
+    with torch.no_grad():
+        outputs, _ = region({"self_motion": torch.zeros(3, 2), "visual": torch.zeros(3, 64)}, state)
+        lit, _ = region({"self_motion": torch.zeros(3, 2), "visual": torch.ones(3, 64)}, state)
+    assert (outputs["grid"] == 0).all() and (lit["grid"] > 0).any()
+    bound = region.velocity_in.weight.abs().max()
+    assert 0.5 < bound <= 1 / math.sqrt(2)  # PyTorch's default for a fan-in of 2
+
+
 def test_the_place_loss_reaches_the_velocity_integrators_weights(unroll):
     region = by_velocity(dropout=0.0)
     odometry, poses = random_walk(6, 4, seed=9)
     out, _ = unroll(region, {"self_motion": odometry})
     region.auxiliary_losses(out, walk_targets(poses))["place_cells"].backward()
-    for parameter in (region.motion_in.weight, region.recurrent.weight, region.place_readout.weight):
+    for parameter in (region.velocity_in.weight, region.recurrent.weight, region.place_readout.weight):
         assert parameter.grad.abs().sum() > 0
 
 
