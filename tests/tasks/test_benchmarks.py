@@ -1,7 +1,9 @@
 """The benchmarks' own logic: env_fps runs (tiny sizes: a smoke test, not a measurement); the learning table's
-criterion and its summary over seeds; a lesion benchmark of a tiny run in the water maze, probe trials too."""
+criterion and its summary over seeds; a lesion benchmark of a tiny run in the water maze, probe trials too;
+the grid-cell table over seeds."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -116,3 +118,28 @@ def test_lesion_benchmark_evaluates_a_tiny_run_under_every_single_region_silence
     assert bench.main([str(tmp_path / "nothing")]) == 2 and "no connectome.yaml here" in capsys.readouterr().err
     assert bench.main([str(run_dir), "--tasks", "1-2", "--probe"]) == 2
     assert "--probe: no task of 1-2 has a platform to remove; add watermaze to --tasks" in capsys.readouterr().err
+
+
+def test_grid_cells_tables_each_seed_against_its_untrained_control(tmp_path):
+    bench = load_benchmark("grid_cells")
+    quick = ["--", "--updates", "2", "--batch", "8", "--steps", "10", "--eval-batch", "60", "--bins", "8",
+             "--shuffles", "3"]
+    assert bench.main(["--seeds", "3,4", "--connectome", "wba_arena", "--out", str(tmp_path), *quick]) == 0
+    text = (tmp_path / "results.txt").read_text()
+    assert text.startswith("python benchmarks/grid_cells.py --seeds 3,4") and "\nwba_arena, 60 minutes" in text
+    for seed in (3, 4):
+        report = json.loads((tmp_path / f"seed{seed}" / "cells.json").read_text())
+        assert report["settings"]["seed"] == seed and report["updates"] == 2
+        [line] = [line for line in text.splitlines() if line.startswith(f"seed {seed} ")]
+        cells = line.split()[2:]  # updates, minutes, place loss, untrained place loss, grid % (pooled), untrained %
+        assert cells[0] == "2" and cells[4] == f"{100 * report['trained']['share_pooled']:.1f}"
+        assert cells[5] == f"{100 * report['untrained']['share_pooled']:.1f}"
+    assert "median [min, max] of 2" in text
+
+
+def test_grid_cells_says_which_seed_failed_and_where_its_log_is(tmp_path):
+    bench = load_benchmark("grid_cells")
+    assert bench.main(["--seeds", "0", "--out", str(tmp_path), "--", "--steps", "5"]) == 1
+    text = (tmp_path / "results.txt").read_text()
+    assert "seed 0: exit code 2 (error: --steps must be at least 10" in text
+    assert f"; its log: {tmp_path / 'seed0' / 'log.txt'}" in text
