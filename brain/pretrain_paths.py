@@ -12,7 +12,8 @@ input, when the connectome connects one, is zero: path integration in the dark),
 state at the start of each trajectory is a learned linear map of the teachers' ensembles at the start
 pose, so that it knows where it starts. Each ensemble is standardised first: centre-surround targets
 differ from uniform by about a hundredth, too little for the raw map to read. That map is part of
-this pre-training, not of the region.
+this pre-training, not of the region. A state that the start pose gives exactly (the velocity
+integrator's heading, :data:`EXACT_START_STATE`) is set from it instead.
 
 Then it measures the region's ``grid`` units on held-out trajectories: rate maps over the 2.0 m square
 the agent's centre covers in the 2.2 m box (``--bins`` x ``--bins``), gridness (``analysis.metrics.gridness``: min(r60, r120) - max(r30, r90,
@@ -26,7 +27,8 @@ weights, before the first update) are the control.
 Written to ``--out``: ``entorhinal.pt`` (the trained region's ``state_dict`` under ``"region"``,
 what it was built as under ``"architecture"``, the start map, the settings; a run starts its region
 from it with ``python -m brain.run --init-region entorhinal=runs/paths/entorhinal.pt``),
-``losses.csv`` (update, seconds, samples, each loss), ``cells.json`` (the measures, trained and
+``losses.csv`` (update, seconds, samples, each loss), ``grid_over_training.csv`` (the shares of grid
+units before training, every ``--measure-minutes`` and after), ``cells.json`` (the measures, trained and
 untrained) and ``cells.npz`` (rate maps and autocorrelograms of both, for pages).
 """
 
@@ -185,6 +187,7 @@ class PathIntegrator(nn.Module):
             raise ValueError(f"{type(region).__name__} keeps no state: nothing to integrate the path in")
         self.start = nn.ModuleDict({key: nn.Linear(width, value.shape[-1]) for key, value in state.items()
                                     if key not in EXACT_START_STATE})
+        self.exact = tuple(key for key in EXACT_START_STATE if key in state)
         self.blank = {key: shape for key, shape in region.input_shapes.items() if key != "self_motion"}
 
     def forward(self, odometry: torch.Tensor, start_targets: Mapping[str, torch.Tensor],
@@ -193,8 +196,7 @@ class PathIntegrator(nn.Module):
         targets (and, for :data:`EXACT_START_STATE`, the start poses ``[B, 3]``) set."""
         at_start = torch.cat([standardised(start_targets[name].flatten(1)) for name in self.teacher_names], dim=-1)
         state = {key: layer(at_start) for key, layer in self.start.items()}
-        state.update({key: exact(start_poses) for key, exact in EXACT_START_STATE.items()
-                      if key in self.region.initial_state(1)})
+        state.update({key: EXACT_START_STATE[key](start_poses) for key in self.exact})
         batch = odometry.shape[1]
         blank = {key: odometry.new_zeros(batch, *shape) for key, shape in self.blank.items()}
         steps = []

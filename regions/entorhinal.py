@@ -62,7 +62,9 @@ class Entorhinal(Region):
     network of rectified units with no bias, ``grid`` its state (``hidden`` units, no bottleneck), driven
     by the allocentric velocity: the move times the unit heading of an ideal head-direction integrator
     (the turns summed exactly, :func:`turned`; imposed, not learned). There the heading is state too,
-    ``(0, 1)`` at an episode's start: the path is integrated in the frame the agent starts in.
+    ``(0, 1)`` at an episode's start: the path is integrated in the frame the agent starts in. The velocity
+    and the visual input reach the units through separate layers with no bias (nor has the visual
+    projection one), so that a dark view (zeros) drives nothing.
 
     Grid-like units emerge most reliably (Sorscher et al. 2019, 2023) with centre-surround place
     targets (``place_surround: 2``) and non-negative units (``grid_activation: relu``), fields a
