@@ -183,7 +183,8 @@ class Entorhinal(Region):
             cos, sin, move = drive["motion"].unbind(-1)
             heading = turned(state["heading"], cos, sin)
             velocity = move.unsqueeze(-1) * heading
-            total = looped_linear(state["grid"], self.recurrent.weight) + self.velocity_in(velocity)
+            total = looped_linear(state["grid"], self.recurrent.weight) + looped_linear(velocity,
+                                                                                      self.velocity_in.weight)
             grid = (total + drive["visual"] if "visual" in drive else total).relu()
             return {"grid": grid}, {"grid": grid, "heading": heading}
         h, c = lstm_step(self.cell, drive["gates"], state["h"], state["c"])
