@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
+    if len(set(seeds)) != len(seeds):  # two runs of one seed would write into the same directory at once
+        parser.error(f"--seeds: each seed once, got {args.seeds!r}")
     command = shlex.join(["python", "benchmarks/grid_cells.py", *argv])
     with ThreadPoolExecutor(args.parallel) as pool:
         results = dict(pool.map(lambda seed: train_seed(seed, args, flags), seeds))

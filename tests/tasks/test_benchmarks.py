@@ -143,3 +143,11 @@ def test_grid_cells_says_which_seed_failed_and_where_its_log_is(tmp_path):
     text = (tmp_path / "results.txt").read_text()
     assert "seed 0: exit code 2 (error: --steps must be at least 10" in text
     assert f"; its log: {tmp_path / 'seed0' / 'log.txt'}" in text
+
+
+@pytest.mark.parametrize("argv, message", [(["--seeds", "1,x"], "expected comma-separated integers"),
+                                           (["--seeds", "1,1"], "each seed once")])
+def test_grid_cells_refuses_bad_seeds_before_training(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load_benchmark("grid_cells").main([*argv, "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err and not any(tmp_path.iterdir())
